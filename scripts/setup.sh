@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what building MediGate needs and a fresh machine lacks:
+# Debian packages (protoc for libp2p's protobuf code, libssl-dev + pkg-config
+# for the system OpenSSL) and the Rust WebAssembly targets and rust-src for the
+# runtime. Safe to run again: it only installs what is missing.
+set -euo pipefail
+
+packages=(protobuf-compiler pkg-config libssl-dev)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    sudo_cmd=()
+    [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+installed_targets=$(rustup target list --installed)
+for target in wasm32-unknown-unknown wasm32v1-none; do
+    grep -qx "$target" <<<"$installed_targets" || rustup target add "$target"
+done
+rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
