@@ -49,7 +49,10 @@ impl SubstrateCli for Cli {
 
 /// Turns an error into one line a user can act on.
 pub fn describe_error(error: &sc_cli::Error) -> String {
-    let text = error.to_string();
+    let text = match error {
+        sc_cli::Error::Input(message) => message.clone(),
+        other => other.to_string(),
+    };
     // Substrate's messages can span several lines; keep them on one.
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
