@@ -14,8 +14,9 @@ const DEFAULT_P2P_PORT: u16 = 30333;
 
 /// Fails unless `base_path` exists (or can be created) and accepts new files.
 pub fn ensure_writable_base_path(base_path: &Path) -> Result<(), String> {
-    let unwritable =
-        |error: std::io::Error| format!("base path {} is not writable: {error}", base_path.display());
+    let unwritable = |error: std::io::Error| {
+        format!("base path {} is not writable: {error}", base_path.display())
+    };
     fs::create_dir_all(base_path).map_err(unwritable)?;
     let probe = base_path.join(".medigate-write-check");
     fs::write(&probe, b"").map_err(unwritable)?;
@@ -27,9 +28,13 @@ pub fn ensure_port_free(port: u16, what: &str, flag: &str) -> Result<(), String>
     if port == 0 {
         return Ok(());
     }
-    TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).map(drop).map_err(|error| {
-        format!("{what} port {port} is not available ({error}); choose another with {flag} <PORT>")
-    })
+    TcpListener::bind((Ipv4Addr::UNSPECIFIED, port))
+        .map(drop)
+        .map_err(|error| {
+            format!(
+                "{what} port {port} is not available ({error}); choose another with {flag} <PORT>"
+            )
+        })
 }
 
 /// Runs every check that applies to `run`.
@@ -56,13 +61,20 @@ mod tests {
         let listener = TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0)).unwrap();
         let port = listener.local_addr().unwrap().port();
         let error = ensure_port_free(port, "JSON-RPC", "--rpc-port").unwrap_err();
-        assert!(error.contains(&format!("JSON-RPC port {port} is not available")), "{error}");
+        assert!(
+            error.contains(&format!("JSON-RPC port {port} is not available")),
+            "{error}"
+        );
         assert!(error.contains("--rpc-port"), "{error}");
     }
 
     #[test]
     fn free_port_passes() {
-        let port = TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0)).unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0))
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         assert_eq!(ensure_port_free(port, "JSON-RPC", "--rpc-port"), Ok(()));
     }
 

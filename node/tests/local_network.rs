@@ -27,7 +27,9 @@ fn aura_slot(header: &serde_json::Value) -> Option<u64> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn four_validators_author_in_turn_and_finalise_together() {
-    let mut network = LocalNetwork::start(NODE).await.expect("the four validators start");
+    let mut network = LocalNetwork::start(NODE)
+        .await
+        .expect("the four validators start");
 
     for node in network.nodes() {
         node.wait_for("3 peers", STARTUP, |rpc| async move {
@@ -47,16 +49,27 @@ async fn four_validators_author_in_turn_and_finalise_together() {
     let rpc = network.nodes()[0].rpc().clone();
     let mut authors = BTreeSet::new();
     for number in 1..=OBSERVED_BLOCKS {
-        let hash = rpc.block_hash(number).await.unwrap().expect("the block exists");
+        let hash = rpc
+            .block_hash(number)
+            .await
+            .unwrap()
+            .expect("the block exists");
         let header = rpc.header(&hash).await.unwrap();
         let slot = aura_slot(&header).expect("the block carries an Aura slot");
         authors.insert(slot % 4);
     }
-    assert_eq!(authors.len(), 4, "authors seen in the first {OBSERVED_BLOCKS} blocks: {authors:?}");
+    assert_eq!(
+        authors.len(),
+        4,
+        "authors seen in the first {OBSERVED_BLOCKS} blocks: {authors:?}"
+    );
 
     // All validators agree on the finalised chain.
     let finalized = rpc.block_hash(OBSERVED_BLOCKS).await.unwrap();
     for node in network.nodes() {
-        assert_eq!(node.rpc().block_hash(OBSERVED_BLOCKS).await.unwrap(), finalized);
+        assert_eq!(
+            node.rpc().block_hash(OBSERVED_BLOCKS).await.unwrap(),
+            finalized
+        );
     }
 }

@@ -1,10 +1,9 @@
 //! The configuration of every pallet in the runtime.
 
 use crate::{
-    AccountId, Aura, Balance, Balances, Block, BlockNumber, EXISTENTIAL_DEPOSIT, Hash, HOURS,
+    AccountId, Aura, Balance, Balances, Block, BlockNumber, EXISTENTIAL_DEPOSIT, HOURS, Hash,
     MINUTES, Nonce, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
-    RuntimeOrigin, SLOT_DURATION, SessionKeys, System,
-    VERSION, ValidatorSet,
+    RuntimeOrigin, SLOT_DURATION, SessionKeys, System, VERSION, ValidatorSet,
 };
 use frame_support::{
     derive_impl, parameter_types,

@@ -23,7 +23,10 @@ const ENDOWMENT: Balance = 1_000_000 * UNIT;
 
 /// The session keys of a well-known development validator.
 fn development_session_keys(sr25519: Sr25519Keyring, ed25519: Ed25519Keyring) -> SessionKeys {
-    SessionKeys { aura: sr25519.public().into(), grandpa: ed25519.public().into() }
+    SessionKeys {
+        aura: sr25519.public().into(),
+        grandpa: ed25519.public().into(),
+    }
 }
 
 /// The genesis state of a network run by `validators`.
@@ -31,23 +34,34 @@ fn network_genesis(
     validators: Vec<(Sr25519Keyring, Ed25519Keyring)>,
     sudo: Option<AccountId>,
 ) -> Value {
-    let validator_accounts: Vec<AccountId> =
-        validators.iter().map(|(sr25519, _)| sr25519.to_account_id()).collect();
+    let validator_accounts: Vec<AccountId> = validators
+        .iter()
+        .map(|(sr25519, _)| sr25519.to_account_id())
+        .collect();
     let session_keys: Vec<(AccountId, AccountId, SessionKeys)> = validators
         .iter()
         .map(|(sr25519, ed25519)| {
             let account = sr25519.to_account_id();
-            (account.clone(), account, development_session_keys(*sr25519, *ed25519))
+            (
+                account.clone(),
+                account,
+                development_session_keys(*sr25519, *ed25519),
+            )
         })
         .collect();
-    let funded: Vec<(AccountId, Balance)> =
-        Sr25519Keyring::iter().map(|key| (key.to_account_id(), ENDOWMENT)).collect();
+    let funded: Vec<(AccountId, Balance)> = Sr25519Keyring::iter()
+        .map(|key| (key.to_account_id(), ENDOWMENT))
+        .collect();
 
     build_struct_json_patch!(RuntimeGenesisConfig {
         balances: BalancesConfig { balances: funded },
-        validator_set: ValidatorSetConfig { validators: validator_accounts.clone() },
+        validator_set: ValidatorSetConfig {
+            validators: validator_accounts.clone()
+        },
         session: SessionConfig { keys: session_keys },
-        council: CouncilConfig { members: validator_accounts },
+        council: CouncilConfig {
+            members: validator_accounts
+        },
         sudo: SudoConfig { key: sudo },
     })
 }
@@ -89,5 +103,8 @@ pub fn preset(id: &PresetId) -> Option<Vec<u8>> {
 
 /// The names of the presets this runtime offers.
 pub fn preset_names() -> Vec<PresetId> {
-    vec![PresetId::from(DEV_RUNTIME_PRESET), PresetId::from(LOCAL_TESTNET_RUNTIME_PRESET)]
+    vec![
+        PresetId::from(DEV_RUNTIME_PRESET),
+        PresetId::from(LOCAL_TESTNET_RUNTIME_PRESET),
+    ]
 }

@@ -11,7 +11,10 @@ fn account(key: Sr25519Keyring) -> Value {
 #[test]
 fn development_preset_has_one_validator_and_a_sudo_key() {
     let preset = genesis::development();
-    assert_eq!(preset["validatorSet"]["validators"], Value::Array(vec![account(Sr25519Keyring::Alice)]));
+    assert_eq!(
+        preset["validatorSet"]["validators"],
+        Value::Array(vec![account(Sr25519Keyring::Alice)])
+    );
     assert_eq!(preset["sudo"]["key"], account(Sr25519Keyring::Alice));
 }
 
@@ -27,10 +30,17 @@ fn local_preset_has_four_validators_a_council_and_no_sudo_key() {
     .into_iter()
     .map(account)
     .collect();
-    assert_eq!(preset["validatorSet"]["validators"], Value::Array(validators.clone()));
+    assert_eq!(
+        preset["validatorSet"]["validators"],
+        Value::Array(validators.clone())
+    );
     assert_eq!(preset["council"]["members"], Value::Array(validators));
     assert_eq!(preset["session"]["keys"].as_array().map(Vec::len), Some(4));
-    assert!(preset["sudo"]["key"].is_null(), "the local network has no sudo key: {}", preset["sudo"]);
+    assert!(
+        preset["sudo"]["key"].is_null(),
+        "the local network has no sudo key: {}",
+        preset["sudo"]
+    );
 }
 
 #[test]
@@ -38,7 +48,8 @@ fn every_preset_builds_a_genesis_state() {
     use sp_genesis_builder::PresetId;
     for name in genesis::preset_names() {
         let patch = genesis::preset(&name).expect("a named preset exists");
-        let mut config = serde_json::to_value(medigate_runtime::RuntimeGenesisConfig::default()).unwrap();
+        let mut config =
+            serde_json::to_value(medigate_runtime::RuntimeGenesisConfig::default()).unwrap();
         let patch: Value = serde_json::from_slice(&patch).unwrap();
         merge(&mut config, patch);
         let config: medigate_runtime::RuntimeGenesisConfig =

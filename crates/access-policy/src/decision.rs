@@ -72,8 +72,19 @@ pub struct Restriction<AccountId, RecordIds> {
 /// Why a decision came out as it did.
 ///
 /// The discriminants are part of the chain's encoding: never reorder them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+)]
 pub enum Reason {
     /// Allowed: the accessor is the patient.
     Owner = 0,
@@ -105,8 +116,18 @@ pub enum Reason {
 }
 
 /// The answer to an [`AccessRequest`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+)]
 pub struct Decision<GrantId> {
     /// Whether the access may happen.
     pub allowed: bool,
@@ -118,11 +139,19 @@ pub struct Decision<GrantId> {
 
 impl<GrantId> Decision<GrantId> {
     fn allow(reason: Reason, grant: Option<GrantId>) -> Self {
-        Decision { allowed: true, grant, reason }
+        Decision {
+            allowed: true,
+            grant,
+            reason,
+        }
     }
 
     fn deny(reason: Reason) -> Self {
-        Decision { allowed: false, grant: None, reason }
+        Decision {
+            allowed: false,
+            grant: None,
+            reason,
+        }
     }
 }
 
@@ -206,7 +235,10 @@ where
     }
     let restricted = restrictions.into_iter().any(|restriction| {
         restriction.patient == request.patient
-            && restriction.accessor.as_ref().is_none_or(|who| *who == request.accessor)
+            && restriction
+                .accessor
+                .as_ref()
+                .is_none_or(|who| *who == request.accessor)
             && restriction.scope.covers(&request.record, request.category)
     });
     if restricted {

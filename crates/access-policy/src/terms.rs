@@ -7,8 +7,21 @@ use scale_info::TypeInfo;
 /// The coarse category of a record, the unit in which patients grant access.
 ///
 /// The discriminants are part of the chain's encoding: never reorder them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+)]
 pub enum Category {
     /// A patient summary (International Patient Summary).
     Summary = 0,
@@ -81,7 +94,9 @@ impl Category {
 
     /// The category with the given code, if any.
     pub fn from_code(code: &str) -> Option<Category> {
-        Category::ALL.into_iter().find(|category| category.code() == code)
+        Category::ALL
+            .into_iter()
+            .find(|category| category.code() == code)
     }
 
     const fn bit(self) -> u16 {
@@ -90,8 +105,20 @@ impl Category {
 }
 
 /// A set of categories.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+)]
 pub struct CategorySet(u16);
 
 impl CategorySet {
@@ -127,21 +154,38 @@ impl CategorySet {
 
     /// The categories in the set, in code order.
     pub fn iter(self) -> impl Iterator<Item = Category> {
-        Category::ALL.into_iter().filter(move |category| self.contains(*category))
+        Category::ALL
+            .into_iter()
+            .filter(move |category| self.contains(*category))
     }
 }
 
 impl FromIterator<Category> for CategorySet {
     fn from_iter<I: IntoIterator<Item = Category>>(categories: I) -> Self {
-        categories.into_iter().fold(CategorySet::empty(), CategorySet::with)
+        categories
+            .into_iter()
+            .fold(CategorySet::empty(), CategorySet::with)
     }
 }
 
 /// Why data is accessed: the HL7 v3 purpose-of-use codes MediGate accepts.
 ///
 /// The discriminants are part of the chain's encoding: never reorder them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+)]
 pub enum Purpose {
     /// `TREAT`: treatment.
     Treatment = 0,
@@ -182,27 +226,46 @@ impl Purpose {
 
     /// The purpose with the given HL7 code, if MediGate accepts it.
     pub fn from_code(code: &str) -> Option<Purpose> {
-        Purpose::ALL.into_iter().find(|purpose| purpose.code() == code)
+        Purpose::ALL
+            .into_iter()
+            .find(|purpose| purpose.code() == code)
     }
 
     /// The roles of which an accessor needs a current attestation to access
     /// someone else's records for this purpose (any one of them suffices).
     pub const fn permitted_roles(self) -> RoleSet {
         match self {
-            Purpose::Treatment => RoleSet::empty().with(Role::Provider).with(Role::Organization),
+            Purpose::Treatment => RoleSet::empty()
+                .with(Role::Provider)
+                .with(Role::Organization),
             Purpose::EmergencyTreatment | Purpose::BreakTheGlass => RoleSet::empty()
                 .with(Role::EmergencyResponder)
                 .with(Role::Provider),
             Purpose::Payment => RoleSet::empty().with(Role::Insurer),
-            Purpose::Operations => RoleSet::empty().with(Role::Organization).with(Role::Provider),
+            Purpose::Operations => RoleSet::empty()
+                .with(Role::Organization)
+                .with(Role::Provider),
             Purpose::Research => RoleSet::empty().with(Role::Researcher),
         }
     }
 }
 
 /// What is done with a record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+)]
 pub enum Action {
     /// Read (fetch and decrypt) the record.
     Read = 0,
@@ -211,8 +274,20 @@ pub enum Action {
 }
 
 /// A set of actions.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+)]
 pub struct ActionSet(u8);
 
 impl ActionSet {
@@ -250,8 +325,21 @@ impl ActionSet {
 /// A role an authority attests to an account.
 ///
 /// The discriminants are part of the chain's encoding: never reorder them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+)]
 pub enum Role {
     /// A licensed clinician.
     Provider = 0,
@@ -268,8 +356,20 @@ pub enum Role {
 }
 
 /// A set of roles.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+)]
 pub struct RoleSet(u8);
 
 impl RoleSet {
@@ -303,8 +403,9 @@ impl RoleSet {
 ///
 /// `Records` lists record ids; the chain stores them bounded, the decision
 /// only needs to look them up.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
 pub enum Scope<RecordIds> {
     /// Every record of the patient.
     All,

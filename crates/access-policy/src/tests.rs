@@ -6,7 +6,11 @@ const PATIENT: u8 = 1;
 const DOCTOR: u8 = 2;
 
 fn doctor() -> Accessor {
-    Accessor { registered: true, roles: RoleSet::empty().with(Role::Provider), delegate_of_patient: false }
+    Accessor {
+        registered: true,
+        roles: RoleSet::empty().with(Role::Provider),
+        delegate_of_patient: false,
+    }
 }
 
 fn read_labs(now: u64) -> AccessRequest<u8, u8, u64> {
@@ -38,44 +42,76 @@ fn decide_one(
     request: &AccessRequest<u8, u8, u64>,
     grant: &GrantTerms<u8, Vec<u8>, u64>,
 ) -> Decision<u32> {
-    decide(request, doctor(), [(42u32, grant)], &[] as &[Restriction<u8, Vec<u8>>])
+    decide(
+        request,
+        doctor(),
+        [(42u32, grant)],
+        &[] as &[Restriction<u8, Vec<u8>>],
+    )
 }
 
 #[test]
 fn matching_grant_allows_and_is_named() {
     assert_eq!(
         decide_one(&read_labs(15), &labs_grant()),
-        Decision { allowed: true, grant: Some(42), reason: Reason::Granted }
+        Decision {
+            allowed: true,
+            grant: Some(42),
+            reason: Reason::Granted
+        }
     );
 }
 
 #[test]
 fn expiry_is_exclusive_and_not_before_inclusive() {
     assert!(decide_one(&read_labs(10), &labs_grant()).allowed);
-    assert_eq!(decide_one(&read_labs(20), &labs_grant()).reason, Reason::Expired);
-    assert_eq!(decide_one(&read_labs(9), &labs_grant()).reason, Reason::NotYetValid);
+    assert_eq!(
+        decide_one(&read_labs(20), &labs_grant()).reason,
+        Reason::Expired
+    );
+    assert_eq!(
+        decide_one(&read_labs(9), &labs_grant()).reason,
+        Reason::NotYetValid
+    );
 }
 
 #[test]
 fn other_category_is_out_of_scope() {
     let mut request = read_labs(15);
     request.category = Category::Notes;
-    assert_eq!(decide_one(&request, &labs_grant()).reason, Reason::OutOfScope);
+    assert_eq!(
+        decide_one(&request, &labs_grant()).reason,
+        Reason::OutOfScope
+    );
 }
 
 #[test]
 fn write_needs_a_write_grant() {
     let mut request = read_labs(15);
     request.action = Action::Write;
-    assert_eq!(decide_one(&request, &labs_grant()).reason, Reason::ActionNotGranted);
+    assert_eq!(
+        decide_one(&request, &labs_grant()).reason,
+        Reason::ActionNotGranted
+    );
 }
 
 #[test]
 fn closest_failing_grant_explains_the_denial() {
-    let revoked = GrantTerms { revoked: true, ..labs_grant() };
-    let expired = GrantTerms { expires_at: 12, ..labs_grant() };
+    let revoked = GrantTerms {
+        revoked: true,
+        ..labs_grant()
+    };
+    let expired = GrantTerms {
+        expires_at: 12,
+        ..labs_grant()
+    };
     let grants = [(1u32, &revoked), (2u32, &expired)];
-    let decision = decide(&read_labs(15), doctor(), grants, &[] as &[Restriction<u8, Vec<u8>>]);
+    let decision = decide(
+        &read_labs(15),
+        doctor(),
+        grants,
+        &[] as &[Restriction<u8, Vec<u8>>],
+    );
     assert_eq!(decision.reason, Reason::Expired);
 }
 
@@ -87,23 +123,54 @@ fn no_grant_at_all_is_reported_as_such() {
         core::iter::empty::<(u32, &GrantTerms<u8, Vec<u8>, u64>)>(),
         &[] as &[Restriction<u8, Vec<u8>>],
     );
-    assert_eq!(decision, Decision { allowed: false, grant: None, reason: Reason::NoGrant });
+    assert_eq!(
+        decision,
+        Decision {
+            allowed: false,
+            grant: None,
+            reason: Reason::NoGrant
+        }
+    );
 }
 
 #[test]
 fn patient_reads_own_records_without_a_grant() {
     let mut request = read_labs(15);
     request.accessor = PATIENT;
-    let patient = Accessor { registered: true, roles: RoleSet::empty(), delegate_of_patient: false };
-    let decision = decide(&request, patient, [(1u32, &labs_grant())], &[] as &[Restriction<u8, Vec<u8>>]);
-    assert_eq!(decision, Decision { allowed: true, grant: None, reason: Reason::Owner });
+    let patient = Accessor {
+        registered: true,
+        roles: RoleSet::empty(),
+        delegate_of_patient: false,
+    };
+    let decision = decide(
+        &request,
+        patient,
+        [(1u32, &labs_grant())],
+        &[] as &[Restriction<u8, Vec<u8>>],
+    );
+    assert_eq!(
+        decision,
+        Decision {
+            allowed: true,
+            grant: None,
+            reason: Reason::Owner
+        }
+    );
 }
 
 #[test]
 fn restriction_beats_a_matching_grant() {
-    let restriction =
-        Restriction { patient: PATIENT, accessor: None, scope: Scope::Categories(CategorySet::all()) };
-    let decision = decide(&read_labs(15), doctor(), [(1u32, &labs_grant())], [&restriction]);
+    let restriction = Restriction {
+        patient: PATIENT,
+        accessor: None,
+        scope: Scope::Categories(CategorySet::all()),
+    };
+    let decision = decide(
+        &read_labs(15),
+        doctor(),
+        [(1u32, &labs_grant())],
+        [&restriction],
+    );
     assert_eq!(decision.reason, Reason::Restricted);
 }
 
@@ -111,7 +178,10 @@ fn restriction_beats_a_matching_grant() {
 fn research_needs_a_researcher() {
     let mut request = read_labs(15);
     request.purpose = Purpose::Research;
-    let grant = GrantTerms { purpose: Purpose::Research, ..labs_grant() };
+    let grant = GrantTerms {
+        purpose: Purpose::Research,
+        ..labs_grant()
+    };
     assert_eq!(decide_one(&request, &grant).reason, Reason::RoleMissing);
 }
 

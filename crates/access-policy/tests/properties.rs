@@ -26,34 +26,48 @@ fn action() -> impl Strategy<Value = Action> {
 fn scope() -> impl Strategy<Value = Scope<Vec<u8>>> {
     prop_oneof![
         Just(Scope::All),
-        prop::collection::vec(category(), 0..4).prop_map(|categories| Scope::Categories(categories.into_iter().collect())),
+        prop::collection::vec(category(), 0..4)
+            .prop_map(|categories| Scope::Categories(categories.into_iter().collect())),
         prop::collection::vec(0u8..8, 0..4).prop_map(Scope::Records),
     ]
 }
 
 fn grant() -> impl Strategy<Value = Grant> {
-    (0u8..3, 0u8..4, scope(), purpose(), 0u8..4, 0u64..100, 0u64..100, prop::bool::weighted(0.2)).prop_map(
-        |(patient, grantee, scope, purpose, actions, not_before, length, revoked)| GrantTerms {
-            patient,
-            grantee,
-            scope,
-            purpose,
-            actions: match actions {
-                0 => ActionSet::empty(),
-                1 => ActionSet::read(),
-                2 => ActionSet::empty().with(Action::Write),
-                _ => ActionSet::read_write(),
-            },
-            not_before,
-            expires_at: not_before + length,
-            revoked,
-        },
+    (
+        0u8..3,
+        0u8..4,
+        scope(),
+        purpose(),
+        0u8..4,
+        0u64..100,
+        0u64..100,
+        prop::bool::weighted(0.2),
     )
+        .prop_map(
+            |(patient, grantee, scope, purpose, actions, not_before, length, revoked)| GrantTerms {
+                patient,
+                grantee,
+                scope,
+                purpose,
+                actions: match actions {
+                    0 => ActionSet::empty(),
+                    1 => ActionSet::read(),
+                    2 => ActionSet::empty().with(Action::Write),
+                    _ => ActionSet::read_write(),
+                },
+                not_before,
+                expires_at: not_before + length,
+                revoked,
+            },
+        )
 }
 
 fn restriction() -> impl Strategy<Value = Restriction<u8, Vec<u8>>> {
-    (0u8..3, prop::option::of(0u8..4), scope())
-        .prop_map(|(patient, accessor, scope)| Restriction { patient, accessor, scope })
+    (0u8..3, prop::option::of(0u8..4), scope()).prop_map(|(patient, accessor, scope)| Restriction {
+        patient,
+        accessor,
+        scope,
+    })
 }
 
 fn roles() -> impl Strategy<Value = RoleSet> {
@@ -72,22 +86,39 @@ fn roles() -> impl Strategy<Value = RoleSet> {
 }
 
 fn accessor() -> impl Strategy<Value = Accessor> {
-    (prop::bool::weighted(0.9), roles(), prop::bool::weighted(0.1))
-        .prop_map(|(registered, roles, delegate_of_patient)| Accessor { registered, roles, delegate_of_patient })
+    (
+        prop::bool::weighted(0.9),
+        roles(),
+        prop::bool::weighted(0.1),
+    )
+        .prop_map(|(registered, roles, delegate_of_patient)| Accessor {
+            registered,
+            roles,
+            delegate_of_patient,
+        })
 }
 
 fn request() -> impl Strategy<Value = Request> {
-    (0u8..4, 0u8..3, 0u8..8, category(), purpose(), action(), 0u64..120).prop_map(
-        |(accessor, patient, record, category, purpose, action, now)| AccessRequest {
-            accessor,
-            patient,
-            record,
-            category,
-            purpose,
-            action,
-            now,
-        },
+    (
+        0u8..4,
+        0u8..3,
+        0u8..8,
+        category(),
+        purpose(),
+        action(),
+        0u64..120,
     )
+        .prop_map(
+            |(accessor, patient, record, category, purpose, action, now)| AccessRequest {
+                accessor,
+                patient,
+                record,
+                category,
+                purpose,
+                action,
+                now,
+            },
+        )
 }
 
 fn run(

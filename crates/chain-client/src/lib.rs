@@ -37,5 +37,8 @@ pub enum ConnectError {
 pub async fn connect(url: &str) -> Result<Client, ConnectError> {
     Client::from_insecure_url(url)
         .await
-        .map_err(|source| ConnectError::Unreachable { url: url.to_string(), source: Box::new(source) })
+        .map_err(|source| ConnectError::Unreachable {
+            url: url.to_string(),
+            source: Box::new(source),
+        })
 }

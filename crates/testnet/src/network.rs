@@ -19,9 +19,13 @@ impl LocalNetwork {
     /// Starts the four validators and waits for their JSON-RPC servers.
     pub async fn start(binary: impl Into<PathBuf>) -> Result<Self, Error> {
         let binary = binary.into();
-        let root = tempfile::Builder::new().prefix("medigate-local-").tempdir().map_err(|source| {
-            Error::Io { what: "creating a temporary directory".into(), source }
-        })?;
+        let root = tempfile::Builder::new()
+            .prefix("medigate-local-")
+            .tempdir()
+            .map_err(|source| Error::Io {
+                what: "creating a temporary directory".into(),
+                source,
+            })?;
 
         let mut nodes = Vec::with_capacity(LOCAL_VALIDATORS.len());
         let mut bootnodes = Vec::new();
@@ -45,7 +49,10 @@ impl LocalNetwork {
             };
             if index == 0 {
                 let peer_id = peer_id(&binary, &node_key_file)?;
-                bootnodes.push(format!("/ip4/127.0.0.1/tcp/{}/p2p/{peer_id}", options.p2p_port));
+                bootnodes.push(format!(
+                    "/ip4/127.0.0.1/tcp/{}/p2p/{peer_id}",
+                    options.p2p_port
+                ));
             }
             nodes.push(NodeProcess::start(options)?);
         }
@@ -64,8 +71,10 @@ impl LocalNetwork {
 /// Writes a distinct libp2p secret key (hex) for node `index`.
 fn write_node_key(path: &std::path::Path, index: usize) -> Result<(), Error> {
     let key = format!("{:064x}", index + 1);
-    std::fs::write(path, key)
-        .map_err(|source| Error::Io { what: format!("writing {}", path.display()), source })
+    std::fs::write(path, key).map_err(|source| Error::Io {
+        what: format!("writing {}", path.display()),
+        source,
+    })
 }
 
 /// The libp2p peer id of the node key in `key_file`, as the node computes it.
@@ -74,7 +83,10 @@ fn peer_id(binary: &PathBuf, key_file: &std::path::Path) -> Result<String, Error
         .args(["key", "inspect-node-key", "--file"])
         .arg(key_file)
         .output()
-        .map_err(|source| Error::Spawn { binary: binary.clone(), source })?;
+        .map_err(|source| Error::Spawn {
+            binary: binary.clone(),
+            source,
+        })?;
     if !output.status.success() {
         return Err(Error::Exited {
             status: output.status,

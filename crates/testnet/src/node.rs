@@ -102,9 +102,14 @@ impl NodeProcess {
             source,
         })?;
         let log_path = options.base_path.join("node.log");
-        let log = OpenOptions::new().create(true).append(true).open(&log_path).map_err(|source| {
-            Error::Io { what: format!("opening log {}", log_path.display()), source }
-        })?;
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(|source| Error::Io {
+                what: format!("opening log {}", log_path.display()),
+                source,
+            })?;
         let log_for_stderr = log.try_clone().map_err(|source| Error::Io {
             what: format!("opening log {}", log_path.display()),
             source,
@@ -115,9 +120,17 @@ impl NodeProcess {
             .stdout(log)
             .stderr(log_for_stderr)
             .spawn()
-            .map_err(|source| Error::Spawn { binary: options.binary.clone(), source })?;
+            .map_err(|source| Error::Spawn {
+                binary: options.binary.clone(),
+                source,
+            })?;
         let rpc = RpcClient::new(options.rpc_port);
-        Ok(Self { options, child, log_path, rpc })
+        Ok(Self {
+            options,
+            child,
+            log_path,
+            rpc,
+        })
     }
 
     /// The options the node was started with.
@@ -148,13 +161,21 @@ impl NodeProcess {
     /// Fails if the process has exited.
     pub fn ensure_running(&mut self) -> Result<(), Error> {
         match self.child.try_wait() {
-            Ok(Some(status)) => Err(Error::Exited { status, log_tail: self.log_tail() }),
+            Ok(Some(status)) => Err(Error::Exited {
+                status,
+                log_tail: self.log_tail(),
+            }),
             _ => Ok(()),
         }
     }
 
     /// Waits until `check` returns `Some`, failing if the node exits or `timeout` passes.
-    pub async fn wait_for<T, F, Fut>(&mut self, what: &str, timeout: Duration, mut check: F) -> Result<T, Error>
+    pub async fn wait_for<T, F, Fut>(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        mut check: F,
+    ) -> Result<T, Error>
     where
         F: FnMut(RpcClient) -> Fut,
         Fut: std::future::Future<Output = Option<T>>,
@@ -186,10 +207,21 @@ impl NodeProcess {
 
     /// Waits until block `number` (or a later one) is finalised; returns the
     /// finalised number.
-    pub async fn wait_for_finalized(&mut self, number: u32, timeout: Duration) -> Result<u32, Error> {
-        self.wait_for(&format!("finalized block #{number}"), timeout, |rpc| async move {
-            rpc.finalized_number().await.ok().filter(|finalized| *finalized >= number)
-        })
+    pub async fn wait_for_finalized(
+        &mut self,
+        number: u32,
+        timeout: Duration,
+    ) -> Result<u32, Error> {
+        self.wait_for(
+            &format!("finalized block #{number}"),
+            timeout,
+            |rpc| async move {
+                rpc.finalized_number()
+                    .await
+                    .ok()
+                    .filter(|finalized| *finalized >= number)
+            },
+        )
         .await
     }
 
@@ -249,11 +281,19 @@ impl DevNode {
     /// Starts a `--dev` node in a fresh temporary base path and waits for its
     /// JSON-RPC server.
     pub async fn start(binary: impl Into<PathBuf>) -> Result<Self, Error> {
-        let base_path = tempfile::Builder::new().prefix("medigate-dev-").tempdir().map_err(|source| {
-            Error::Io { what: "creating a temporary base path".into(), source }
-        })?;
+        let base_path = tempfile::Builder::new()
+            .prefix("medigate-dev-")
+            .tempdir()
+            .map_err(|source| Error::Io {
+                what: "creating a temporary base path".into(),
+                source,
+            })?;
         let options = NodeOptions::dev(binary, base_path.path());
-        let mut node = Self { base_path, options, process: None };
+        let mut node = Self {
+            base_path,
+            options,
+            process: None,
+        };
         node.restart().await?;
         Ok(node)
     }

@@ -15,12 +15,18 @@ pub struct RpcClient {
 impl RpcClient {
     /// A client of the node whose JSON-RPC server listens on `127.0.0.1:port`.
     pub fn new(port: u16) -> Self {
-        Self { url: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() }
+        Self {
+            url: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+        }
     }
 
     /// Calls `method` with `params` and returns its `result`.
     pub async fn call(&self, method: &str, params: Value) -> Result<Value, Error> {
-        let failure = |message: String| Error::Rpc { method: method.to_string(), message };
+        let failure = |message: String| Error::Rpc {
+            method: method.to_string(),
+            message,
+        };
         let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
         let response = self
             .http
@@ -29,7 +35,10 @@ impl RpcClient {
             .send()
             .await
             .map_err(|error| failure(error.to_string()))?;
-        let mut reply: Value = response.json().await.map_err(|error| failure(error.to_string()))?;
+        let mut reply: Value = response
+            .json()
+            .await
+            .map_err(|error| failure(error.to_string()))?;
         if let Some(error) = reply.get("error") {
             return Err(failure(error.to_string()));
         }
@@ -84,5 +93,8 @@ fn parse_number(method: &str, header: &Value) -> Result<u32, Error> {
     header["number"]
         .as_str()
         .and_then(|hex| u32::from_str_radix(hex.trim_start_matches("0x"), 16).ok())
-        .ok_or_else(|| Error::Rpc { method: method.into(), message: format!("unexpected header {header}") })
+        .ok_or_else(|| Error::Rpc {
+            method: method.into(),
+            message: format!("unexpected header {header}"),
+        })
 }

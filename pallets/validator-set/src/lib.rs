@@ -49,7 +49,8 @@ pub mod pallet {
     /// The pallet's configuration.
     #[pallet::config]
     pub trait Config:
-        frame_system::Config + pallet_session::Config<ValidatorId = <Self as frame_system::Config>::AccountId>
+        frame_system::Config
+        + pallet_session::Config<ValidatorId = <Self as frame_system::Config>::AccountId>
     {
         /// The overarching event type.
         #[allow(deprecated)]
@@ -95,15 +96,19 @@ pub mod pallet {
         fn build(&self) {
             let mut seen = Vec::with_capacity(self.validators.len());
             for validator in &self.validators {
-                assert!(!seen.contains(validator), "genesis validator set holds a duplicate");
+                assert!(
+                    !seen.contains(validator),
+                    "genesis validator set holds a duplicate"
+                );
                 seen.push(validator.clone());
             }
             assert!(
                 seen.len() as u32 >= T::MinValidators::get(),
                 "genesis validator set is smaller than MinValidators"
             );
-            let bounded: BoundedVec<_, T::MaxValidators> =
-                seen.try_into().expect("genesis validator set is larger than MaxValidators");
+            let bounded: BoundedVec<_, T::MaxValidators> = seen
+                .try_into()
+                .expect("genesis validator set is larger than MaxValidators");
             Validators::<T>::put(bounded);
         }
     }
@@ -150,7 +155,10 @@ pub mod pallet {
         pub fn add_validator(origin: OriginFor<T>, validator: T::AccountId) -> DispatchResult {
             T::GovernanceOrigin::ensure_origin(origin)?;
             let mut validators = Validators::<T>::get();
-            ensure!(!validators.contains(&validator), Error::<T>::AlreadyValidator);
+            ensure!(
+                !validators.contains(&validator),
+                Error::<T>::AlreadyValidator
+            );
             ensure!(
                 pallet_session::NextKeys::<T>::contains_key(&validator),
                 Error::<T>::NoSessionKeys

@@ -82,18 +82,24 @@ impl pallet_validator_set::Config for Test {
 
 /// Accounts 1, 2 and 3 validate from genesis; 4 to 9 have funds but no keys.
 pub fn new_test_ext() -> sp_io::TestExternalities {
-    let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+    let mut storage = frame_system::GenesisConfig::<Test>::default()
+        .build_storage()
+        .unwrap();
     pallet_balances::GenesisConfig::<Test> {
         balances: (1..10).map(|account| (account, 1_000)).collect(),
         ..Default::default()
     }
     .assimilate_storage(&mut storage)
     .unwrap();
-    pallet_validator_set::GenesisConfig::<Test> { validators: vec![1, 2, 3] }
-        .assimilate_storage(&mut storage)
-        .unwrap();
+    pallet_validator_set::GenesisConfig::<Test> {
+        validators: vec![1, 2, 3],
+    }
+    .assimilate_storage(&mut storage)
+    .unwrap();
     pallet_session::GenesisConfig::<Test> {
-        keys: (1..4).map(|account| (account, account, UintAuthorityId(account))).collect(),
+        keys: (1..4)
+            .map(|account| (account, account, UintAuthorityId(account)))
+            .collect(),
         non_authority_keys: vec![],
     }
     .assimilate_storage(&mut storage)
@@ -110,5 +116,10 @@ pub fn rotate_session() {
 
 /// Registers session keys for `account`, as its operator would.
 pub fn set_keys(account: u64) {
-    Session::set_keys(RuntimeOrigin::signed(account), UintAuthorityId(account), vec![]).unwrap();
+    Session::set_keys(
+        RuntimeOrigin::signed(account),
+        UintAuthorityId(account),
+        vec![],
+    )
+    .unwrap();
 }

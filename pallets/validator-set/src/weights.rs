@@ -7,7 +7,10 @@
 //! scan; it is what the runtime uses until measured weights replace it.
 
 use core::marker::PhantomData;
-use frame_support::weights::{Weight, constants::RocksDbWeight};
+use frame_support::{
+    traits::Get,
+    weights::{Weight, constants::RocksDbWeight},
+};
 
 /// Weight functions needed by the validator-set pallet.
 pub trait WeightInfo {
@@ -28,13 +31,19 @@ const BASE_REF_TIME: u64 = 10_000_000;
 impl<T: frame_system::Config> WeightInfo for DatabaseAccessWeight<T> {
     fn add_validator(members: u32) -> Weight {
         Weight::from_parts(BASE_REF_TIME, 0)
-            .saturating_add(Weight::from_parts(PER_MEMBER_REF_TIME.saturating_mul(members.into()), 0))
+            .saturating_add(Weight::from_parts(
+                PER_MEMBER_REF_TIME.saturating_mul(members.into()),
+                0,
+            ))
             .saturating_add(T::DbWeight::get().reads_writes(2, 2))
     }
 
     fn remove_validator(members: u32) -> Weight {
         Weight::from_parts(BASE_REF_TIME, 0)
-            .saturating_add(Weight::from_parts(PER_MEMBER_REF_TIME.saturating_mul(members.into()), 0))
+            .saturating_add(Weight::from_parts(
+                PER_MEMBER_REF_TIME.saturating_mul(members.into()),
+                0,
+            ))
             .saturating_add(T::DbWeight::get().reads_writes(1, 2))
     }
 }
@@ -42,13 +51,19 @@ impl<T: frame_system::Config> WeightInfo for DatabaseAccessWeight<T> {
 impl WeightInfo for () {
     fn add_validator(members: u32) -> Weight {
         Weight::from_parts(BASE_REF_TIME, 0)
-            .saturating_add(Weight::from_parts(PER_MEMBER_REF_TIME.saturating_mul(members.into()), 0))
+            .saturating_add(Weight::from_parts(
+                PER_MEMBER_REF_TIME.saturating_mul(members.into()),
+                0,
+            ))
             .saturating_add(RocksDbWeight::get().reads_writes(2, 2))
     }
 
     fn remove_validator(members: u32) -> Weight {
         Weight::from_parts(BASE_REF_TIME, 0)
-            .saturating_add(Weight::from_parts(PER_MEMBER_REF_TIME.saturating_mul(members.into()), 0))
+            .saturating_add(Weight::from_parts(
+                PER_MEMBER_REF_TIME.saturating_mul(members.into()),
+                0,
+            ))
             .saturating_add(RocksDbWeight::get().reads_writes(1, 2))
     }
 }

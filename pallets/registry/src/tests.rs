@@ -1,0 +1,311 @@
+//! Behaviour of the registry, one test per rule.
+
+use crate::{Attestations, Error, Event, KeyHistory, Participants, Role, RoleSet, mock::*};
+use frame_support::{assert_noop, assert_ok};
+use sp_core::H256;
+use sp_runtime::DispatchError;
+
+const PATIENT: u64 = 1;
+const DOCTOR: u64 = 2;
+const HOSPITAL: u64 = 3;
+const BOARD: u64 = 10;
+const KEY: [u8; 32] = [7; 32];
+const LICENCE: H256 = H256::repeat_byte(0xab);
+
+fn board_roles() -> RoleSet {
+    RoleSet::empty()
+        .with(Role::Provider)
+        .with(Role::Organization)
+}
+
+/// The board is an authority for providers and organizations; the doctor and
+/// the hospital are registered.
+fn with_board(test: impl FnOnce()) {
+    new_test_ext().execute_with(|| {
+        assert_ok!(Registry::add_authority(
+            RuntimeOrigin::root(),
+            BOARD,
+            board_roles()
+        ));
+        for account in [PATIENT, DOCTOR, HOSPITAL] {
+            assert_ok!(Registry::register(
+                RuntimeOrigin::signed(account),
+                [account as u8; 32]
+            ));
+        }
+        test()
+    });
+}
+
+#[test]
+fn register_stores_the_key_and_its_history() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(Registry::register(RuntimeOrigin::signed(PATIENT), KEY));
+        assert_eq!(
+            Participants::<Test>::get(PATIENT).unwrap().encryption_key,
+            KEY
+        );
+        assert_eq!(KeyHistory::<Test>::get(PATIENT, 0), Some((KEY, 1)));
+        System::assert_last_event(
+            Event::Registered {
+                who: PATIENT,
+                encryption_key: KEY,
+            }
+            .into(),
+        );
+    });
+}
+
+#[test]
+fn registering_twice_fails() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(Registry::register(RuntimeOrigin::signed(PATIENT), KEY));
+        assert_noop!(
+            Registry::register(RuntimeOrigin::signed(PATIENT), KEY),
+            Error::<Test>::AlreadyRegistered
+        );
+    });
+}
+
+#[test]
+fn rotation_keeps_every_earlier_key() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(Registry::register(RuntimeOrigin::signed(PATIENT), KEY));
+        System::set_block_number(5);
+        assert_ok!(Registry::rotate_key(
+            RuntimeOrigin::signed(PATIENT),
+            [8; 32]
+        ));
+        let participant = Participants::<Test>::get(PATIENT).unwrap();
+        assert_eq!(
+            (participant.encryption_key, participant.key_version),
+            ([8; 32], 1)
+        );
+        assert_eq!(KeyHistory::<Test>::get(PATIENT, 0), Some((KEY, 1)));
+        assert_eq!(KeyHistory::<Test>::get(PATIENT, 1), Some(([8; 32], 5)));
+    });
+}
+
+#[test]
+fn rotation_needs_registration_and_a_new_key() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(
+            Registry::rotate_key(RuntimeOrigin::signed(PATIENT), KEY),
+            Error::<Test>::NotRegistered
+        );
+        assert_ok!(Registry::register(RuntimeOrigin::signed(PATIENT), KEY));
+        assert_noop!(
+            Registry::rotate_key(RuntimeOrigin::signed(PATIENT), KEY),
+            Error::<Test>::SameKey
+        );
+    });
+}
+
+#[test]
+fn only_governance_appoints_and_dismisses_authorities() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(
+            Registry::add_authority(RuntimeOrigin::signed(BOARD), BOARD, board_roles()),
+            DispatchError::BadOrigin
+        );
+        assert_noop!(
+            Registry::add_authority(RuntimeOrigin::root(), BOARD, RoleSet::empty()),
+            Error::<Test>::NoRoles
+        );
+        assert_ok!(Registry::add_authority(
+            RuntimeOrigin::root(),
+            BOARD,
+            board_roles()
+        ));
+        assert_noop!(
+            Registry::remove_authority(RuntimeOrigin::signed(BOARD), BOARD),
+            DispatchError::BadOrigin
+        );
+        assert_ok!(Registry::remove_authority(RuntimeOrigin::root(), BOARD));
+        assert_noop!(
+            Registry::remove_authority(RuntimeOrigin::root(), BOARD),
+            Error::<Test>::NotAuthority
+        );
+    });
+}
+
+#[test]
+fn authority_attests_a_provider_with_a_licence_commitment() {
+    with_board(|| {
+        assert_ok!(Registry::attest(
+            RuntimeOrigin::signed(BOARD),
+            HOSPITAL,
+            Role::Organization,
+            None,
+            None
+        ));
+        assert_ok!(Registry::attest(
+            RuntimeOrigin::signed(BOARD),
+            DOCTOR,
+            Role::Provider,
+            Some(LICENCE),
+            Some(HOSPITAL)
+        ));
+        System::assert_last_event(
+            Event::Attested {
+                who: DOCTOR,
+                role: Role::Provider,
+                authority: BOARD,
+            }
+            .into(),
+        );
+        assert!(Registry::holds(&DOCTOR, Role::Provider));
+        assert_eq!(
+            Registry::roles_of(&DOCTOR),
+            RoleSet::empty().with(Role::Provider)
+        );
+        assert_eq!(
+            Attestations::<Test>::get(DOCTOR, Role::Provider)
+                .unwrap()
+                .organization,
+            Some(HOSPITAL)
+        );
+    });
+}
+
+#[test]
+fn attestation_errors_change_nothing() {
+    with_board(|| {
+        assert_noop!(
+            Registry::attest(
+                RuntimeOrigin::signed(BOARD),
+                DOCTOR,
+                Role::Provider,
+                None,
+                None
+            ),
+            Error::<Test>::LicenceCommitmentRequired
+        );
+        assert_noop!(
+            Registry::attest(
+                RuntimeOrigin::signed(DOCTOR),
+                PATIENT,
+                Role::Organization,
+                None,
+                None
+            ),
+            Error::<Test>::NotAuthorityForRole
+        );
+        assert_noop!(
+            Registry::attest(
+                RuntimeOrigin::signed(BOARD),
+                DOCTOR,
+                Role::Researcher,
+                None,
+                None
+            ),
+            Error::<Test>::NotAuthorityForRole
+        );
+        assert_noop!(
+            Registry::attest(
+                RuntimeOrigin::signed(BOARD),
+                99,
+                Role::Organization,
+                None,
+                None
+            ),
+            Error::<Test>::NotRegistered
+        );
+        assert_noop!(
+            Registry::attest(
+                RuntimeOrigin::signed(BOARD),
+                DOCTOR,
+                Role::Provider,
+                Some(LICENCE),
+                Some(HOSPITAL)
+            ),
+            Error::<Test>::UnknownOrganization
+        );
+        assert_ok!(Registry::attest(
+            RuntimeOrigin::signed(BOARD),
+            DOCTOR,
+            Role::Provider,
+            Some(LICENCE),
+            None
+        ));
+        assert_noop!(
+            Registry::attest(
+                RuntimeOrigin::signed(BOARD),
+                DOCTOR,
+                Role::Provider,
+                Some(LICENCE),
+                None
+            ),
+            Error::<Test>::AlreadyAttested
+        );
+    });
+}
+
+#[test]
+fn revocation_takes_effect_at_once_and_keeps_the_record() {
+    with_board(|| {
+        assert_ok!(Registry::attest(
+            RuntimeOrigin::signed(BOARD),
+            DOCTOR,
+            Role::Provider,
+            Some(LICENCE),
+            None
+        ));
+        System::set_block_number(9);
+        assert_ok!(Registry::revoke_attestation(
+            RuntimeOrigin::signed(BOARD),
+            DOCTOR,
+            Role::Provider
+        ));
+        System::assert_last_event(
+            Event::AttestationRevoked {
+                who: DOCTOR,
+                role: Role::Provider,
+            }
+            .into(),
+        );
+        assert!(!Registry::holds(&DOCTOR, Role::Provider));
+        assert_eq!(Registry::roles_of(&DOCTOR), RoleSet::empty());
+        assert_eq!(
+            Attestations::<Test>::get(DOCTOR, Role::Provider)
+                .unwrap()
+                .revoked_at,
+            Some(9)
+        );
+        // A new attestation may follow a revoked one.
+        assert_ok!(Registry::attest(
+            RuntimeOrigin::signed(BOARD),
+            DOCTOR,
+            Role::Provider,
+            Some(LICENCE),
+            None
+        ));
+        assert!(Registry::holds(&DOCTOR, Role::Provider));
+    });
+}
+
+#[test]
+fn governance_revokes_and_strangers_cannot() {
+    with_board(|| {
+        assert_ok!(Registry::attest(
+            RuntimeOrigin::signed(BOARD),
+            DOCTOR,
+            Role::Provider,
+            Some(LICENCE),
+            None
+        ));
+        assert_noop!(
+            Registry::revoke_attestation(RuntimeOrigin::signed(PATIENT), DOCTOR, Role::Provider),
+            Error::<Test>::NotAuthorityForRole
+        );
+        assert_ok!(Registry::revoke_attestation(
+            RuntimeOrigin::root(),
+            DOCTOR,
+            Role::Provider
+        ));
+        assert_noop!(
+            Registry::revoke_attestation(RuntimeOrigin::root(), DOCTOR, Role::Provider),
+            Error::<Test>::NoSuchAttestation
+        );
+    });
+}
