@@ -54,7 +54,8 @@ def target_dir():
 
 
 def build_node():
-    subprocess.run(["cargo", "build", "-p", "medigate-node"], cwd=ROOT, check=True)
+    # The same build as the test command, so that both share compiled dependencies.
+    subprocess.run(["cargo", "build", "--workspace", "--all-targets"], cwd=ROOT, check=True)
     return os.path.join(target_dir(), "debug", "medigate-node")
 
 

@@ -8,7 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/setup.sh
-cargo build -p medigate-node
+# The same build as the test command (scripts/test.sh), so that both share
+# one set of compiled dependencies.
+cargo build --workspace --all-targets
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 
 if [ -n "${MEDIGATE_BASE_PATH:-}" ]; then

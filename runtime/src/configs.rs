@@ -2,11 +2,14 @@
 
 use crate::{
     AccountId, Aura, Balance, Balances, Block, BlockNumber, EXISTENTIAL_DEPOSIT, HOURS, Hash,
-    MINUTES, Nonce, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
-    RuntimeOrigin, SLOT_DURATION, SessionKeys, System, VERSION, ValidatorSet,
+    MINUTES, Nonce, PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason,
+    RuntimeHoldReason, RuntimeOrigin, RuntimeTask, SLOT_DURATION, SessionKeys, System, VERSION,
+    ValidatorSet,
 };
 use frame_support::{
-    derive_impl, parameter_types,
+    derive_impl,
+    dispatch::DispatchClass,
+    parameter_types,
     traits::{ConstBool, ConstU8, ConstU32, ConstU64, ConstU128, EitherOfDiverse, VariantCountOf},
     weights::{
         IdentityFee, Weight,
@@ -30,8 +33,12 @@ parameter_types! {
         Weight::from_parts(WEIGHT_REF_TIME_PER_SECOND / 2, u64::MAX),
         NORMAL_DISPATCH_RATIO,
     );
-    pub RuntimeBlockLength: limits::BlockLength =
-        limits::BlockLength::max_with_normal_ratio(5 * 1024 * 1024, NORMAL_DISPATCH_RATIO);
+    pub RuntimeBlockLength: limits::BlockLength = limits::BlockLength::builder()
+        .max_length(5 * 1024 * 1024)
+        .modify_max_length_for_class(DispatchClass::Normal, |max| {
+            *max = NORMAL_DISPATCH_RATIO * *max
+        })
+        .build();
     /// The generic Substrate address prefix.
     pub const SS58Prefix: u8 = 42;
 }
