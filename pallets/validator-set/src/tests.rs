@@ -119,3 +119,13 @@ fn unchanged_set_is_not_resubmitted_to_the_session() {
         assert_eq!(<ValidatorSet as SessionManager<u64>>::new_session(5), None);
     });
 }
+
+#[test]
+#[should_panic(expected = "genesis validator set holds a duplicate")]
+fn genesis_with_a_duplicate_validator_is_rejected() {
+    use sp_runtime::BuildStorage;
+    let _ = crate::GenesisConfig::<Test> {
+        validators: vec![1, 1],
+    }
+    .build_storage();
+}
