@@ -1,0 +1,370 @@
+//! # Records
+//!
+//! Anchors of encrypted health records. A record itself never touches the
+//! chain: it is encrypted at the edge and stored in a vault under its content
+//! id, the BLAKE3-256 hash of the ciphertext. The chain keeps the anchor:
+//! whose record it is, its coarse category, who wrote it, its size and the
+//! version it replaces. Vaults and gateways use anchors to know that a
+//! ciphertext is genuine and what consent applies to it.
+//!
+//! ## Terms
+//! - **Anchor**: the on-chain entry of one record version, keyed by content id.
+//! - **Version chain**: a new version names the anchor it replaces
+//!   (`previous`); a version can be replaced once.
+//! - **Tombstone**: what erasure leaves. The anchor (owner, author, category,
+//!   size, links) is deleted; only the content id and the block of erasure
+//!   remain, so the id cannot be anchored again and nothing links it to the
+//!   patient any more.
+//!
+//! ## Calls
+//! - [`Pallet::anchor`]: anchor one record to a patient.
+//! - [`Pallet::anchor_batch`]: anchor up to [`Config::MaxBatch`] records to a
+//!   patient in one call (an import).
+//! - [`Pallet::erase`]: the patient (or their delegate) erases a record.
+//!
+//! Who may anchor to a patient: the patient, a delegate of the patient, or an
+//! author holding a current write grant for the record's category
+//! ([`Config::Permissions`]). Every failed check leaves the state untouched.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+pub mod weights;
+
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+
+use frame_support::pallet_prelude::*;
+use frame_system::pallet_prelude::*;
+pub use medigate_access_policy::Category;
+use sp_core::H256;
+
+pub use pallet::*;
+pub use weights::WeightInfo;
+
+/// A record's content id: the BLAKE3-256 hash of its ciphertext.
+pub type ContentId = H256;
+
+/// What an author submits to anchor one record.
+#[derive(
+    Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
+pub struct AnchorRequest {
+    /// BLAKE3-256 of the ciphertext.
+    pub content_id: ContentId,
+    /// The record's category.
+    pub category: Category,
+    /// Ciphertext size in bytes.
+    pub size: u64,
+    /// The version this record replaces, if any.
+    pub previous: Option<ContentId>,
+}
+
+/// The on-chain anchor of one record version.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo)]
+pub struct RecordAnchor<AccountId, BlockNumber> {
+    /// The patient the record belongs to.
+    pub owner: AccountId,
+    /// The record's category.
+    pub category: Category,
+    /// Who anchored it.
+    pub author: AccountId,
+    /// Ciphertext size in bytes.
+    pub size: u64,
+    /// The version it replaces.
+    pub previous: Option<ContentId>,
+    /// The version that replaced it.
+    pub superseded_by: Option<ContentId>,
+    /// 0 for a first version, then one more per replacement.
+    pub version: u32,
+    /// When it was anchored.
+    pub anchored_at: BlockNumber,
+}
+
+/// Who is registered, as far as the records pallet needs to know.
+pub trait Participants<AccountId> {
+    /// Whether `account` is a registered participant.
+    fn is_registered(account: &AccountId) -> bool;
+}
+
+/// Who may write to a patient's records, as far as the records pallet needs to know.
+pub trait WritePermissions<AccountId> {
+    /// Whether `account` manages `patient`'s records as a delegate.
+    fn is_delegate(account: &AccountId, patient: &AccountId) -> bool;
+    /// Whether `author` holds a current grant to write records of `category`
+    /// to `patient`.
+    fn may_write(author: &AccountId, patient: &AccountId, category: Category) -> bool;
+}
+
+#[frame_support::pallet]
+pub mod pallet {
+    use super::*;
+    use alloc::vec::Vec;
+
+    /// The pallet's configuration.
+    #[pallet::config]
+    pub trait Config: frame_system::Config {
+        /// The overarching event type.
+        #[allow(deprecated)]
+        type RuntimeEvent: From<Event<Self>> + IsType<<Self as frame_system::Config>::RuntimeEvent>;
+
+        /// Who is registered (the registry).
+        type Participants: Participants<Self::AccountId>;
+
+        /// Who may write to whom (consent).
+        type Permissions: WritePermissions<Self::AccountId>;
+
+        /// The most records one `anchor_batch` call may anchor.
+        #[pallet::constant]
+        type MaxBatch: Get<u32>;
+
+        /// Weights of this pallet's calls.
+        type WeightInfo: WeightInfo;
+    }
+
+    #[pallet::pallet]
+    pub struct Pallet<T>(_);
+
+    /// Anchors, by content id.
+    #[pallet::storage]
+    pub type Anchors<T: Config> =
+        StorageMap<_, Identity, ContentId, RecordAnchor<T::AccountId, BlockNumberFor<T>>>;
+
+    /// Erased content ids and the block of their erasure.
+    #[pallet::storage]
+    pub type Tombstones<T: Config> = StorageMap<_, Identity, ContentId, BlockNumberFor<T>>;
+
+    /// Events of the records pallet.
+    #[pallet::event]
+    #[pallet::generate_deposit(pub(super) fn deposit_event)]
+    pub enum Event<T: Config> {
+        /// A record was anchored.
+        RecordAnchored {
+            /// The patient.
+            patient: T::AccountId,
+            /// Its content id.
+            content_id: ContentId,
+            /// Its category.
+            category: Category,
+            /// Who anchored it.
+            author: T::AccountId,
+            /// Its version number.
+            version: u32,
+        },
+        /// A record was erased; its anchor is now a tombstone.
+        RecordErased {
+            /// The content id of the erased record.
+            content_id: ContentId,
+        },
+    }
+
+    /// Errors of the records pallet.
+    #[pallet::error]
+    pub enum Error<T> {
+        /// The patient is not a registered participant.
+        UnknownPatient,
+        /// The caller is not a registered participant.
+        NotRegistered,
+        /// The caller is neither the patient, nor their delegate, nor holds a
+        /// current write grant for this category.
+        NotPermitted,
+        /// A record with this content id is already anchored.
+        AlreadyAnchored,
+        /// This content id was erased and cannot be anchored again.
+        Erased,
+        /// The batch is empty.
+        EmptyBatch,
+        /// The batch names the same content id twice.
+        DuplicateInBatch,
+        /// The record has no content (size 0).
+        EmptyRecord,
+        /// The previous version does not exist, belongs to another patient,
+        /// or has another category.
+        InvalidPrevious,
+        /// The previous version was already replaced by another version.
+        AlreadySuperseded,
+        /// No anchor exists with this content id.
+        UnknownRecord,
+        /// Only the patient or their delegate may erase a record.
+        NotOwner,
+        /// The version counter is exhausted.
+        VersionOverflow,
+    }
+
+    #[pallet::call]
+    impl<T: Config> Pallet<T> {
+        /// Anchors one record to `patient`.
+        #[pallet::call_index(0)]
+        #[pallet::weight(T::WeightInfo::anchor_batch(1))]
+        pub fn anchor(
+            origin: OriginFor<T>,
+            patient: T::AccountId,
+            record: AnchorRequest,
+        ) -> DispatchResult {
+            let author = ensure_signed(origin)?;
+            Self::anchor_all(author, patient, core::slice::from_ref(&record))
+        }
+
+        /// Anchors every record of `records` to `patient`, or none of them.
+        #[pallet::call_index(1)]
+        #[pallet::weight(T::WeightInfo::anchor_batch(records.len() as u32))]
+        pub fn anchor_batch(
+            origin: OriginFor<T>,
+            patient: T::AccountId,
+            records: BoundedVec<AnchorRequest, T::MaxBatch>,
+        ) -> DispatchResult {
+            let author = ensure_signed(origin)?;
+            ensure!(!records.is_empty(), Error::<T>::EmptyBatch);
+            Self::anchor_all(author, patient, &records)
+        }
+
+        /// Erases the record `content_id`: its anchor becomes a tombstone that
+        /// no longer names the patient, the author or the category.
+        #[pallet::call_index(2)]
+        #[pallet::weight(T::WeightInfo::erase())]
+        pub fn erase(origin: OriginFor<T>, content_id: ContentId) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let anchor = Anchors::<T>::get(content_id).ok_or(Error::<T>::UnknownRecord)?;
+            ensure!(
+                anchor.owner == who || T::Permissions::is_delegate(&who, &anchor.owner),
+                Error::<T>::NotOwner
+            );
+
+            // Unlink the neighbours so that the version chain holds no erased id.
+            if let Some(previous) = anchor.previous {
+                Anchors::<T>::mutate(previous, |entry| {
+                    if let Some(entry) = entry {
+                        entry.superseded_by = None;
+                    }
+                });
+            }
+            if let Some(next) = anchor.superseded_by {
+                Anchors::<T>::mutate(next, |entry| {
+                    if let Some(entry) = entry {
+                        entry.previous = None;
+                    }
+                });
+            }
+            Anchors::<T>::remove(content_id);
+            Tombstones::<T>::insert(content_id, frame_system::Pallet::<T>::block_number());
+            Self::deposit_event(Event::RecordErased { content_id });
+            Ok(())
+        }
+    }
+
+    impl<T: Config> Pallet<T> {
+        /// Checks every record first, then anchors them all.
+        fn anchor_all(
+            author: T::AccountId,
+            patient: T::AccountId,
+            records: &[AnchorRequest],
+        ) -> DispatchResult {
+            // Checks without state.
+            for (index, record) in records.iter().enumerate() {
+                ensure!(record.size > 0, Error::<T>::EmptyRecord);
+                ensure!(
+                    !records[..index]
+                        .iter()
+                        .any(|earlier| earlier.content_id == record.content_id),
+                    Error::<T>::DuplicateInBatch
+                );
+            }
+            // Checks against state.
+            ensure!(
+                T::Participants::is_registered(&patient),
+                Error::<T>::UnknownPatient
+            );
+            ensure!(
+                T::Participants::is_registered(&author),
+                Error::<T>::NotRegistered
+            );
+            let author_is_manager =
+                author == patient || T::Permissions::is_delegate(&author, &patient);
+            let mut versions = Vec::with_capacity(records.len());
+            for record in records {
+                ensure!(
+                    author_is_manager
+                        || T::Permissions::may_write(&author, &patient, record.category),
+                    Error::<T>::NotPermitted
+                );
+                ensure!(
+                    !Tombstones::<T>::contains_key(record.content_id),
+                    Error::<T>::Erased
+                );
+                ensure!(
+                    !Anchors::<T>::contains_key(record.content_id),
+                    Error::<T>::AlreadyAnchored
+                );
+                let version = match record.previous {
+                    None => 0,
+                    Some(previous) => {
+                        let previous_anchor = Anchors::<T>::get(previous)
+                            .filter(|anchor| {
+                                anchor.owner == patient && anchor.category == record.category
+                            })
+                            .ok_or(Error::<T>::InvalidPrevious)?;
+                        ensure!(
+                            previous_anchor.superseded_by.is_none(),
+                            Error::<T>::AlreadySuperseded
+                        );
+                        ensure!(
+                            !records
+                                .iter()
+                                .any(|other| other.content_id != record.content_id
+                                    && other.previous == Some(previous)),
+                            Error::<T>::AlreadySuperseded
+                        );
+                        previous_anchor
+                            .version
+                            .checked_add(1)
+                            .ok_or(Error::<T>::VersionOverflow)?
+                    }
+                };
+                versions.push(version);
+            }
+
+            // Writes.
+            let now = frame_system::Pallet::<T>::block_number();
+            for (record, version) in records.iter().zip(versions) {
+                if let Some(previous) = record.previous {
+                    Anchors::<T>::mutate(previous, |entry| {
+                        if let Some(entry) = entry {
+                            entry.superseded_by = Some(record.content_id);
+                        }
+                    });
+                }
+                Anchors::<T>::insert(
+                    record.content_id,
+                    RecordAnchor {
+                        owner: patient.clone(),
+                        category: record.category,
+                        author: author.clone(),
+                        size: record.size,
+                        previous: record.previous,
+                        superseded_by: None,
+                        version,
+                        anchored_at: now,
+                    },
+                );
+                Self::deposit_event(Event::RecordAnchored {
+                    patient: patient.clone(),
+                    content_id: record.content_id,
+                    category: record.category,
+                    author: author.clone(),
+                    version,
+                });
+            }
+            Ok(())
+        }
+    }
+}
+
+extern crate alloc;
+
+impl<T: Config> Pallet<T> {
+    /// The owner and category of the record `content_id`, if it is anchored.
+    pub fn owner_and_category(content_id: &ContentId) -> Option<(T::AccountId, Category)> {
+        Anchors::<T>::get(content_id).map(|anchor| (anchor.owner, anchor.category))
+    }
+}

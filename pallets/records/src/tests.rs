@@ -1,0 +1,344 @@
+//! Behaviour of the records pallet, one test per rule.
+
+use crate::{AnchorRequest, Anchors, Category, ContentId, Error, Event, Tombstones, mock::*};
+use frame_support::{BoundedVec, assert_noop, assert_ok};
+use sp_core::H256;
+
+fn id(byte: u8) -> ContentId {
+    H256::repeat_byte(byte)
+}
+
+fn record(byte: u8, category: Category) -> AnchorRequest {
+    AnchorRequest {
+        content_id: id(byte),
+        category,
+        size: 4096,
+        previous: None,
+    }
+}
+
+fn batch(
+    records: Vec<AnchorRequest>,
+) -> BoundedVec<AnchorRequest, frame_support::traits::ConstU32<MAX_BATCH>> {
+    records.try_into().unwrap()
+}
+
+#[test]
+fn patient_anchors_a_record() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(Records::anchor(
+            RuntimeOrigin::signed(PATIENT),
+            PATIENT,
+            record(1, Category::Notes)
+        ));
+        let anchor = Anchors::<Test>::get(id(1)).unwrap();
+        assert_eq!(
+            (anchor.owner, anchor.author, anchor.category, anchor.version),
+            (PATIENT, PATIENT, Category::Notes, 0)
+        );
+        System::assert_last_event(
+            Event::RecordAnchored {
+                patient: PATIENT,
+                content_id: id(1),
+                category: Category::Notes,
+                author: PATIENT,
+                version: 0,
+            }
+            .into(),
+        );
+    });
+}
+
+#[test]
+fn delegate_and_granted_author_may_anchor() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(Records::anchor(
+            RuntimeOrigin::signed(DELEGATE),
+            PATIENT,
+            record(1, Category::Notes)
+        ));
+        assert_ok!(Records::anchor(
+            RuntimeOrigin::signed(LAB),
+            PATIENT,
+            record(2, Category::Labs)
+        ));
+        assert_eq!(Anchors::<Test>::get(id(2)).unwrap().author, LAB);
+    });
+}
+
+#[test]
+fn author_without_a_write_grant_is_refused() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(
+            Records::anchor(
+                RuntimeOrigin::signed(STRANGER),
+                PATIENT,
+                record(1, Category::Labs)
+            ),
+            Error::<Test>::NotPermitted
+        );
+        // A lab grant does not cover notes, nor another patient.
+        assert_noop!(
+            Records::anchor(
+                RuntimeOrigin::signed(LAB),
+                PATIENT,
+                record(1, Category::Notes)
+            ),
+            Error::<Test>::NotPermitted
+        );
+        assert_noop!(
+            Records::anchor(
+                RuntimeOrigin::signed(LAB),
+                OTHER_PATIENT,
+                record(1, Category::Labs)
+            ),
+            Error::<Test>::NotPermitted
+        );
+    });
+}
+
+#[test]
+fn unknown_accounts_are_refused() {
+    new_test_ext().execute_with(|| {
+        assert_noop!(
+            Records::anchor(
+                RuntimeOrigin::signed(PATIENT),
+                UNREGISTERED,
+                record(1, Category::Notes)
+            ),
+            Error::<Test>::UnknownPatient
+        );
+        assert_noop!(
+            Records::anchor(
+                RuntimeOrigin::signed(UNREGISTERED),
+                UNREGISTERED,
+                record(1, Category::Notes)
+            ),
+            Error::<Test>::UnknownPatient
+        );
+        assert_noop!(
+            Records::anchor(
+                RuntimeOrigin::signed(UNREGISTERED),
+                PATIENT,
+                record(1, Category::Notes)
+            ),
+            Error::<Test>::NotRegistered
+        );
+    });
+}
+
+#[test]
+fn duplicate_anchor_is_refused() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(Records::anchor(
+            RuntimeOrigin::signed(PATIENT),
+            PATIENT,
+            record(1, Category::Notes)
+        ));
+        assert_noop!(
+            Records::anchor(
+                RuntimeOrigin::signed(PATIENT),
+                PATIENT,
+                record(1, Category::Labs)
+            ),
+            Error::<Test>::AlreadyAnchored
+        );
+    });
+}
+
+#[test]
+fn empty_record_is_refused() {
+    new_test_ext().execute_with(|| {
+        let empty = AnchorRequest {
+            size: 0,
+            ..record(1, Category::Notes)
+        };
+        assert_noop!(
+            Records::anchor(RuntimeOrigin::signed(PATIENT), PATIENT, empty),
+            Error::<Test>::EmptyRecord
+        );
+    });
+}
+
+#[test]
+fn batch_anchors_all_or_nothing() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(Records::anchor_batch(
+            RuntimeOrigin::signed(PATIENT),
+            PATIENT,
+            batch(
+                (1..=MAX_BATCH as u8)
+                    .map(|byte| record(byte, Category::Labs))
+                    .collect()
+            )
+        ));
+        assert!((1..=MAX_BATCH as u8).all(|byte| Anchors::<Test>::contains_key(id(byte))));
+
+        // One bad record (already anchored) and nothing of the batch is written.
+        assert_noop!(
+            Records::anchor_batch(
+                RuntimeOrigin::signed(PATIENT),
+                PATIENT,
+                batch(vec![record(20, Category::Labs), record(1, Category::Labs)])
+            ),
+            Error::<Test>::AlreadyAnchored
+        );
+        assert_noop!(
+            Records::anchor_batch(
+                RuntimeOrigin::signed(PATIENT),
+                PATIENT,
+                batch(vec![record(30, Category::Labs), record(30, Category::Labs)])
+            ),
+            Error::<Test>::DuplicateInBatch
+        );
+        assert_noop!(
+            Records::anchor_batch(RuntimeOrigin::signed(PATIENT), PATIENT, batch(vec![])),
+            Error::<Test>::EmptyBatch
+        );
+    });
+}
+
+#[test]
+fn oversized_batch_does_not_decode() {
+    use codec::{Decode, Encode};
+    let too_many: Vec<AnchorRequest> = (0..=MAX_BATCH as u8)
+        .map(|byte| record(byte, Category::Labs))
+        .collect();
+    let call = crate::Call::<Test>::anchor_batch {
+        patient: PATIENT,
+        records: Default::default(),
+    };
+    let mut encoded = call.encode();
+    // Replace the empty list with one element too many.
+    encoded.truncate(encoded.len() - 1);
+    encoded.extend(too_many.encode());
+    assert!(crate::Call::<Test>::decode(&mut &encoded[..]).is_err());
+}
+
+#[test]
+fn new_version_links_to_the_previous_one() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(Records::anchor(
+            RuntimeOrigin::signed(PATIENT),
+            PATIENT,
+            record(1, Category::Notes)
+        ));
+        let second = AnchorRequest {
+            previous: Some(id(1)),
+            ..record(2, Category::Notes)
+        };
+        assert_ok!(Records::anchor(
+            RuntimeOrigin::signed(PATIENT),
+            PATIENT,
+            second
+        ));
+        assert_eq!(Anchors::<Test>::get(id(2)).unwrap().version, 1);
+        assert_eq!(
+            Anchors::<Test>::get(id(1)).unwrap().superseded_by,
+            Some(id(2))
+        );
+
+        let fork = AnchorRequest {
+            previous: Some(id(1)),
+            ..record(3, Category::Notes)
+        };
+        assert_noop!(
+            Records::anchor(RuntimeOrigin::signed(PATIENT), PATIENT, fork),
+            Error::<Test>::AlreadySuperseded
+        );
+    });
+}
+
+#[test]
+fn previous_version_must_be_the_patients_and_same_category() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(Records::anchor(
+            RuntimeOrigin::signed(OTHER_PATIENT),
+            OTHER_PATIENT,
+            record(1, Category::Notes)
+        ));
+        assert_ok!(Records::anchor(
+            RuntimeOrigin::signed(PATIENT),
+            PATIENT,
+            record(2, Category::Notes)
+        ));
+        for previous in [id(1), id(9)] {
+            let next = AnchorRequest {
+                previous: Some(previous),
+                ..record(3, Category::Notes)
+            };
+            assert_noop!(
+                Records::anchor(RuntimeOrigin::signed(PATIENT), PATIENT, next),
+                Error::<Test>::InvalidPrevious
+            );
+        }
+        let other_category = AnchorRequest {
+            previous: Some(id(2)),
+            ..record(3, Category::Labs)
+        };
+        assert_noop!(
+            Records::anchor(RuntimeOrigin::signed(PATIENT), PATIENT, other_category),
+            Error::<Test>::InvalidPrevious
+        );
+    });
+}
+
+#[test]
+fn erasure_leaves_an_unlinkable_tombstone() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(Records::anchor(
+            RuntimeOrigin::signed(PATIENT),
+            PATIENT,
+            record(1, Category::Notes)
+        ));
+        let second = AnchorRequest {
+            previous: Some(id(1)),
+            ..record(2, Category::Notes)
+        };
+        assert_ok!(Records::anchor(
+            RuntimeOrigin::signed(PATIENT),
+            PATIENT,
+            second
+        ));
+        System::set_block_number(7);
+
+        assert_ok!(Records::erase(RuntimeOrigin::signed(PATIENT), id(1)));
+        System::assert_last_event(Event::RecordErased { content_id: id(1) }.into());
+        assert!(!Anchors::<Test>::contains_key(id(1)));
+        assert_eq!(Tombstones::<Test>::get(id(1)), Some(7));
+        assert_eq!(
+            Anchors::<Test>::get(id(2)).unwrap().previous,
+            None,
+            "no link to the erased id"
+        );
+
+        assert_noop!(
+            Records::anchor(
+                RuntimeOrigin::signed(PATIENT),
+                PATIENT,
+                record(1, Category::Notes)
+            ),
+            Error::<Test>::Erased
+        );
+    });
+}
+
+#[test]
+fn only_the_patient_or_delegate_erases() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(Records::anchor(
+            RuntimeOrigin::signed(LAB),
+            PATIENT,
+            record(1, Category::Labs)
+        ));
+        assert_noop!(
+            Records::erase(RuntimeOrigin::signed(LAB), id(1)),
+            Error::<Test>::NotOwner
+        );
+        assert_noop!(
+            Records::erase(RuntimeOrigin::signed(PATIENT), id(9)),
+            Error::<Test>::UnknownRecord
+        );
+        assert_ok!(Records::erase(RuntimeOrigin::signed(DELEGATE), id(1)));
+    });
+}
