@@ -36,8 +36,11 @@ pub struct Accessor {
     pub delegate_of_patient: bool,
 }
 
-/// The terms of one consent grant, as the decision sees them.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The terms of one consent grant, as the decision sees them (and as the
+/// chain stores them).
+#[derive(
+    Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
 pub struct GrantTerms<AccountId, RecordIds, Moment> {
     /// The patient who granted.
     pub patient: AccountId,
@@ -59,7 +62,9 @@ pub struct GrantTerms<AccountId, RecordIds, Moment> {
 
 /// A patient's standing "no": the accessor (or everyone, if `None`) may not
 /// access the covered records, whatever any grant says.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
 pub struct Restriction<AccountId, RecordIds> {
     /// The patient who restricts.
     pub patient: AccountId,
@@ -113,6 +118,8 @@ pub enum Reason {
     ActionNotGranted = 11,
     /// Denied: the accessor's grants do not cover this record.
     OutOfScope = 12,
+    /// Denied: no record with this id is anchored to this patient.
+    UnknownRecord = 13,
 }
 
 /// The answer to an [`AccessRequest`].
@@ -138,18 +145,19 @@ pub struct Decision<GrantId> {
 }
 
 impl<GrantId> Decision<GrantId> {
-    fn allow(reason: Reason, grant: Option<GrantId>) -> Self {
+    /// A denial for `reason`, with no grant.
+    pub fn deny(reason: Reason) -> Self {
         Decision {
-            allowed: true,
-            grant,
+            allowed: false,
+            grant: None,
             reason,
         }
     }
 
-    fn deny(reason: Reason) -> Self {
+    fn allow(reason: Reason, grant: Option<GrantId>) -> Self {
         Decision {
-            allowed: false,
-            grant: None,
+            allowed: true,
+            grant,
             reason,
         }
     }
