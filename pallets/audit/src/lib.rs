@@ -1,0 +1,243 @@
+//! # Audit
+//!
+//! The evidence of every access to a health record. A vault that serves a
+//! ciphertext writes an access receipt — who read which record of which
+//! patient, for which purpose, under which grant, when — and commits its
+//! receipts to the chain in batches. The chain stores each batch as the root
+//! of a binary Merkle tree over the receipts' SCALE encodings, and emits one
+//! [`Event::AccessRecorded`] per receipt so that a patient can enumerate every
+//! access to their records from the chain's events alone. Anyone holding a
+//! receipt and its Merkle path can prove it is part of a committed batch
+//! ([`Pallet::verify_receipt`]); [`merkle_path`] computes such a path.
+//!
+//! Receipts hold pseudonymous accounts, content ids and codes; never health data.
+//!
+//! ## Calls
+//! - [`Pallet::commit_receipts`]: by a vault (an account holding a current
+//!   organization attestation), for receipts it wrote itself.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub mod weights;
+
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+
+use alloc::vec::Vec;
+use codec::Encode;
+use frame_support::pallet_prelude::*;
+use frame_system::pallet_prelude::*;
+pub use medigate_access_policy::{Action, Purpose, Role};
+use sp_core::{Blake2Hasher, H256};
+
+pub use pallet::*;
+pub use weights::WeightInfo;
+
+/// A record's content id (BLAKE3-256 of its ciphertext).
+pub type ContentId = H256;
+/// The id of a consent grant.
+pub type GrantId = u64;
+/// The id of a committed batch.
+pub type BatchId = u64;
+/// Time in milliseconds since the Unix epoch.
+pub type Moment = u64;
+
+/// The evidence of one served access.
+#[derive(
+    Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
+pub struct AccessReceipt<AccountId> {
+    /// Who accessed.
+    pub accessor: AccountId,
+    /// Whose record.
+    pub patient: AccountId,
+    /// Which record.
+    pub record: ContentId,
+    /// Why.
+    pub purpose: Purpose,
+    /// What was done.
+    pub action: Action,
+    /// The grant that allowed it (none for the patient or a delegate).
+    pub grant: Option<GrantId>,
+    /// The vault that served it.
+    pub vault: AccountId,
+    /// When it was served (vault clock, milliseconds since the Unix epoch).
+    pub accessed_at: Moment,
+}
+
+/// A committed batch of receipts.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo)]
+pub struct BatchCommitment<AccountId, BlockNumber> {
+    /// Merkle root over the receipts' SCALE encodings (BLAKE2-256).
+    pub root: H256,
+    /// How many receipts the batch holds.
+    pub receipts: u32,
+    /// The vault that committed it.
+    pub vault: AccountId,
+    /// When.
+    pub committed_at: BlockNumber,
+}
+
+/// The Merkle root of `receipts`, as the chain computes it.
+pub fn receipts_root<AccountId: Encode>(receipts: &[AccessReceipt<AccountId>]) -> H256 {
+    binary_merkle_tree::merkle_root::<Blake2Hasher, _>(receipts.iter().map(Encode::encode))
+}
+
+/// The Merkle path proving that `receipts[index]` is in the batch of `receipts`.
+pub fn merkle_path<AccountId: Encode>(
+    receipts: &[AccessReceipt<AccountId>],
+    index: u32,
+) -> Vec<H256> {
+    let leaves: Vec<Vec<u8>> = receipts.iter().map(Encode::encode).collect();
+    binary_merkle_tree::merkle_proof::<Blake2Hasher, _, _>(leaves, index).proof
+}
+
+#[frame_support::pallet]
+pub mod pallet {
+    use super::*;
+
+    /// The pallet's configuration.
+    #[pallet::config]
+    pub trait Config: frame_system::Config + pallet_registry::Config {
+        /// The overarching event type.
+        #[allow(deprecated)]
+        type RuntimeEvent: From<Event<Self>> + IsType<<Self as frame_system::Config>::RuntimeEvent>;
+
+        /// The most receipts one batch may hold.
+        #[pallet::constant]
+        type MaxReceiptsPerBatch: Get<u32>;
+
+        /// Weights of this pallet's calls.
+        type WeightInfo: WeightInfo;
+    }
+
+    #[pallet::pallet]
+    pub struct Pallet<T>(_);
+
+    /// The id the next batch gets.
+    #[pallet::storage]
+    pub type NextBatchId<T: Config> = StorageValue<_, BatchId, ValueQuery>;
+
+    /// Committed batches.
+    #[pallet::storage]
+    pub type Batches<T: Config> =
+        StorageMap<_, Twox64Concat, BatchId, BatchCommitment<T::AccountId, BlockNumberFor<T>>>;
+
+    /// Events of the audit pallet.
+    #[pallet::event]
+    #[pallet::generate_deposit(pub(super) fn deposit_event)]
+    pub enum Event<T: Config> {
+        /// A vault committed a batch of receipts.
+        BatchCommitted {
+            /// The batch.
+            batch: BatchId,
+            /// The vault.
+            vault: T::AccountId,
+            /// Merkle root of its receipts.
+            root: H256,
+            /// How many receipts.
+            receipts: u32,
+        },
+        /// One access, as recorded in a batch: what a patient enumerates.
+        AccessRecorded {
+            /// The batch.
+            batch: BatchId,
+            /// The receipt's position in the batch (its Merkle leaf index).
+            index: u32,
+            /// The receipt.
+            receipt: AccessReceipt<T::AccountId>,
+        },
+    }
+
+    /// Errors of the audit pallet.
+    #[pallet::error]
+    pub enum Error<T> {
+        /// The caller holds no current organization attestation: only vaults
+        /// run by attested organizations commit receipts.
+        NotAVault,
+        /// The batch holds no receipt.
+        EmptyBatch,
+        /// A receipt names another vault than the caller.
+        ReceiptOfAnotherVault,
+        /// The batch id counter is exhausted.
+        BatchIdOverflow,
+    }
+
+    #[pallet::call]
+    impl<T: Config> Pallet<T> {
+        /// Commits `receipts`, all served by the calling vault, as one batch.
+        #[pallet::call_index(0)]
+        #[pallet::weight(<T as Config>::WeightInfo::commit_receipts(receipts.len() as u32))]
+        pub fn commit_receipts(
+            origin: OriginFor<T>,
+            receipts: BoundedVec<AccessReceipt<T::AccountId>, T::MaxReceiptsPerBatch>,
+        ) -> DispatchResult {
+            let vault = ensure_signed(origin)?;
+            ensure!(!receipts.is_empty(), Error::<T>::EmptyBatch);
+            ensure!(
+                receipts.iter().all(|receipt| receipt.vault == vault),
+                Error::<T>::ReceiptOfAnotherVault
+            );
+            ensure!(
+                pallet_registry::Pallet::<T>::holds(&vault, Role::Organization),
+                Error::<T>::NotAVault
+            );
+            let batch = NextBatchId::<T>::get();
+            let next = batch.checked_add(1).ok_or(Error::<T>::BatchIdOverflow)?;
+
+            let root = receipts_root(&receipts);
+            let count = receipts.len() as u32;
+            NextBatchId::<T>::put(next);
+            Batches::<T>::insert(
+                batch,
+                BatchCommitment {
+                    root,
+                    receipts: count,
+                    vault: vault.clone(),
+                    committed_at: frame_system::Pallet::<T>::block_number(),
+                },
+            );
+            for (index, receipt) in receipts.into_iter().enumerate() {
+                Self::deposit_event(Event::AccessRecorded {
+                    batch,
+                    index: index as u32,
+                    receipt,
+                });
+            }
+            Self::deposit_event(Event::BatchCommitted {
+                batch,
+                vault,
+                root,
+                receipts: count,
+            });
+            Ok(())
+        }
+    }
+}
+
+impl<T: Config> Pallet<T> {
+    /// Whether `receipt` is leaf `index` of committed batch `batch`, by the
+    /// Merkle `path` (see [`merkle_path`]).
+    pub fn verify_receipt(
+        batch: BatchId,
+        receipt: &AccessReceipt<T::AccountId>,
+        index: u32,
+        path: Vec<H256>,
+    ) -> bool {
+        let Some(commitment) = Batches::<T>::get(batch) else {
+            return false;
+        };
+        let leaf = receipt.encode();
+        binary_merkle_tree::verify_proof::<Blake2Hasher, _, _>(
+            &commitment.root,
+            path,
+            commitment.receipts,
+            index,
+            binary_merkle_tree::Leaf::Value(&leaf),
+        )
+    }
+}
