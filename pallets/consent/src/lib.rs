@@ -32,6 +32,8 @@ extern crate alloc;
 pub mod runtime_api;
 pub mod weights;
 
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -607,7 +609,7 @@ pub mod pallet {
         }
 
         /// Checks and stores a new grant; returns its id.
-        fn create_grant(
+        pub(crate) fn create_grant(
             patient: T::AccountId,
             grantee: T::AccountId,
             scope: RecordScope<T>,
@@ -763,5 +765,23 @@ impl<T: Config> pallet_records::WritePermissions<T::AccountId> for Pallet<T> {
                         }
                 })
             })
+    }
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl<T: Config> pallet_records::BenchmarkHelper<T::AccountId> for Pallet<T> {
+    fn set_up_writer(author: &T::AccountId, patient: &T::AccountId, category: Category) {
+        benchmarking::register::<T>(author);
+        benchmarking::register::<T>(patient);
+        benchmarking::attest::<T>(author, medigate_access_policy::Role::Provider);
+        let _ = Pallet::<T>::create_grant(
+            patient.clone(),
+            author.clone(),
+            Scope::Categories(CategorySet::empty().with(category)),
+            Purpose::Treatment,
+            ActionSet::read_write(),
+            0,
+            Moment::MAX,
+        );
     }
 }

@@ -54,6 +54,8 @@ impl pallet_records::Config for Test {
     type Participants = RegisteredParticipants;
     type Permissions = Consent;
     type MaxBatch = ConstU32<16>;
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = Consent;
     type WeightInfo = ();
 }
 

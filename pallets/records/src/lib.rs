@@ -30,6 +30,8 @@
 
 pub mod weights;
 
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -97,6 +99,15 @@ pub trait WritePermissions<AccountId> {
     fn may_write(author: &AccountId, patient: &AccountId, category: Category) -> bool;
 }
 
+/// Sets up what the benchmarks need from the pallets behind
+/// [`Config::Participants`] and [`Config::Permissions`].
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper<AccountId> {
+    /// Registers `author` and `patient`, and lets `author` write records of
+    /// `category` to `patient` through a grant (the costly path).
+    fn set_up_writer(author: &AccountId, patient: &AccountId, category: Category);
+}
+
 #[frame_support::pallet]
 pub mod pallet {
     use super::*;
@@ -118,6 +129,10 @@ pub mod pallet {
         /// The most records one `anchor_batch` call may anchor.
         #[pallet::constant]
         type MaxBatch: Get<u32>;
+
+        /// Prepares the worst case of the benchmarks.
+        #[cfg(feature = "runtime-benchmarks")]
+        type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
 
         /// Weights of this pallet's calls.
         type WeightInfo: WeightInfo;

@@ -27,10 +27,17 @@ impl frame_system::Config for Test {
     type Block = Block;
 }
 
+std::thread_local! {
+    /// Accounts registered by the benchmark helper, beyond those below 100.
+    static REGISTERED: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Write grants given by the benchmark helper, beyond `LAB`'s.
+    static WRITERS: std::cell::RefCell<Vec<(u64, u64, Category)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 pub struct TestParticipants;
 impl Participants<u64> for TestParticipants {
     fn is_registered(account: &u64) -> bool {
-        *account < 100
+        *account < 100 || REGISTERED.with(|registered| registered.borrow().contains(account))
     }
 }
 
@@ -41,6 +48,15 @@ impl WritePermissions<u64> for TestPermissions {
     }
     fn may_write(author: &u64, patient: &u64, category: Category) -> bool {
         (*author, *patient, category) == (LAB, PATIENT, Category::Labs)
+            || WRITERS.with(|writers| writers.borrow().contains(&(*author, *patient, category)))
+    }
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl crate::BenchmarkHelper<u64> for TestPermissions {
+    fn set_up_writer(author: &u64, patient: &u64, category: Category) {
+        REGISTERED.with(|registered| registered.borrow_mut().extend([*author, *patient]));
+        WRITERS.with(|writers| writers.borrow_mut().push((*author, *patient, category)));
     }
 }
 
@@ -52,6 +68,8 @@ impl pallet_records::Config for Test {
     type Participants = TestParticipants;
     type Permissions = TestPermissions;
     type MaxBatch = ConstU32<MAX_BATCH>;
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = TestPermissions;
     type WeightInfo = ();
 }
 

@@ -1,0 +1,87 @@
+//! Benchmarks of the records pallet's calls, each in its most expensive case.
+
+use super::*;
+use alloc::vec::Vec;
+use frame_benchmarking::v2::*;
+use frame_system::RawOrigin;
+use sp_runtime::traits::Zero;
+
+/// An anchor of `patient` with content id `content_id`, in `category`.
+fn existing_anchor<T: Config>(content_id: ContentId, patient: &T::AccountId, category: Category) {
+    Anchors::<T>::insert(
+        content_id,
+        RecordAnchor {
+            owner: patient.clone(),
+            category,
+            author: patient.clone(),
+            size: 1,
+            previous: None,
+            superseded_by: None,
+            version: 0,
+            anchored_at: Zero::zero(),
+        },
+    );
+}
+
+fn content_id(seed: u32, generation: u8) -> ContentId {
+    let mut bytes = [generation; 32];
+    bytes[..4].copy_from_slice(&seed.to_le_bytes());
+    H256(bytes)
+}
+
+#[benchmarks]
+mod benchmarks {
+    use super::*;
+
+    /// `n` records anchored by an author holding a write grant, each
+    /// replacing an earlier version.
+    #[benchmark]
+    fn anchor_batch(n: Linear<1, { T::MaxBatch::get() }>) -> Result<(), BenchmarkError> {
+        let author: T::AccountId = whitelisted_caller();
+        let patient: T::AccountId = account("patient", 0, 0);
+        T::BenchmarkHelper::set_up_writer(&author, &patient, Category::Labs);
+        let records: Vec<AnchorRequest> = (0..n)
+            .map(|index| {
+                existing_anchor::<T>(content_id(index, 0), &patient, Category::Labs);
+                AnchorRequest {
+                    content_id: content_id(index, 1),
+                    category: Category::Labs,
+                    size: 4096,
+                    previous: Some(content_id(index, 0)),
+                }
+            })
+            .collect();
+        let records: BoundedVec<_, T::MaxBatch> = records
+            .try_into()
+            .map_err(|_| BenchmarkError::Stop("batch over the limit"))?;
+        #[extrinsic_call]
+        _(RawOrigin::Signed(author), patient, records);
+        assert!(Anchors::<T>::contains_key(content_id(0, 1)));
+        Ok(())
+    }
+
+    /// Erasing a middle version: both neighbours are unlinked.
+    #[benchmark]
+    fn erase() {
+        let patient: T::AccountId = whitelisted_caller();
+        for generation in 0..3u8 {
+            existing_anchor::<T>(content_id(0, generation), &patient, Category::Notes);
+        }
+        Anchors::<T>::mutate(content_id(0, 0), |anchor| {
+            if let Some(anchor) = anchor {
+                anchor.superseded_by = Some(content_id(0, 1));
+            }
+        });
+        Anchors::<T>::mutate(content_id(0, 1), |anchor| {
+            if let Some(anchor) = anchor {
+                anchor.previous = Some(content_id(0, 0));
+                anchor.superseded_by = Some(content_id(0, 2));
+            }
+        });
+        #[extrinsic_call]
+        _(RawOrigin::Signed(patient), content_id(0, 1));
+        assert!(Tombstones::<T>::contains_key(content_id(0, 1)));
+    }
+
+    impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
+}

@@ -1,0 +1,140 @@
+//! Benchmarks of the registry's calls, each in its most expensive case.
+
+use super::*;
+use frame_benchmarking::v2::*;
+use frame_system::RawOrigin;
+use sp_runtime::traits::Zero;
+
+/// Every role an authority may attest.
+fn every_role() -> RoleSet {
+    [
+        Role::Provider,
+        Role::Organization,
+        Role::EmergencyResponder,
+        Role::Researcher,
+        Role::Insurer,
+        Role::Custodian,
+    ]
+    .into_iter()
+    .fold(RoleSet::empty(), RoleSet::with)
+}
+
+/// A registered participant.
+fn participant<T: Config>(name: &'static str) -> T::AccountId {
+    let who: T::AccountId = account(name, 0, 0);
+    Participants::<T>::insert(
+        &who,
+        Participant {
+            encryption_key: [1; 32],
+            key_version: 0,
+            registered_at: Zero::zero(),
+        },
+    );
+    who
+}
+
+/// A current attestation of `role` to `who` by `authority`.
+fn attestation<T: Config>(who: &T::AccountId, role: Role, authority: &T::AccountId) {
+    Attestations::<T>::insert(
+        who,
+        role,
+        Attestation {
+            authority: authority.clone(),
+            licence_commitment: Some(H256::repeat_byte(1)),
+            organization: None,
+            issued_at: Zero::zero(),
+            revoked_at: None,
+        },
+    );
+}
+
+#[benchmarks]
+mod benchmarks {
+    use super::*;
+
+    #[benchmark]
+    fn register() {
+        let caller: T::AccountId = whitelisted_caller();
+        #[extrinsic_call]
+        _(RawOrigin::Signed(caller.clone()), [7; 32]);
+        assert!(Participants::<T>::contains_key(&caller));
+    }
+
+    #[benchmark]
+    fn rotate_key() {
+        let caller: T::AccountId = whitelisted_caller();
+        Participants::<T>::insert(
+            &caller,
+            Participant {
+                encryption_key: [1; 32],
+                key_version: 0,
+                registered_at: Zero::zero(),
+            },
+        );
+        #[extrinsic_call]
+        _(RawOrigin::Signed(caller.clone()), [2; 32]);
+        assert_eq!(
+            Participants::<T>::get(&caller).map(|participant| participant.key_version),
+            Some(1)
+        );
+    }
+
+    #[benchmark]
+    fn add_authority() -> Result<(), BenchmarkError> {
+        let origin =
+            T::GovernanceOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+        let authority: T::AccountId = account("authority", 0, 0);
+        #[extrinsic_call]
+        _(origin as T::RuntimeOrigin, authority.clone(), every_role());
+        assert!(Authorities::<T>::contains_key(&authority));
+        Ok(())
+    }
+
+    #[benchmark]
+    fn remove_authority() -> Result<(), BenchmarkError> {
+        let origin =
+            T::GovernanceOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+        let authority: T::AccountId = account("authority", 0, 0);
+        Authorities::<T>::insert(&authority, every_role());
+        #[extrinsic_call]
+        _(origin as T::RuntimeOrigin, authority.clone());
+        assert!(!Authorities::<T>::contains_key(&authority));
+        Ok(())
+    }
+
+    #[benchmark]
+    fn attest() {
+        // A provider working for an organization: every check runs.
+        let authority: T::AccountId = whitelisted_caller();
+        Authorities::<T>::insert(&authority, every_role());
+        let organization = participant::<T>("organization");
+        attestation::<T>(&organization, Role::Organization, &authority);
+        let provider = participant::<T>("provider");
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(authority),
+            provider.clone(),
+            Role::Provider,
+            Some(H256::repeat_byte(2)),
+            Some(organization),
+        );
+        assert!(Pallet::<T>::holds(&provider, Role::Provider));
+    }
+
+    #[benchmark]
+    fn revoke_attestation() {
+        let authority: T::AccountId = whitelisted_caller();
+        Authorities::<T>::insert(&authority, every_role());
+        let provider = participant::<T>("provider");
+        attestation::<T>(&provider, Role::Provider, &authority);
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(authority),
+            provider.clone(),
+            Role::Provider,
+        );
+        assert!(!Pallet::<T>::holds(&provider, Role::Provider));
+    }
+
+    impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
+}
