@@ -9,7 +9,10 @@ pub use subxt;
 pub use subxt_signer;
 
 /// Calls, storage, constants and events of the MediGate runtime.
-#[subxt::subxt(runtime_metadata_path = "../../metadata/medigate.scale")]
+#[subxt::subxt(
+    runtime_metadata_path = "../../metadata/medigate.scale",
+    derive_for_all_types = "Clone"
+)]
 pub mod medigate {}
 
 /// The chain's configuration as subxt sees it: Polkadot-style addresses

@@ -34,7 +34,8 @@ use codec::Encode;
 use frame_support::pallet_prelude::*;
 use frame_system::pallet_prelude::*;
 pub use medigate_access_policy::{Action, Purpose, Role};
-use sp_core::{Blake2Hasher, H256};
+use sp_core::H256;
+use sp_runtime::traits::BlakeTwo256;
 
 pub use pallet::*;
 pub use weights::WeightInfo;
@@ -86,7 +87,7 @@ pub struct BatchCommitment<AccountId, BlockNumber> {
 
 /// The Merkle root of `receipts`, as the chain computes it.
 pub fn receipts_root<AccountId: Encode>(receipts: &[AccessReceipt<AccountId>]) -> H256 {
-    binary_merkle_tree::merkle_root::<Blake2Hasher, _>(receipts.iter().map(Encode::encode))
+    binary_merkle_tree::merkle_root::<BlakeTwo256, _>(receipts.iter().map(Encode::encode))
 }
 
 /// The Merkle path proving that `receipts[index]` is in the batch of `receipts`.
@@ -95,7 +96,27 @@ pub fn merkle_path<AccountId: Encode>(
     index: u32,
 ) -> Vec<H256> {
     let leaves: Vec<Vec<u8>> = receipts.iter().map(Encode::encode).collect();
-    binary_merkle_tree::merkle_proof::<Blake2Hasher, _, _>(leaves, index).proof
+    binary_merkle_tree::merkle_proof::<BlakeTwo256, _, _>(leaves, index).proof
+}
+
+/// Whether `receipt` is leaf `index` of the batch of `receipts` receipts
+/// whose Merkle root is `root`, by the Merkle `path` (see [`merkle_path`]).
+/// Clients check a receipt against a root read from the chain with this.
+pub fn verify_path<AccountId: Encode>(
+    root: &H256,
+    receipts: u32,
+    index: u32,
+    receipt: &AccessReceipt<AccountId>,
+    path: Vec<H256>,
+) -> bool {
+    let leaf = receipt.encode();
+    binary_merkle_tree::verify_proof::<BlakeTwo256, _, _>(
+        root,
+        path,
+        receipts,
+        index,
+        binary_merkle_tree::Leaf::Value(&leaf),
+    )
 }
 
 #[frame_support::pallet]
@@ -230,16 +251,8 @@ impl<T: Config> Pallet<T> {
         index: u32,
         path: Vec<H256>,
     ) -> bool {
-        let Some(commitment) = Batches::<T>::get(batch) else {
-            return false;
-        };
-        let leaf = receipt.encode();
-        binary_merkle_tree::verify_proof::<Blake2Hasher, _, _>(
-            &commitment.root,
-            path,
-            commitment.receipts,
-            index,
-            binary_merkle_tree::Leaf::Value(&leaf),
-        )
+        Batches::<T>::get(batch).is_some_and(|commitment| {
+            verify_path(&commitment.root, commitment.receipts, index, receipt, path)
+        })
     }
 }
