@@ -4,6 +4,76 @@
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 
+/// Defines a set of enum members stored as a bit mask (bit `n` stands for the
+/// member with discriminant `n`), with the operations consent needs.
+macro_rules! member_set {
+    ($(#[$doc:meta])* $name:ident($bits:ty) of $member:ty, every member in $every:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+        #[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+        pub struct $name($bits);
+
+        impl $name {
+            /// The empty set.
+            pub const fn empty() -> Self {
+                Self(0)
+            }
+
+            /// The set of every member.
+            pub const fn all() -> Self {
+                let mut bits = 0;
+                let mut index = 0;
+                while index < $every.len() {
+                    bits |= 1 << ($every[index] as $bits);
+                    index += 1;
+                }
+                Self(bits)
+            }
+
+            /// This set plus `member`.
+            pub const fn with(self, member: $member) -> Self {
+                Self(self.0 | 1 << (member as $bits))
+            }
+
+            /// This set without `member`.
+            pub const fn without(self, member: $member) -> Self {
+                Self(self.0 & !(1 << (member as $bits)))
+            }
+
+            /// Whether `member` is in the set.
+            pub const fn contains(self, member: $member) -> bool {
+                self.0 & 1 << (member as $bits) != 0
+            }
+
+            /// Whether the set holds no member (bits that name no member do not count).
+            pub const fn is_empty(self) -> bool {
+                self.0 & Self::all().0 == 0
+            }
+
+            /// Whether the two sets share a member.
+            pub const fn intersects(self, other: Self) -> bool {
+                self.0 & other.0 & Self::all().0 != 0
+            }
+
+            /// Whether every member of `self` is in `other`.
+            pub const fn is_subset_of(self, other: Self) -> bool {
+                self.0 & !other.0 & Self::all().0 == 0
+            }
+
+            /// The members in the set, in code order.
+            pub fn iter(self) -> impl Iterator<Item = $member> {
+                $every.into_iter().filter(move |member| self.contains(*member))
+            }
+        }
+
+        impl FromIterator<$member> for $name {
+            fn from_iter<I: IntoIterator<Item = $member>>(members: I) -> Self {
+                members.into_iter().fold(Self::empty(), Self::with)
+            }
+        }
+    };
+}
+
 /// The coarse category of a record, the unit in which patients grant access.
 ///
 /// The discriminants are part of the chain's encoding: never reorder them.
@@ -98,74 +168,11 @@ impl Category {
             .into_iter()
             .find(|category| category.code() == code)
     }
-
-    const fn bit(self) -> u16 {
-        1 << (self as u16)
-    }
 }
 
-/// A set of categories.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    Encode,
-    Decode,
-    DecodeWithMemTracking,
-    MaxEncodedLen,
-    TypeInfo,
-)]
-pub struct CategorySet(u16);
-
-impl CategorySet {
-    /// No category.
-    pub const fn empty() -> Self {
-        CategorySet(0)
-    }
-
-    /// Every category.
-    pub const fn all() -> Self {
-        CategorySet((1 << Category::ALL.len()) - 1)
-    }
-
-    /// This set plus `category`.
-    pub const fn with(self, category: Category) -> Self {
-        CategorySet(self.0 | category.bit())
-    }
-
-    /// Whether `category` is in the set.
-    pub const fn contains(self, category: Category) -> bool {
-        self.0 & category.bit() != 0
-    }
-
-    /// Whether the set is empty.
-    pub const fn is_empty(self) -> bool {
-        self.0 & Self::all().0 == 0
-    }
-
-    /// Whether every category of `self` is in `other`.
-    pub const fn is_subset_of(self, other: CategorySet) -> bool {
-        self.0 & !other.0 & Self::all().0 == 0
-    }
-
-    /// The categories in the set, in code order.
-    pub fn iter(self) -> impl Iterator<Item = Category> {
-        Category::ALL
-            .into_iter()
-            .filter(move |category| self.contains(*category))
-    }
-}
-
-impl FromIterator<Category> for CategorySet {
-    fn from_iter<I: IntoIterator<Item = Category>>(categories: I) -> Self {
-        categories
-            .into_iter()
-            .fold(CategorySet::empty(), CategorySet::with)
-    }
+member_set! {
+    /// A set of categories.
+    CategorySet(u16) of Category, every member in Category::ALL
 }
 
 /// Why data is accessed: the HL7 v3 purpose-of-use codes MediGate accepts.
@@ -273,29 +280,17 @@ pub enum Action {
     Write = 1,
 }
 
-/// A set of actions.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    Encode,
-    Decode,
-    DecodeWithMemTracking,
-    MaxEncodedLen,
-    TypeInfo,
-)]
-pub struct ActionSet(u8);
+impl Action {
+    /// Every action, in code order.
+    pub const ALL: [Action; 2] = [Action::Read, Action::Write];
+}
+
+member_set! {
+    /// A set of actions.
+    ActionSet(u8) of Action, every member in Action::ALL
+}
 
 impl ActionSet {
-    /// No action.
-    pub const fn empty() -> Self {
-        ActionSet(0)
-    }
-
     /// Reading only.
     pub const fn read() -> Self {
         Self::empty().with(Action::Read)
@@ -304,21 +299,6 @@ impl ActionSet {
     /// Reading and writing.
     pub const fn read_write() -> Self {
         Self::read().with(Action::Write)
-    }
-
-    /// This set plus `action`.
-    pub const fn with(self, action: Action) -> Self {
-        ActionSet(self.0 | 1 << (action as u8))
-    }
-
-    /// Whether `action` is in the set.
-    pub const fn contains(self, action: Action) -> bool {
-        self.0 & 1 << (action as u8) != 0
-    }
-
-    /// Whether the set is empty.
-    pub const fn is_empty(self) -> bool {
-        self.0 & 0b11 == 0
     }
 }
 
@@ -355,48 +335,21 @@ pub enum Role {
     Custodian = 5,
 }
 
-/// A set of roles.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    Encode,
-    Decode,
-    DecodeWithMemTracking,
-    MaxEncodedLen,
-    TypeInfo,
-)]
-pub struct RoleSet(u8);
+impl Role {
+    /// Every role, in code order.
+    pub const ALL: [Role; 6] = [
+        Role::Provider,
+        Role::Organization,
+        Role::EmergencyResponder,
+        Role::Researcher,
+        Role::Insurer,
+        Role::Custodian,
+    ];
+}
 
-impl RoleSet {
-    /// No role.
-    pub const fn empty() -> Self {
-        RoleSet(0)
-    }
-
-    /// This set plus `role`.
-    pub const fn with(self, role: Role) -> Self {
-        RoleSet(self.0 | 1 << (role as u8))
-    }
-
-    /// This set without `role`.
-    pub const fn without(self, role: Role) -> Self {
-        RoleSet(self.0 & !(1 << (role as u8)))
-    }
-
-    /// Whether `role` is in the set.
-    pub const fn contains(self, role: Role) -> bool {
-        self.0 & 1 << (role as u8) != 0
-    }
-
-    /// Whether the two sets share a role.
-    pub const fn intersects(self, other: RoleSet) -> bool {
-        self.0 & other.0 != 0
-    }
+member_set! {
+    /// A set of roles.
+    RoleSet(u8) of Role, every member in Role::ALL
 }
 
 /// Which of a patient's records a grant or restriction covers.

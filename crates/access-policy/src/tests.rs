@@ -196,3 +196,25 @@ fn codes_round_trip() {
     assert_eq!(Purpose::from_code("TREATMENT"), None);
     assert_eq!(CategorySet::all().iter().count(), Category::ALL.len());
 }
+
+#[test]
+fn sets_hold_exactly_their_members() {
+    assert_eq!(RoleSet::all().iter().collect::<Vec<_>>(), Role::ALL.to_vec());
+    assert_eq!(ActionSet::all(), ActionSet::read_write());
+    let labs_and_notes: CategorySet = [Category::Labs, Category::Notes].into_iter().collect();
+    assert!(labs_and_notes.contains(Category::Notes) && !labs_and_notes.contains(Category::Vitals));
+    assert!(labs_and_notes.without(Category::Notes).is_subset_of(labs_and_notes));
+    assert!(!labs_and_notes.is_subset_of(CategorySet::empty().with(Category::Labs)));
+    assert!(labs_and_notes.intersects(CategorySet::empty().with(Category::Labs)));
+}
+
+#[test]
+fn bits_that_name_no_member_count_for_nothing() {
+    // A set decoded from untrusted input may carry unknown bits.
+    let unknown = RoleSet::empty().without(Role::Provider);
+    assert!(unknown.is_empty());
+    let decoded: CategorySet = codec::Decode::decode(&mut &[0x00u8, 0xc0][..]).unwrap();
+    assert!(decoded.is_empty(), "bits 14 and 15 name no category");
+    assert!(!decoded.intersects(CategorySet::all()));
+    assert!(decoded.is_subset_of(CategorySet::empty()));
+}
