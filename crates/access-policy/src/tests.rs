@@ -199,11 +199,18 @@ fn codes_round_trip() {
 
 #[test]
 fn sets_hold_exactly_their_members() {
-    assert_eq!(RoleSet::all().iter().collect::<Vec<_>>(), Role::ALL.to_vec());
+    assert_eq!(
+        RoleSet::all().iter().collect::<Vec<_>>(),
+        Role::ALL.to_vec()
+    );
     assert_eq!(ActionSet::all(), ActionSet::read_write());
     let labs_and_notes: CategorySet = [Category::Labs, Category::Notes].into_iter().collect();
     assert!(labs_and_notes.contains(Category::Notes) && !labs_and_notes.contains(Category::Vitals));
-    assert!(labs_and_notes.without(Category::Notes).is_subset_of(labs_and_notes));
+    assert!(
+        labs_and_notes
+            .without(Category::Notes)
+            .is_subset_of(labs_and_notes)
+    );
     assert!(!labs_and_notes.is_subset_of(CategorySet::empty().with(Category::Labs)));
     assert!(labs_and_notes.intersects(CategorySet::empty().with(Category::Labs)));
 }
