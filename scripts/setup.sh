@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building MediGate needs and a fresh machine lacks:
 # Debian packages (protoc for libp2p's protobuf code, libssl-dev + pkg-config
-# for the system OpenSSL) and the Rust WebAssembly targets and rust-src for the
-# runtime. Safe to run again: it only installs what is missing.
+# for the system OpenSSL), the Rust WebAssembly targets and rust-src for the
+# runtime, and rustfmt for the format check. Safe to run again: it only installs what is missing.
 set -euo pipefail
 
 packages=(protobuf-compiler pkg-config libssl-dev)
@@ -22,4 +22,7 @@ installed_targets=$(rustup target list --installed)
 for target in wasm32-unknown-unknown wasm32v1-none; do
     grep -qx "$target" <<<"$installed_targets" || rustup target add "$target"
 done
-rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
+installed_components=$(rustup component list --installed)
+for component in rust-src rustfmt; do
+    grep -q "^$component" <<<"$installed_components" || rustup component add "$component"
+done
