@@ -39,7 +39,7 @@ mod tests;
 
 use frame_support::pallet_prelude::*;
 use frame_system::pallet_prelude::*;
-pub use medigate_access_policy::Category;
+pub use medigate_access_policy::{Category, CategorySet};
 use sp_core::H256;
 
 pub use pallet::*;
@@ -111,7 +111,7 @@ pub trait BenchmarkHelper<AccountId> {
 #[frame_support::pallet]
 pub mod pallet {
     use super::*;
-    use alloc::vec::Vec;
+    use alloc::{collections::BTreeSet, vec::Vec};
 
     /// The pallet's configuration.
     #[pallet::config]
@@ -275,15 +275,21 @@ pub mod pallet {
             patient: T::AccountId,
             records: &[AnchorRequest],
         ) -> DispatchResult {
-            // Checks without state.
-            for (index, record) in records.iter().enumerate() {
+            // Checks without state. Sets keep batches of a thousand linear.
+            let mut content_ids = BTreeSet::new();
+            let mut previous_ids = BTreeSet::new();
+            let mut shared_previous_ids = BTreeSet::new();
+            for record in records {
                 ensure!(record.size > 0, Error::<T>::EmptyRecord);
                 ensure!(
-                    !records[..index]
-                        .iter()
-                        .any(|earlier| earlier.content_id == record.content_id),
+                    content_ids.insert(record.content_id),
                     Error::<T>::DuplicateInBatch
                 );
+                if let Some(previous) = record.previous {
+                    if !previous_ids.insert(previous) {
+                        shared_previous_ids.insert(previous);
+                    }
+                }
             }
             // Checks against state.
             ensure!(
@@ -297,12 +303,16 @@ pub mod pallet {
             let author_is_manager =
                 author == patient || T::Permissions::is_delegate(&author, &patient);
             let mut versions = Vec::with_capacity(records.len());
+            // Write permission is asked once per category, not once per record.
+            let mut permitted = CategorySet::empty();
             for record in records {
-                ensure!(
-                    author_is_manager
-                        || T::Permissions::may_write(&author, &patient, record.category),
-                    Error::<T>::NotPermitted
-                );
+                if !author_is_manager && !permitted.contains(record.category) {
+                    ensure!(
+                        T::Permissions::may_write(&author, &patient, record.category),
+                        Error::<T>::NotPermitted
+                    );
+                    permitted = permitted.with(record.category);
+                }
                 ensure!(
                     !Tombstones::<T>::contains_key(record.content_id),
                     Error::<T>::Erased
@@ -324,10 +334,7 @@ pub mod pallet {
                             Error::<T>::AlreadySuperseded
                         );
                         ensure!(
-                            !records
-                                .iter()
-                                .any(|other| other.content_id != record.content_id
-                                    && other.previous == Some(previous)),
+                            !shared_previous_ids.contains(&previous),
                             Error::<T>::AlreadySuperseded
                         );
                         previous_anchor
