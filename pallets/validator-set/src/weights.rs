@@ -9,7 +9,7 @@
 use core::marker::PhantomData;
 use frame_support::{
     traits::Get,
-    weights::{Weight, constants::RocksDbWeight},
+    weights::{RuntimeDbWeight, Weight, constants::RocksDbWeight},
 };
 
 /// Weight functions needed by the validator-set pallet.
@@ -28,42 +28,32 @@ const PER_MEMBER_REF_TIME: u64 = 50_000;
 /// Fixed reference time of either call, outside storage access.
 const BASE_REF_TIME: u64 = 10_000_000;
 
+/// A call that scans `members` validators and makes `reads` and `writes`
+/// storage accesses at the database weights `database`.
+fn scan_and_access(members: u32, reads: u64, writes: u64, database: RuntimeDbWeight) -> Weight {
+    Weight::from_parts(
+        BASE_REF_TIME.saturating_add(PER_MEMBER_REF_TIME.saturating_mul(members.into())),
+        0,
+    )
+    .saturating_add(database.reads_writes(reads, writes))
+}
+
 impl<T: frame_system::Config> WeightInfo for DatabaseAccessWeight<T> {
     fn add_validator(members: u32) -> Weight {
-        Weight::from_parts(BASE_REF_TIME, 0)
-            .saturating_add(Weight::from_parts(
-                PER_MEMBER_REF_TIME.saturating_mul(members.into()),
-                0,
-            ))
-            .saturating_add(T::DbWeight::get().reads_writes(2, 2))
+        scan_and_access(members, 2, 2, T::DbWeight::get())
     }
 
     fn remove_validator(members: u32) -> Weight {
-        Weight::from_parts(BASE_REF_TIME, 0)
-            .saturating_add(Weight::from_parts(
-                PER_MEMBER_REF_TIME.saturating_mul(members.into()),
-                0,
-            ))
-            .saturating_add(T::DbWeight::get().reads_writes(1, 2))
+        scan_and_access(members, 1, 2, T::DbWeight::get())
     }
 }
 
 impl WeightInfo for () {
     fn add_validator(members: u32) -> Weight {
-        Weight::from_parts(BASE_REF_TIME, 0)
-            .saturating_add(Weight::from_parts(
-                PER_MEMBER_REF_TIME.saturating_mul(members.into()),
-                0,
-            ))
-            .saturating_add(RocksDbWeight::get().reads_writes(2, 2))
+        scan_and_access(members, 2, 2, RocksDbWeight::get())
     }
 
     fn remove_validator(members: u32) -> Weight {
-        Weight::from_parts(BASE_REF_TIME, 0)
-            .saturating_add(Weight::from_parts(
-                PER_MEMBER_REF_TIME.saturating_mul(members.into()),
-                0,
-            ))
-            .saturating_add(RocksDbWeight::get().reads_writes(1, 2))
+        scan_and_access(members, 1, 2, RocksDbWeight::get())
     }
 }
