@@ -10,6 +10,6 @@ cargo build --workspace --all-targets
 cargo test --workspace --no-fail-fast -- --nocapture
 # The pallets' benchmarks, run once each against their mock runtimes, so that
 # the weight measurements keep working.
-cargo test -p pallet-registry -p pallet-records -p pallet-consent -p pallet-audit --lib \
-    --features pallet-registry/runtime-benchmarks,pallet-records/runtime-benchmarks,pallet-consent/runtime-benchmarks,pallet-audit/runtime-benchmarks \
+cargo test -p pallet-registry -p pallet-records -p pallet-consent -p pallet-audit -p pallet-fee-waiver --lib \
+    --features pallet-registry/runtime-benchmarks,pallet-records/runtime-benchmarks,pallet-consent/runtime-benchmarks,pallet-audit/runtime-benchmarks,pallet-fee-waiver/runtime-benchmarks \
     -- benchmarking
