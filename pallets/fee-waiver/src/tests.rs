@@ -32,6 +32,13 @@ fn pool_accepts(who: u64, call: &RuntimeCall) -> Result<(), TransactionValidityE
         .map(|_| ())
 }
 
+/// Makes the whole budget of waived calls of `who` in the current window.
+fn use_whole_budget(who: u64) {
+    for _ in 0..BUDGET {
+        assert!(submit(who, remark()).unwrap().is_ok());
+    }
+}
+
 fn balance(who: u64) -> u64 {
     Balances::free_balance(who)
 }
@@ -81,9 +88,7 @@ fn pool_refuses_a_waived_call_over_budget() {
 #[test]
 fn call_over_budget_changes_nothing() {
     new_test_ext().execute_with(|| {
-        for _ in 0..BUDGET {
-            assert!(submit(PATIENT, remark()).unwrap().is_ok());
-        }
+        use_whole_budget(PATIENT);
         let usage = Usage::<Test>::get(PATIENT);
         assert_eq!(submit(PATIENT, remark()).map(|_| ()), Err(EXHAUSTED));
         assert_eq!(Usage::<Test>::get(PATIENT), usage);
@@ -94,9 +99,7 @@ fn call_over_budget_changes_nothing() {
 #[test]
 fn budgets_are_per_account() {
     new_test_ext().execute_with(|| {
-        for _ in 0..BUDGET {
-            assert!(submit(PATIENT, remark()).unwrap().is_ok());
-        }
+        use_whole_budget(PATIENT);
         assert_eq!(pool_accepts(DOCTOR, &remark()), Ok(()));
         assert!(submit(DOCTOR, remark()).unwrap().is_ok());
         assert_eq!(balance(DOCTOR), ENDOWMENT);
@@ -106,9 +109,7 @@ fn budgets_are_per_account() {
 #[test]
 fn budget_is_renewed_in_the_next_window() {
     new_test_ext().execute_with(|| {
-        for _ in 0..BUDGET {
-            assert!(submit(PATIENT, remark()).unwrap().is_ok());
-        }
+        use_whole_budget(PATIENT);
         assert_eq!(FeeWaiver::next_window_starts(), WINDOW);
         System::set_block_number(WINDOW - 1);
         assert_eq!(pool_accepts(PATIENT, &remark()), Err(EXHAUSTED));
@@ -130,9 +131,7 @@ fn budget_is_renewed_in_the_next_window() {
 fn over_budget_calls_are_not_charged_instead() {
     // A participant over budget is refused, not silently billed.
     new_test_ext().execute_with(|| {
-        for _ in 0..BUDGET {
-            assert!(submit(PATIENT, remark()).unwrap().is_ok());
-        }
+        use_whole_budget(PATIENT);
         assert!(submit(PATIENT, remark()).is_err());
         assert_eq!(balance(PATIENT), ENDOWMENT);
     });
