@@ -15,21 +15,12 @@ use medigate_testnet::DevNode;
 const NODE: &str = env!("CARGO_BIN_EXE_medigate-node");
 const STARTUP: Duration = Duration::from_secs(180);
 
-/// The free balance of `account` at the node's best block.
+/// The free balance of `account` at the best block of the node at `url`.
 async fn free_balance(url: &str, account: &AccountId32) -> u128 {
     let client = connect(url).await.expect("connects to the dev node");
-    let at_block = client
-        .at_current_block()
+    medigate_chain_client::free_balance(&client, account)
         .await
-        .expect("reads the best block");
-    let entry = at_block
-        .storage()
-        .entry(medigate::storage().system().account())
-        .expect("System.Account is in the metadata")
-        .fetch((account.clone(),))
-        .await
-        .expect("reads System.Account");
-    entry.decode().expect("decodes AccountInfo").data.free
+        .expect("reads System.Account")
 }
 
 #[tokio::test(flavor = "multi_thread")]

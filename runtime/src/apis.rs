@@ -195,6 +195,49 @@ impl_runtime_apis! {
         }
     }
 
+    impl pallet_consent::runtime_api::ConsentApi<Block, AccountId> for Runtime {
+        fn check_access(
+            accessor: AccountId,
+            patient: AccountId,
+            record: pallet_records::ContentId,
+            purpose: pallet_consent::Purpose,
+            action: pallet_consent::Action,
+        ) -> pallet_consent::Decision<pallet_consent::GrantId> {
+            pallet_consent::Pallet::<Runtime>::check_access(accessor, patient, record, purpose, action)
+        }
+    }
+
+    #[cfg(feature = "runtime-benchmarks")]
+    impl frame_benchmarking::Benchmark<Block> for Runtime {
+        fn benchmark_metadata(extra: bool) -> (
+            Vec<frame_benchmarking::BenchmarkList>,
+            Vec<frame_support::traits::StorageInfo>,
+        ) {
+            use frame_benchmarking::BenchmarkList;
+            use frame_support::traits::StorageInfoTrait;
+            use crate::benchmarks::*;
+
+            let mut list = Vec::<BenchmarkList>::new();
+            list_benchmarks!(list, extra);
+            let storage_info = crate::AllPalletsWithSystem::storage_info();
+            (list, storage_info)
+        }
+
+        fn dispatch_benchmark(
+            config: frame_benchmarking::BenchmarkConfig,
+        ) -> Result<Vec<frame_benchmarking::BenchmarkBatch>, alloc::string::String> {
+            use frame_benchmarking::BenchmarkBatch;
+            use frame_support::traits::WhitelistedStorageKeys;
+            use crate::benchmarks::*;
+
+            let whitelist = crate::AllPalletsWithSystem::whitelisted_storage_keys();
+            let mut batches = Vec::<BenchmarkBatch>::new();
+            let params = (&config, &whitelist);
+            add_benchmarks!(params, batches);
+            Ok(batches)
+        }
+    }
+
     impl sp_genesis_builder::GenesisBuilder<Block> for Runtime {
         fn build_state(config: Vec<u8>) -> sp_genesis_builder::Result {
             build_state::<RuntimeGenesisConfig>(config)

@@ -186,6 +186,94 @@ impl pallet_collective::Config<CouncilCollective> for Runtime {
     type Consideration = ();
 }
 
+impl pallet_registry::Config for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    type GovernanceOrigin = EnsureGovernance;
+    type WeightInfo = crate::weights::pallet_registry::WeightInfo<Runtime>;
+}
+
+/// The registry, as the records pallet asks it who is registered.
+pub struct RegisteredParticipants;
+
+impl pallet_records::Participants<AccountId> for RegisteredParticipants {
+    fn is_registered(account: &AccountId) -> bool {
+        pallet_registry::Pallet::<Runtime>::is_registered(account)
+    }
+}
+
+impl frame_support::traits::Contains<AccountId> for RegisteredParticipants {
+    fn contains(account: &AccountId) -> bool {
+        pallet_registry::Pallet::<Runtime>::is_registered(account)
+    }
+}
+
+/// The calls participants make without fees: those of MediGate's own pallets.
+/// Registering is not among them for a newcomer, who is not yet a participant.
+pub struct MediGateCalls;
+
+impl frame_support::traits::Contains<RuntimeCall> for MediGateCalls {
+    fn contains(call: &RuntimeCall) -> bool {
+        matches!(
+            call,
+            RuntimeCall::Registry(_)
+                | RuntimeCall::Records(_)
+                | RuntimeCall::Consent(_)
+                | RuntimeCall::Audit(_)
+        )
+    }
+}
+
+impl pallet_fee_waiver::Config for Runtime {
+    type Participants = RegisteredParticipants;
+    type WaivedCalls = MediGateCalls;
+    /// On average one fee-less call per second and account: enough for a
+    /// vault that commits receipts every block, far from filling blocks.
+    type MaxWaivedPerWindow = ConstU32<600>;
+    type Window = ConstU32<{ 10 * MINUTES }>;
+    type WeightInfo = crate::weights::pallet_fee_waiver::WeightInfo<Runtime>;
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = RegisteredParticipants;
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_fee_waiver::BenchmarkHelper<AccountId, RuntimeCall> for RegisteredParticipants {
+    fn waived_call(who: &AccountId) -> RuntimeCall {
+        let key = [7; 32];
+        pallet_registry::Pallet::<Runtime>::register(RuntimeOrigin::signed(who.clone()), key)
+            .expect("a new account registers");
+        RuntimeCall::Registry(pallet_registry::Call::rotate_key {
+            encryption_key: [8; 32],
+        })
+    }
+}
+
+impl pallet_records::Config for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    type Participants = RegisteredParticipants;
+    type Permissions = crate::Consent;
+    /// An import of a few thousand resources anchors in a handful of calls.
+    type MaxBatch = ConstU32<1000>;
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = crate::Consent;
+    type WeightInfo = crate::weights::pallet_records::WeightInfo<Runtime>;
+}
+
+impl pallet_consent::Config for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    type Time = crate::Timestamp;
+    type GovernanceOrigin = EnsureGovernance;
+    type MaxScopeRecords = ConstU32<64>;
+    type MaxGrantsPerGrantee = ConstU32<16>;
+    type MaxRestrictions = ConstU32<16>;
+    type WeightInfo = crate::weights::pallet_consent::WeightInfo<Runtime>;
+}
+
+impl pallet_audit::Config for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    type MaxReceiptsPerBatch = ConstU32<1000>;
+    type WeightInfo = crate::weights::pallet_audit::WeightInfo<Runtime>;
+}
+
 impl pallet_sudo::Config for Runtime {
     type RuntimeEvent = RuntimeEvent;
     type RuntimeCall = RuntimeCall;

@@ -24,9 +24,14 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 
+// Before `apis`: the benchmark list macros it uses are defined here.
+#[cfg(feature = "runtime-benchmarks")]
+#[macro_use]
+mod benchmarks;
 pub mod apis;
 pub mod configs;
 pub mod genesis;
+pub mod weights;
 
 use sp_runtime::{
     MultiAddress, MultiSignature, generic, impl_opaque_keys,
@@ -73,7 +78,10 @@ pub type TxExtension = (
     frame_system::CheckEra<Runtime>,
     frame_system::CheckNonce<Runtime>,
     frame_system::CheckWeight<Runtime>,
-    pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
+    pallet_fee_waiver::WaiveFeesForParticipants<
+        Runtime,
+        pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
+    >,
     frame_system::WeightReclaim<Runtime>,
 );
 
@@ -208,4 +216,24 @@ mod runtime {
     /// A root key, present only in development chain specs.
     #[runtime::pallet_index(10)]
     pub type Sudo = pallet_sudo;
+
+    /// Participants, encryption keys and role attestations.
+    #[runtime::pallet_index(20)]
+    pub type Registry = pallet_registry;
+
+    /// Anchors of encrypted records (content ids, never data).
+    #[runtime::pallet_index(21)]
+    pub type Records = pallet_records;
+
+    /// Consent: grants, access requests, delegates, restrictions.
+    #[runtime::pallet_index(22)]
+    pub type Consent = pallet_consent;
+
+    /// Access receipts, committed in Merkle batches.
+    #[runtime::pallet_index(23)]
+    pub type Audit = pallet_audit;
+
+    /// Fee-less MediGate calls for participants, within a budget per account.
+    #[runtime::pallet_index(24)]
+    pub type FeeWaiver = pallet_fee_waiver;
 }

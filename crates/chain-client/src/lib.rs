@@ -5,13 +5,20 @@
 //! crate (a test there fails when the file is stale). Everything that talks to
 //! the chain (the CLI, gateways, vaults, tests) goes through this crate.
 
+mod access;
+mod reads;
+mod transactions;
+
+pub use access::{AccessCheckError, AccessChecker, AccessDecision};
+pub use reads::{chain_time, free_balance};
 pub use subxt;
 pub use subxt_signer;
+pub use transactions::{ChainError, account_id, submit_all, submit_and_wait};
 
 /// Calls, storage, constants and events of the MediGate runtime.
 #[subxt::subxt(
     runtime_metadata_path = "../../metadata/medigate.scale",
-    derive_for_all_types = "Clone"
+    derive_for_all_types = "Clone, ::codec::Encode, ::codec::Decode"
 )]
 pub mod medigate {}
 

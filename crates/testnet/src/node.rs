@@ -143,6 +143,11 @@ impl NodeProcess {
         format!("ws://127.0.0.1:{}", self.options.rpc_port)
     }
 
+    /// The HTTP URL of its JSON-RPC server (the same port serves both).
+    pub fn http_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.options.rpc_port)
+    }
+
     /// A JSON-RPC client of the node.
     pub fn rpc(&self) -> &RpcClient {
         &self.rpc

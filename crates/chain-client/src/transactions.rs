@@ -1,0 +1,106 @@
+//! Submitting transactions: what every part that writes to the chain (the
+//! CLI, gateways, vaults, tests, benches) does.
+
+use crate::{Client, MediGateConfig};
+use subxt::{
+    config::DefaultExtrinsicParamsBuilder, error::TransactionFinalizedSuccessError,
+    extrinsics::ExtrinsicEvents, tx::Payload, utils::AccountId32,
+};
+use subxt_signer::sr25519::Keypair;
+
+/// Why a transaction or a read failed. Messages name the step that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The node's best block could not be read.
+    #[error("cannot read the chain's best block: {0}")]
+    BestBlock(#[source] Box<subxt::error::OnlineClientAtBlockError>),
+    /// The transaction could not be built, signed or handed to the node.
+    #[error("the node refused the transaction: {0}")]
+    Refused(#[source] Box<subxt::error::ExtrinsicError>),
+    /// The node's pool found the transaction invalid (a stale nonce, no funds
+    /// for the fee, a call over the account's fee-less budget...), or dropped
+    /// it. Nothing was included.
+    #[error("the chain refused the transaction as invalid: {0}")]
+    Invalid(String),
+    /// The transaction was included but failed, or was dropped before
+    /// finality.
+    #[error("the transaction did not succeed: {0}")]
+    Failed(#[source] Box<TransactionFinalizedSuccessError>),
+    /// A storage item could not be read.
+    #[error("cannot read {item} from the chain: {reason}")]
+    Storage {
+        /// The storage item.
+        item: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// The chain account of a key pair.
+pub fn account_id(keypair: &Keypair) -> AccountId32 {
+    keypair.public_key().into()
+}
+
+/// Signs `call` with `signer`, submits it and waits until it succeeds in a
+/// finalised block; returns its events.
+pub async fn submit_and_wait<Call: Payload>(
+    client: &Client,
+    call: &Call,
+    signer: &Keypair,
+) -> Result<ExtrinsicEvents<MediGateConfig>, ChainError> {
+    client
+        .at_current_block()
+        .await
+        .map_err(|error| ChainError::BestBlock(Box::new(error)))?
+        .transactions()
+        .sign_and_submit_then_watch_default(call, signer)
+        .await
+        .map_err(|error| ChainError::Refused(Box::new(error)))?
+        .wait_for_finalized_success()
+        .await
+        .map_err(finalization_error)
+}
+
+/// Tells a transaction the pool refused apart from one that failed.
+fn finalization_error(error: TransactionFinalizedSuccessError) -> ChainError {
+    use subxt::error::{TransactionProgressError, TransactionStatusError};
+    match error {
+        TransactionFinalizedSuccessError::FinalizationError(
+            TransactionProgressError::TransactionStatusError(
+                TransactionStatusError::Invalid(reason) | TransactionStatusError::Dropped(reason),
+            ),
+        ) => ChainError::Invalid(reason),
+        other => ChainError::Failed(Box::new(other)),
+    }
+}
+
+/// Signs `calls` with consecutive nonces from `signer`'s next nonce and
+/// submits them all without waiting for inclusion.
+pub async fn submit_all<Call: Payload>(
+    client: &Client,
+    calls: &[Call],
+    signer: &Keypair,
+) -> Result<(), ChainError> {
+    let transactions = client
+        .at_current_block()
+        .await
+        .map_err(|error| ChainError::BestBlock(Box::new(error)))?
+        .transactions();
+    let first = transactions
+        .account_nonce(&account_id(signer))
+        .await
+        .map_err(|error| ChainError::Refused(Box::new(error)))?;
+    for (offset, call) in (0u64..).zip(calls) {
+        let params = DefaultExtrinsicParamsBuilder::<MediGateConfig>::new()
+            .nonce(first + offset)
+            .build();
+        transactions
+            .create_signable_offline(call, params)
+            .and_then(|mut signable| signable.sign(signer))
+            .map_err(|error| ChainError::Refused(Box::new(error)))?
+            .submit()
+            .await
+            .map_err(|error| ChainError::Refused(Box::new(error)))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,367 @@
+//! The on-chain core on a real dev node, through the generated client: a
+//! patient and a provider register, the patient anchors a record, the
+//! provider asks for access, the patient approves, the chain's `check_access`
+//! allows the read; after revocation it denies it; a vault commits the access
+//! receipt and the receipt is provable against the committed batch root.
+//! Participants pay no fees for these calls, up to their budget per window;
+//! strangers pay.
+
+use std::time::Duration;
+
+use medigate_chain_client::{
+    AccessChecker, ChainError, Client, MediGateConfig, account_id as account, chain_time, connect,
+    free_balance,
+    medigate::{
+        self,
+        runtime_types::{
+            bounded_collections::bounded_vec::BoundedVec,
+            medigate_access_policy::{
+                decision::Reason,
+                terms::{Action, ActionSet, Category, CategorySet, Purpose, Role, RoleSet, Scope},
+            },
+            medigate_runtime::RuntimeCall,
+            pallet_audit::AccessReceipt,
+            pallet_records::AnchorRequest,
+            pallet_registry::pallet::Call as RegistryCall,
+        },
+    },
+    submit_and_wait,
+    subxt::{extrinsics::ExtrinsicEvents, tx::Payload, utils::H256},
+    subxt_signer::sr25519::{Keypair, dev},
+};
+use medigate_testnet::DevNode;
+
+const NODE: &str = env!("CARGO_BIN_EXE_medigate-node");
+
+/// Signs `call` with `signer`, waits for finality and fails on any error.
+async fn submit<Call: Payload>(
+    client: &Client,
+    call: &Call,
+    signer: &Keypair,
+) -> ExtrinsicEvents<MediGateConfig> {
+    submit_and_wait(client, call, signer)
+        .await
+        .expect("the transaction succeeds in a finalised block")
+}
+
+/// A fresh dev node that finalises, and a client connected to it.
+async fn start_dev_node() -> (DevNode, Client) {
+    let mut node = DevNode::start(NODE).await.expect("the dev node starts");
+    node.process()
+        .wait_for_finalized(1, Duration::from_secs(180))
+        .await
+        .expect("the dev node finalises");
+    let client = connect(&node.process().ws_url()).await.unwrap();
+    (node, client)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn consent_gates_access_and_every_access_is_provable() {
+    let (mut node, client) = start_dev_node().await;
+    let (governance, patient, doctor, board, vault) = (
+        dev::alice(),
+        dev::bob(),
+        dev::charlie(),
+        dev::dave(),
+        dev::eve(),
+    );
+
+    // Everyone registers with an encryption key; governance (sudo on the dev
+    // chain) appoints a board that attests the doctor and the vault.
+    for (keypair, key) in [(&patient, [1u8; 32]), (&doctor, [2; 32]), (&vault, [3; 32])] {
+        submit(&client, &medigate::tx().registry().register(key), keypair).await;
+    }
+    let appoint = RuntimeCall::Registry(RegistryCall::add_authority {
+        authority: account(&board),
+        roles: RoleSet(1 << Role::Provider as u8 | 1 << Role::Organization as u8),
+    });
+    submit(&client, &medigate::tx().sudo().sudo(appoint), &governance).await;
+    submit(
+        &client,
+        &medigate::tx().registry().attest(
+            account(&doctor),
+            Role::Provider,
+            Some(H256::repeat_byte(9)),
+            None,
+        ),
+        &board,
+    )
+    .await;
+    submit(
+        &client,
+        &medigate::tx()
+            .registry()
+            .attest(account(&vault), Role::Organization, None, None),
+        &board,
+    )
+    .await;
+
+    // From here on, every call of the patient, the doctor and the vault is a
+    // registered participant's MediGate call: fee-less.
+    let balances_before = balances(&client, [&patient, &doctor, &vault]).await;
+
+    // The patient anchors a lab result (its content id is the hash of its ciphertext).
+    let record = H256::repeat_byte(0x42);
+    let anchor = AnchorRequest {
+        content_id: record,
+        category: Category::Labs,
+        size: 4096,
+        previous: None,
+    };
+    submit(
+        &client,
+        &medigate::tx().records().anchor(account(&patient), anchor),
+        &patient,
+    )
+    .await;
+
+    // Asked as a vault asks: the consent API over HTTP, no transaction.
+    let checker = AccessChecker::new(&node.process().http_url()).unwrap();
+    let check = |action: Action| {
+        let checker = checker.clone();
+        let (doctor, patient) = (account(&doctor), account(&patient));
+        async move {
+            checker
+                .check_access(&doctor, &patient, record, Purpose::Treatment, action)
+                .await
+                .expect("check_access answers")
+        }
+    };
+    let before = check(Action::Read).await;
+    assert!(!before.allowed, "default deny: {before:?}");
+    assert!(matches!(before.reason, Reason::NoGrant));
+
+    // The doctor asks; the patient approves for an hour.
+    let labs = Scope::Categories(CategorySet(1 << Category::Labs as u16));
+    let events = submit(
+        &client,
+        &medigate::tx().consent().request_access(
+            account(&patient),
+            labs,
+            Purpose::Treatment,
+            ActionSet(1),
+            H256::repeat_byte(7),
+        ),
+        &doctor,
+    )
+    .await;
+    let requested = events
+        .find_first::<medigate::consent::events::AccessRequested>()
+        .unwrap()
+        .expect("AccessRequested");
+    let now = chain_time(&client).await.unwrap();
+    let events = submit(
+        &client,
+        &medigate::tx()
+            .consent()
+            .approve_request(requested.request, None, now + 3_600_000),
+        &patient,
+    )
+    .await;
+    let granted = events
+        .find_first::<medigate::consent::events::AccessGranted>()
+        .unwrap()
+        .expect("AccessGranted");
+
+    let allowed = check(Action::Read).await;
+    assert!(allowed.allowed, "{allowed:?}");
+    assert_eq!(allowed.grant, Some(granted.grant));
+    assert!(
+        !check(Action::Write).await.allowed,
+        "a read grant allows no write"
+    );
+
+    // Revocation denies at once.
+    submit(
+        &client,
+        &medigate::tx().consent().revoke_grant(granted.grant),
+        &patient,
+    )
+    .await;
+    let revoked = check(Action::Read).await;
+    assert!(!revoked.allowed);
+    assert!(matches!(revoked.reason, Reason::Revoked));
+
+    // The vault commits the receipt of the read it served while allowed.
+    let receipt = AccessReceipt {
+        accessor: account(&doctor),
+        patient: account(&patient),
+        record,
+        purpose: Purpose::Treatment,
+        action: Action::Read,
+        grant: Some(granted.grant),
+        vault: account(&vault),
+        accessed_at: now + 1_000,
+    };
+    let events = submit(
+        &client,
+        &medigate::tx()
+            .audit()
+            .commit_receipts(BoundedVec(vec![receipt.clone()])),
+        &vault,
+    )
+    .await;
+    let recorded = events
+        .find_first::<medigate::audit::events::AccessRecorded>()
+        .unwrap()
+        .expect("AccessRecorded");
+    assert_eq!(
+        recorded.receipt.patient,
+        account(&patient),
+        "the patient finds the access in the events"
+    );
+    let committed = events
+        .find_first::<medigate::audit::events::BatchCommitted>()
+        .unwrap()
+        .expect("BatchCommitted");
+
+    assert_eq!(
+        balances(&client, [&patient, &doctor, &vault]).await,
+        balances_before,
+        "participants paid no fees for their calls"
+    );
+
+    // The same receipt, as the audit pallet encodes it, is provable against the root on chain.
+    let native = pallet_audit::AccessReceipt {
+        accessor: sp_account(&doctor),
+        patient: sp_account(&patient),
+        record: sp_core_h256(record),
+        purpose: medigate_access_policy::Purpose::Treatment,
+        action: medigate_access_policy::Action::Read,
+        grant: Some(granted.grant),
+        vault: sp_account(&vault),
+        accessed_at: now + 1_000,
+    };
+    // A batch of one: its root is the hash of the receipt's encoding, so equal
+    // roots mean the client and the chain encode receipts alike.
+    assert_eq!(
+        pallet_audit::receipts_root(std::slice::from_ref(&native)),
+        sp_core_h256(committed.root)
+    );
+    let path = pallet_audit::merkle_path(std::slice::from_ref(&native), 0);
+    let root = sp_core_h256(committed.root);
+    assert!(pallet_audit::verify_path(
+        &root,
+        committed.receipts,
+        recorded.index,
+        &native,
+        path.clone()
+    ));
+    let mut forged = native.clone();
+    forged.accessor = sp_account(&vault);
+    assert!(!pallet_audit::verify_path(
+        &root,
+        committed.receipts,
+        recorded.index,
+        &forged,
+        path
+    ));
+}
+
+/// The free balances of `keypairs`' accounts at the best block.
+async fn balances<const N: usize>(client: &Client, keypairs: [&Keypair; N]) -> [u128; N] {
+    let mut found = [0; N];
+    for (balance, keypair) in found.iter_mut().zip(keypairs) {
+        *balance = free_balance(client, &account(keypair)).await.unwrap();
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fee_less_calls_stop_at_the_budget_and_strangers_pay() {
+    let (_node, client) = start_dev_node().await;
+    let (patient, stranger) = (dev::bob(), dev::ferdie());
+
+    // Registering costs a fee: the newcomer is not yet a participant.
+    let [before_registering] = balances(&client, [&patient]).await;
+    submit(
+        &client,
+        &medigate::tx().registry().register([1; 32]),
+        &patient,
+    )
+    .await;
+    let [registered] = balances(&client, [&patient]).await;
+    assert!(registered < before_registering);
+
+    // A stranger pays for a MediGate call (which fails: strangers anchor nothing).
+    let [stranger_before] = balances(&client, [&stranger]).await;
+    let anchor = |index: u32| {
+        let mut content_id = [0x5a; 32];
+        content_id[..4].copy_from_slice(&index.to_le_bytes());
+        medigate::tx().records().anchor(
+            account(&patient),
+            AnchorRequest {
+                content_id: H256(content_id),
+                category: Category::Vitals,
+                size: 512,
+                previous: None,
+            },
+        )
+    };
+    let refused = submit_and_wait(&client, &anchor(u32::MAX), &stranger).await;
+    assert!(matches!(refused, Err(ChainError::Failed(_))), "{refused:?}");
+    let [stranger_after] = balances(&client, [&stranger]).await;
+    assert!(
+        stranger_after < stranger_before,
+        "the stranger paid the fee"
+    );
+
+    // The patient's whole budget of fee-less calls, submitted at once, is
+    // included without fees; one call more is not included.
+    let budget = client
+        .at_current_block()
+        .await
+        .unwrap()
+        .constants()
+        .entry(medigate::constants().fee_waiver().max_waived_per_window())
+        .unwrap();
+    let calls: Vec<_> = (0..=budget).map(anchor).collect();
+    let mut blocks = client.stream_blocks().await.unwrap();
+    medigate_chain_client::submit_all(&client, &calls, &patient)
+        .await
+        .expect("the pool takes the calls");
+    let mut anchored = 0;
+    let mut quiet_blocks = 0;
+    // Until three blocks in a row anchor nothing more.
+    while quiet_blocks < 3 {
+        let block = blocks.next().await.expect("blocks go on").unwrap();
+        let events = block.at().await.unwrap().events().fetch().await.unwrap();
+        let found = events
+            .iter()
+            .filter_map(Result::ok)
+            .filter(|event| {
+                event.pallet_name() == "Records" && event.event_name() == "RecordAnchored"
+            })
+            .count();
+        anchored += found;
+        quiet_blocks = if found == 0 && anchored > 0 {
+            quiet_blocks + 1
+        } else {
+            0
+        };
+    }
+    assert_eq!(anchored, budget as usize, "exactly the budget was included");
+    assert_eq!(
+        balances(&client, [&patient]).await,
+        [registered],
+        "and it was free"
+    );
+
+    // Over budget, the pool refuses the next call outright.
+    let over = submit_and_wait(&client, &anchor(budget + 1), &patient).await;
+    match over {
+        Err(ChainError::Invalid(reason)) => assert!(
+            reason.contains("custom error: 1"),
+            "refused as over budget: {reason}"
+        ),
+        other => panic!("expected the pool to refuse the call: {other:?}"),
+    }
+}
+
+fn sp_account(keypair: &Keypair) -> sp_runtime::AccountId32 {
+    sp_runtime::AccountId32::new(keypair.public_key().0)
+}
+
+fn sp_core_h256(hash: H256) -> sp_core::H256 {
+    sp_core::H256(hash.0)
+}
