@@ -2,6 +2,9 @@
 //!
 //! - anchors included per second (batches of `anchor_batch`);
 //! - grants included per second (batches of `grant_access` through `Utility.batch`);
+//!
+//! (per second of chain time: the count over the span of block timestamps
+//! from the block before the first that included any to the last);
 //! - `check_access` runtime-API latency over JSON-RPC, p50 and p99;
 //! - on-chain bytes (storage key + value) per anchored record and per grant.
 //!
@@ -36,9 +39,9 @@ use medigate_testnet::DevNode;
 /// Records per `anchor_batch` call.
 const ANCHORS_PER_BATCH: u32 = 1000;
 /// `anchor_batch` calls per run.
-const ANCHOR_BATCHES: u32 = 10;
+const ANCHOR_BATCHES: u32 = 20;
 /// Grantees that receive grants (each may hold 16 live grants of one patient).
-const GRANTEES: u32 = 100;
+const GRANTEES: u32 = 200;
 /// Grants per grantee per run.
 const GRANTS_PER_GRANTEE: u32 = 10;
 /// `check_access` calls timed per run.
@@ -72,34 +75,58 @@ async fn finalized_blocks(client: &Client) -> Blocks<MediGateConfig> {
 }
 
 /// Reads `blocks` until `count` events named `event` of `pallet` were seen;
-/// returns when the last one was.
+/// returns how many per second of chain time the blocks that held them
+/// included: `count` over the time from the block before the first of them
+/// to the last of them, by the blocks' own timestamps.
+async fn inclusion_rate(
+    blocks: &mut Blocks<MediGateConfig>,
+    pallet: &str,
+    event: &str,
+    count: usize,
+) -> f64 {
+    let mut seen = 0;
+    let mut previous_time: Option<u64> = None;
+    let mut first_time: Option<u64> = None;
+    while let Some(block) = blocks.next().await {
+        let at_block = block.expect("a block").at().await.expect("block state");
+        let time: u64 = at_block
+            .storage()
+            .entry(medigate::storage().timestamp().now())
+            .expect("Timestamp.Now")
+            .fetch(())
+            .await
+            .expect("the block's time")
+            .decode()
+            .expect("a time");
+        let events = at_block.events().fetch().await.expect("events");
+        let found = events
+            .iter()
+            .filter_map(Result::ok)
+            .filter(|found| found.pallet_name() == pallet && found.event_name() == event)
+            .count();
+        if found > 0 && first_time.is_none() {
+            // The block before the first one opens the interval (one slot
+            // earlier if the stream began with this block).
+            first_time = Some(previous_time.unwrap_or(time.saturating_sub(1000)));
+        }
+        seen += found;
+        previous_time = Some(time);
+        if seen >= count {
+            let start = first_time.expect("a block held the events");
+            return seen as f64 * 1000.0 / (time - start) as f64;
+        }
+    }
+    panic!("the block stream ended after {seen} of {count} {pallet}.{event} events");
+}
+
+/// Reads `blocks` until `count` events named `event` of `pallet` were seen.
 async fn wait_for_events(
     blocks: &mut Blocks<MediGateConfig>,
     pallet: &str,
     event: &str,
     count: usize,
-) -> Instant {
-    let mut seen = 0;
-    while let Some(block) = blocks.next().await {
-        let block = block.expect("a block");
-        let events = block
-            .at()
-            .await
-            .expect("block state")
-            .events()
-            .fetch()
-            .await
-            .expect("events");
-        seen += events
-            .iter()
-            .filter_map(Result::ok)
-            .filter(|found| found.pallet_name() == pallet && found.event_name() == event)
-            .count();
-        if seen >= count {
-            return Instant::now();
-        }
-    }
-    panic!("the block stream ended after {seen} of {count} {pallet}.{event} events");
+) {
+    inclusion_rate(blocks, pallet, event, count).await;
 }
 
 /// Storage key + value bytes of `key` at the best block.
@@ -243,17 +270,14 @@ async fn one_run(binary: &str, run: u32) -> Figures {
         })
         .collect();
     let mut blocks = finalized_blocks(&client).await;
-    let started = Instant::now();
     submit_all(&client, &batches, &patient).await;
-    let finished = wait_for_events(
+    let anchors_per_second = inclusion_rate(
         &mut blocks,
         "Records",
         "RecordAnchored",
         (ANCHOR_BATCHES * ANCHORS_PER_BATCH) as usize,
     )
     .await;
-    let anchors_per_second =
-        f64::from(ANCHOR_BATCHES * ANCHORS_PER_BATCH) / (finished - started).as_secs_f64();
 
     // Grants per second.
     let now = chain_time(&client).await.expect("the chain's time");
@@ -277,17 +301,14 @@ async fn one_run(binary: &str, run: u32) -> Figures {
         })
         .collect();
     let mut blocks = finalized_blocks(&client).await;
-    let started = Instant::now();
     submit_all(&client, &grant_batches, &patient).await;
-    let finished = wait_for_events(
+    let grants_per_second = inclusion_rate(
         &mut blocks,
         "Consent",
         "AccessGranted",
         (GRANTEES * GRANTS_PER_GRANTEE) as usize,
     )
     .await;
-    let grants_per_second =
-        f64::from(GRANTEES * GRANTS_PER_GRANTEE) / (finished - started).as_secs_f64();
 
     // check_access latency, as a vault asks: a provider without a grant, and
     // a grantee with one.

@@ -74,16 +74,19 @@ fn parties<T: Config>() -> (T::AccountId, T::AccountId, T::AccountId) {
     (delegate, patient, provider)
 }
 
-/// Fills the patient's live grants to the provider up to one below the limit.
-fn nearly_full_grants<T: Config>(
+/// `count` live grants of the patient to the provider, each for the widest
+/// scope (the most to read back).
+fn prior_grants<T: Config>(
     patient: &T::AccountId,
     provider: &T::AccountId,
+    count: u32,
 ) -> Result<(), BenchmarkError> {
-    for _ in 1..T::MaxGrantsPerGrantee::get() {
+    let widest = records_scope::<T>(patient, T::MaxScopeRecords::get());
+    for _ in 0..count {
         Pallet::<T>::create_grant(
             patient.clone(),
             provider.clone(),
-            Scope::All,
+            widest.clone(),
             Purpose::Treatment,
             ActionSet::read(),
             0,
@@ -122,9 +125,12 @@ mod benchmarks {
     use super::*;
 
     #[benchmark]
-    fn grant_access(n: Linear<1, { T::MaxScopeRecords::get() }>) -> Result<(), BenchmarkError> {
+    fn grant_access(
+        n: Linear<1, { T::MaxScopeRecords::get() }>,
+        g: Linear<0, { T::MaxGrantsPerGrantee::get() - 1 }>,
+    ) -> Result<(), BenchmarkError> {
         let (delegate, patient, provider) = parties::<T>();
-        nearly_full_grants::<T>(&patient, &provider)?;
+        prior_grants::<T>(&patient, &provider, g)?;
         let scope = records_scope::<T>(&patient, n);
         #[extrinsic_call]
         _(
@@ -137,10 +143,7 @@ mod benchmarks {
             None,
             Moment::MAX,
         );
-        assert_eq!(
-            GrantsOf::<T>::get(&patient, &provider).len() as u32,
-            T::MaxGrantsPerGrantee::get()
-        );
+        assert_eq!(GrantsOf::<T>::get(&patient, &provider).len() as u32, g + 1);
         Ok(())
     }
 
@@ -165,9 +168,12 @@ mod benchmarks {
     }
 
     #[benchmark]
-    fn approve_request(n: Linear<1, { T::MaxScopeRecords::get() }>) -> Result<(), BenchmarkError> {
+    fn approve_request(
+        n: Linear<1, { T::MaxScopeRecords::get() }>,
+        g: Linear<0, { T::MaxGrantsPerGrantee::get() - 1 }>,
+    ) -> Result<(), BenchmarkError> {
         let (delegate, patient, provider) = parties::<T>();
-        nearly_full_grants::<T>(&patient, &provider)?;
+        prior_grants::<T>(&patient, &provider, g)?;
         let request = pending_request::<T>(&patient, &provider, n);
         let narrowed = Requests::<T>::get(request).map(|pending| pending.scope);
         #[extrinsic_call]
@@ -188,7 +194,7 @@ mod benchmarks {
     #[benchmark]
     fn revoke_grant() -> Result<(), BenchmarkError> {
         let (delegate, patient, provider) = parties::<T>();
-        let grant = Pallet::<T>::create_grant(
+        let (grant, _) = Pallet::<T>::create_grant(
             patient,
             provider,
             Scope::All,

@@ -300,7 +300,10 @@ pub mod pallet {
         /// Grants `grantee` the `actions` on `scope` of `patient`'s records for
         /// `purpose`, from `not_before` (default: now) until `expires_at`.
         #[pallet::call_index(0)]
-        #[pallet::weight(<T as Config>::WeightInfo::grant_access(T::MaxScopeRecords::get()))]
+        #[pallet::weight(<T as Config>::WeightInfo::grant_access(
+            Pallet::<T>::records_in(scope),
+            Pallet::<T>::most_prior_grants(),
+        ))]
         #[allow(clippy::too_many_arguments)]
         pub fn grant_access(
             origin: OriginFor<T>,
@@ -311,7 +314,7 @@ pub mod pallet {
             actions: ActionSet,
             not_before: Option<Moment>,
             expires_at: Moment,
-        ) -> DispatchResult {
+        ) -> DispatchResultWithPostInfo {
             let who = ensure_signed(origin)?;
             Self::ensure_manages(&who, &patient)?;
             ensure!(grantee != patient, Error::<T>::SelfGrant);
@@ -320,17 +323,23 @@ pub mod pallet {
                 Error::<T>::UnknownGrantee
             );
             let not_before = not_before.unwrap_or_else(T::Time::now);
-            Self::create_grant(
+            let records = Self::records_in(&scope);
+            let (_, prior_grants) = Self::create_grant(
                 patient, grantee, scope, purpose, actions, not_before, expires_at,
             )?;
-            Ok(())
+            // Charged for the worst case, refunded down to the grants there were.
+            Ok(Some(<T as Config>::WeightInfo::grant_access(
+                records,
+                prior_grants,
+            ))
+            .into())
         }
 
         /// Asks `patient` for `actions` on `scope` for `purpose`. The caller
         /// must hold a role the purpose requires; `justification` is a salted
         /// hash of the reason given to the patient off chain.
         #[pallet::call_index(1)]
-        #[pallet::weight(<T as Config>::WeightInfo::request_access(T::MaxScopeRecords::get()))]
+        #[pallet::weight(<T as Config>::WeightInfo::request_access(Pallet::<T>::records_in(scope)))]
         pub fn request_access(
             origin: OriginFor<T>,
             patient: T::AccountId,
@@ -385,13 +394,16 @@ pub mod pallet {
         /// Approves `request` until `expires_at`, for the requested scope or a
         /// narrower `scope`; creates the grant.
         #[pallet::call_index(2)]
-        #[pallet::weight(<T as Config>::WeightInfo::approve_request(T::MaxScopeRecords::get()))]
+        #[pallet::weight(<T as Config>::WeightInfo::approve_request(
+            T::MaxScopeRecords::get(),
+            Pallet::<T>::most_prior_grants(),
+        ))]
         pub fn approve_request(
             origin: OriginFor<T>,
             request: RequestId,
             scope: Option<RecordScope<T>>,
             expires_at: Moment,
-        ) -> DispatchResult {
+        ) -> DispatchResultWithPostInfo {
             let who = ensure_signed(origin)?;
             let pending = Requests::<T>::get(request).ok_or(Error::<T>::UnknownRequest)?;
             Self::ensure_manages(&who, &pending.patient)?;
@@ -406,7 +418,10 @@ pub mod pallet {
                 }
             };
 
-            let grant = Self::create_grant(
+            // Charged for the widest scope and the most grants, refunded down
+            // to the request's scope and the grants there were.
+            let records = Self::records_in(&pending.scope);
+            let (grant, prior_grants) = Self::create_grant(
                 pending.patient,
                 pending.requester,
                 scope,
@@ -417,7 +432,11 @@ pub mod pallet {
             )?;
             Requests::<T>::remove(request);
             Self::deposit_event(Event::RequestApproved { request, grant });
-            Ok(())
+            Ok(Some(<T as Config>::WeightInfo::approve_request(
+                records,
+                prior_grants,
+            ))
+            .into())
         }
 
         /// Denies `request`.
@@ -503,7 +522,7 @@ pub mod pallet {
         /// Forbids `accessor` (or everyone but the patient and delegates, if
         /// `None`) to access `scope` of `patient`'s records, whatever the grants.
         #[pallet::call_index(8)]
-        #[pallet::weight(<T as Config>::WeightInfo::restrict(T::MaxScopeRecords::get()))]
+        #[pallet::weight(<T as Config>::WeightInfo::restrict(Pallet::<T>::records_in(scope)))]
         pub fn restrict(
             origin: OriginFor<T>,
             patient: T::AccountId,
@@ -617,7 +636,7 @@ pub mod pallet {
             actions: ActionSet,
             not_before: Moment,
             expires_at: Moment,
-        ) -> Result<GrantId, DispatchError> {
+        ) -> Result<(GrantId, u32), DispatchError> {
             ensure!(!actions.is_empty(), Error::<T>::NoActions);
             Self::ensure_scope_not_empty(&scope)?;
             ensure!(expires_at > not_before, Error::<T>::EmptyWindow);
@@ -626,7 +645,9 @@ pub mod pallet {
             Self::ensure_records_of(&patient, &scope)?;
 
             // Keep only live grants in the index, then add the new one.
-            let live: Vec<GrantId> = GrantsOf::<T>::get(&patient, &grantee)
+            let indexed = GrantsOf::<T>::get(&patient, &grantee);
+            let prior_grants = indexed.len() as u32;
+            let live: Vec<GrantId> = indexed
                 .into_iter()
                 .filter(|id| {
                     Grants::<T>::get(id)
@@ -662,7 +683,23 @@ pub mod pallet {
                 purpose,
                 expires_at,
             });
-            Ok(grant)
+            Ok((grant, prior_grants))
+        }
+
+        /// The records a scope lists (at least 1: the weights are measured
+        /// from one record up).
+        pub(crate) fn records_in(scope: &RecordScope<T>) -> u32 {
+            match scope {
+                Scope::Records(ids) => ids.len() as u32,
+                Scope::All | Scope::Categories(_) => 0,
+            }
+            .max(1)
+        }
+
+        /// The most grants a grantee can already hold of one patient when
+        /// another is created.
+        pub(crate) fn most_prior_grants() -> u32 {
+            T::MaxGrantsPerGrantee::get().saturating_sub(1)
         }
 
         fn insert_delegate(patient: T::AccountId, delegate: T::AccountId) -> DispatchResult {

@@ -515,3 +515,18 @@ fn write_grant_lets_an_author_anchor_to_the_patient() {
         );
     });
 }
+
+#[test]
+fn weights_count_the_records_a_scope_lists() {
+    use frame_support::traits::Get;
+    new_test_ext().execute_with(|| {
+        assert_eq!(Consent::records_in(&records(&[1, 2, 3])), 3);
+        // Scopes that list no records weigh as one record, the least measured.
+        assert_eq!(Consent::records_in(&Scope::All), 1);
+        assert_eq!(Consent::records_in(&categories(&[])), 1);
+        assert_eq!(
+            Consent::most_prior_grants(),
+            <<Test as crate::Config>::MaxGrantsPerGrantee as Get<u32>>::get() - 1
+        );
+    });
+}

@@ -7,12 +7,14 @@ use frame_support::weights::Weight;
 
 /// Weight functions needed by the consent pallet.
 pub trait WeightInfo {
-    /// `grant_access` with `records` records in the scope.
-    fn grant_access(records: u32) -> Weight;
+    /// `grant_access` with `records` records in the scope, when the grantee
+    /// already holds `grants` grants of the patient.
+    fn grant_access(records: u32, grants: u32) -> Weight;
     /// `request_access` with `records` records in the scope.
     fn request_access(records: u32) -> Weight;
-    /// `approve_request` with `records` records in the scope.
-    fn approve_request(records: u32) -> Weight;
+    /// `approve_request` with `records` records in the scope, when the
+    /// requester already holds `grants` grants of the patient.
+    fn approve_request(records: u32, grants: u32) -> Weight;
     /// `deny_request`.
     fn deny_request() -> Weight;
     /// `revoke_grant`.
@@ -26,13 +28,13 @@ pub trait WeightInfo {
 }
 
 impl WeightInfo for () {
-    fn grant_access(_records: u32) -> Weight {
+    fn grant_access(_records: u32, _grants: u32) -> Weight {
         Weight::zero()
     }
     fn request_access(_records: u32) -> Weight {
         Weight::zero()
     }
-    fn approve_request(_records: u32) -> Weight {
+    fn approve_request(_records: u32, _grants: u32) -> Weight {
         Weight::zero()
     }
     fn deny_request() -> Weight {

@@ -46,11 +46,11 @@ impl<T: frame_system::Config> pallet_audit::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `171`
 		//  Estimated: `3629`
-		// Minimum execution time: 99_268_000 picoseconds.
-		Weight::from_parts(92_597_343, 0)
+		// Minimum execution time: 99_659_000 picoseconds.
+		Weight::from_parts(140_276_586, 0)
 			.saturating_add(Weight::from_parts(0, 3629))
-			// Standard Error: 6_722
-			.saturating_add(Weight::from_parts(16_187_856, 0).saturating_mul(n.into()))
+			// Standard Error: 28_616
+			.saturating_add(Weight::from_parts(15_940_647, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}

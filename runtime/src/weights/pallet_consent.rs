@@ -50,18 +50,23 @@ impl<T: frame_system::Config> pallet_consent::WeightInfo for WeightInfo<T> {
 	/// Storage: `Consent::NextGrantId` (r:1 w:1)
 	/// Proof: `Consent::NextGrantId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 64]`.
-	fn grant_access(n: u32, ) -> Weight {
+	/// The range of component `g` is `[0, 15]`.
+	fn grant_access(n: u32, g: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1941 + n * (13 ±0)`
-		//  Estimated: `70365 + n * (2654 ±0)`
-		// Minimum execution time: 309_931_000 picoseconds.
-		Weight::from_parts(316_674_864, 0)
-			.saturating_add(Weight::from_parts(0, 70365))
-			// Standard Error: 24_750
-			.saturating_add(Weight::from_parts(9_504_493, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(21))
+		//  Measured:  `3491 + g * (60 ±0)`
+		//  Estimated: `6116 + g * (4638 ±3) + n * (2654 ±0)`
+		// Minimum execution time: 349_290_000 picoseconds.
+		Weight::from_parts(127_910_917, 0)
+			.saturating_add(Weight::from_parts(0, 6116))
+			// Standard Error: 42_342
+			.saturating_add(Weight::from_parts(9_533_971, 0).saturating_mul(n.into()))
+			// Standard Error: 172_316
+			.saturating_add(Weight::from_parts(15_038_266, 0).saturating_mul(g.into()))
+			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(g.into())))
 			.saturating_add(T::DbWeight::get().writes(3))
+			.saturating_add(Weight::from_parts(0, 4638).saturating_mul(g.into()))
 			.saturating_add(Weight::from_parts(0, 2654).saturating_mul(n.into()))
 	}
 	/// Storage: `Registry::Participants` (r:2 w:0)
@@ -79,11 +84,11 @@ impl<T: frame_system::Config> pallet_consent::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `818 + n * (13 ±0)`
 		//  Estimated: `6268 + n * (2654 ±0)`
-		// Minimum execution time: 152_347_000 picoseconds.
-		Weight::from_parts(148_807_153, 0)
+		// Minimum execution time: 152_056_000 picoseconds.
+		Weight::from_parts(149_577_298, 0)
 			.saturating_add(Weight::from_parts(0, 6268))
-			// Standard Error: 8_384
-			.saturating_add(Weight::from_parts(9_357_886, 0).saturating_mul(n.into()))
+			// Standard Error: 11_490
+			.saturating_add(Weight::from_parts(9_416_426, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -106,18 +111,23 @@ impl<T: frame_system::Config> pallet_consent::WeightInfo for WeightInfo<T> {
 	/// Storage: `Consent::NextGrantId` (r:1 w:1)
 	/// Proof: `Consent::NextGrantId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 64]`.
-	fn approve_request(n: u32, ) -> Weight {
+	/// The range of component `g` is `[0, 15]`.
+	fn approve_request(n: u32, g: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2065 + n * (45 ±0)`
-		//  Estimated: `70365 + n * (2654 ±0)`
-		// Minimum execution time: 329_671_000 picoseconds.
-		Weight::from_parts(326_852_988, 0)
-			.saturating_add(Weight::from_parts(0, 70365))
-			// Standard Error: 21_072
-			.saturating_add(Weight::from_parts(9_427_480, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(21))
+		//  Measured:  `3615 + g * (60 ±0) + n * (32 ±0)`
+		//  Estimated: `5634 + g * (4638 ±3) + n * (2654 ±0)`
+		// Minimum execution time: 376_701_000 picoseconds.
+		Weight::from_parts(221_061_402, 0)
+			.saturating_add(Weight::from_parts(0, 5634))
+			// Standard Error: 50_804
+			.saturating_add(Weight::from_parts(8_690_398, 0).saturating_mul(n.into()))
+			// Standard Error: 206_753
+			.saturating_add(Weight::from_parts(12_695_557, 0).saturating_mul(g.into()))
+			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(g.into())))
 			.saturating_add(T::DbWeight::get().writes(4))
+			.saturating_add(Weight::from_parts(0, 4638).saturating_mul(g.into()))
 			.saturating_add(Weight::from_parts(0, 2654).saturating_mul(n.into()))
 	}
 	/// Storage: `Consent::Requests` (r:1 w:1)
@@ -130,8 +140,8 @@ impl<T: frame_system::Config> pallet_consent::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `587`
 		//  Estimated: `5634`
-		// Minimum execution time: 99_458_000 picoseconds.
-		Weight::from_parts(102_183_000, 0)
+		// Minimum execution time: 99_468_000 picoseconds.
+		Weight::from_parts(102_593_000, 0)
 			.saturating_add(Weight::from_parts(0, 5634))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -146,8 +156,8 @@ impl<T: frame_system::Config> pallet_consent::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `565`
 		//  Estimated: `5615`
-		// Minimum execution time: 97_115_000 picoseconds.
-		Weight::from_parts(100_099_000, 0)
+		// Minimum execution time: 97_655_000 picoseconds.
+		Weight::from_parts(101_110_000, 0)
 			.saturating_add(Weight::from_parts(0, 5615))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -160,8 +170,8 @@ impl<T: frame_system::Config> pallet_consent::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `242`
 		//  Estimated: `6116`
-		// Minimum execution time: 93_880_000 picoseconds.
-		Weight::from_parts(96_654_000, 0)
+		// Minimum execution time: 93_730_000 picoseconds.
+		Weight::from_parts(96_374_000, 0)
 			.saturating_add(Weight::from_parts(0, 6116))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -177,11 +187,11 @@ impl<T: frame_system::Config> pallet_consent::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `994`
 		//  Estimated: `37370`
-		// Minimum execution time: 105_717_000 picoseconds.
-		Weight::from_parts(107_513_568, 0)
+		// Minimum execution time: 107_030_000 picoseconds.
+		Weight::from_parts(110_068_827, 0)
 			.saturating_add(Weight::from_parts(0, 37370))
-			// Standard Error: 882
-			.saturating_add(Weight::from_parts(968_910, 0).saturating_mul(n.into()))
+			// Standard Error: 3_591
+			.saturating_add(Weight::from_parts(1_007_476, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -195,8 +205,8 @@ impl<T: frame_system::Config> pallet_consent::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `34312`
 		//  Estimated: `37370`
-		// Minimum execution time: 961_000_000 picoseconds.
-		Weight::from_parts(993_819_000, 0)
+		// Minimum execution time: 967_581_000 picoseconds.
+		Weight::from_parts(1_004_575_000, 0)
 			.saturating_add(Weight::from_parts(0, 37370))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))

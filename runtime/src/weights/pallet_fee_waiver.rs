@@ -43,8 +43,8 @@ impl<T: frame_system::Config> pallet_fee_waiver::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `231`
 		//  Estimated: `3553`
-		// Minimum execution time: 64_205_000 picoseconds.
-		Weight::from_parts(66_218_000, 0)
+		// Minimum execution time: 64_646_000 picoseconds.
+		Weight::from_parts(66_619_000, 0)
 			.saturating_add(Weight::from_parts(0, 3553))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))

@@ -58,11 +58,11 @@ impl<T: frame_system::Config> pallet_records::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2275`
 		//  Estimated: `37370 + n * (5308 ±0)`
-		// Minimum execution time: 242_181_000 picoseconds.
-		Weight::from_parts(87_528_089, 0)
+		// Minimum execution time: 243_482_000 picoseconds.
+		Weight::from_parts(168_481_618, 0)
 			.saturating_add(Weight::from_parts(0, 37370))
-			// Standard Error: 115_559
-			.saturating_add(Weight::from_parts(57_058_806, 0).saturating_mul(n.into()))
+			// Standard Error: 343_660
+			.saturating_add(Weight::from_parts(59_877_613, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(9))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
@@ -76,8 +76,8 @@ impl<T: frame_system::Config> pallet_records::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `518`
 		//  Estimated: `8952`
-		// Minimum execution time: 93_479_000 picoseconds.
-		Weight::from_parts(95_993_000, 0)
+		// Minimum execution time: 93_249_000 picoseconds.
+		Weight::from_parts(96_213_000, 0)
 			.saturating_add(Weight::from_parts(0, 8952))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(4))

@@ -43,8 +43,8 @@ impl<T: frame_system::Config> pallet_registry::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `6`
 		//  Estimated: `3553`
-		// Minimum execution time: 74_101_000 picoseconds.
-		Weight::from_parts(76_013_000, 0)
+		// Minimum execution time: 74_151_000 picoseconds.
+		Weight::from_parts(76_333_000, 0)
 			.saturating_add(Weight::from_parts(0, 3553))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -57,8 +57,8 @@ impl<T: frame_system::Config> pallet_registry::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `121`
 		//  Estimated: `3553`
-		// Minimum execution time: 76_084_000 picoseconds.
-		Weight::from_parts(78_316_000, 0)
+		// Minimum execution time: 76_433_000 picoseconds.
+		Weight::from_parts(78_737_000, 0)
 			.saturating_add(Weight::from_parts(0, 3553))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -69,8 +69,8 @@ impl<T: frame_system::Config> pallet_registry::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 42_423_000 picoseconds.
-		Weight::from_parts(43_755_000, 0)
+		// Minimum execution time: 42_484_000 picoseconds.
+		Weight::from_parts(44_166_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -80,8 +80,8 @@ impl<T: frame_system::Config> pallet_registry::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `80`
 		//  Estimated: `3514`
-		// Minimum execution time: 62_193_000 picoseconds.
-		Weight::from_parts(64_046_000, 0)
+		// Minimum execution time: 62_483_000 picoseconds.
+		Weight::from_parts(65_307_000, 0)
 			.saturating_add(Weight::from_parts(0, 3514))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -96,8 +96,8 @@ impl<T: frame_system::Config> pallet_registry::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `372`
 		//  Estimated: `6268`
-		// Minimum execution time: 114_291_000 picoseconds.
-		Weight::from_parts(117_375_000, 0)
+		// Minimum execution time: 114_640_000 picoseconds.
+		Weight::from_parts(118_596_000, 0)
 			.saturating_add(Weight::from_parts(0, 6268))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -110,8 +110,8 @@ impl<T: frame_system::Config> pallet_registry::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `267`
 		//  Estimated: `3629`
-		// Minimum execution time: 85_307_000 picoseconds.
-		Weight::from_parts(87_780_000, 0)
+		// Minimum execution time: 84_966_000 picoseconds.
+		Weight::from_parts(87_831_000, 0)
 			.saturating_add(Weight::from_parts(0, 3629))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))
