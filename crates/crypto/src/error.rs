@@ -1,0 +1,37 @@
+//! The crate's errors.
+
+/// What went wrong. Messages say what failed and what to do, never anything
+/// about a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    /// The words are not a valid BIP-39 English mnemonic.
+    #[error("not a valid recovery phrase: {0} (expected 12 or 24 English BIP-39 words)")]
+    InvalidMnemonic(String),
+    /// A keystore file is not one this version can read.
+    #[error("not a MediGate keystore: {0}")]
+    MalformedKeystore(&'static str),
+    /// The passphrase does not open the keystore (or the file was altered).
+    #[error("wrong passphrase, or the keystore file was altered")]
+    WrongPassphrase,
+    /// An encrypted record's envelope is not well formed.
+    #[error("not a MediGate record envelope: {0}")]
+    MalformedEnvelope(&'static str),
+    /// An encrypted record failed authentication: wrong key, altered,
+    /// truncated or reordered ciphertext, or another record's header.
+    #[error(
+        "the record does not decrypt: wrong key, or the ciphertext was altered, truncated or reordered"
+    )]
+    Tampered,
+    /// The envelope is bound to another record (id, version or owner differ
+    /// from the ones expected).
+    #[error(
+        "the envelope belongs to another record: its id, version or owner differ from the ones asked for"
+    )]
+    OtherRecord,
+    /// Reading or writing a stream failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// Key derivation with the given parameters failed.
+    #[error("key derivation failed: {0}")]
+    KeyDerivation(String),
+}

@@ -1,0 +1,22 @@
+//! MediGate's cryptography, with as few ways to misuse it as we could manage.
+//!
+//! - [`keys`]: an [`Identity`](keys::Identity) from a BIP-39 mnemonic: the
+//!   chain signing key (sr25519, as Substrate wallets derive it) and the X25519
+//!   encryption key, derived apart with domain separation.
+//! - [`keystore`]: the mnemonic sealed under a passphrase (Argon2id +
+//!   XChaCha20-Poly1305), as a file.
+//! - [`record`]: record encryption: a fresh key per record version,
+//!   XChaCha20-Poly1305 in 64 KiB chunks (STREAM), streaming both ways, the
+//!   record id, version and owner bound as associated data. The envelope format
+//!   is specified in `crates/crypto/ENVELOPE.md`.
+//!
+//! Secrets zeroize when dropped; errors say what failed, never why a secret
+//! did not match.
+
+pub mod keys;
+pub mod keystore;
+pub mod record;
+
+mod error;
+
+pub use error::CryptoError;
