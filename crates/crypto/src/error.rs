@@ -16,6 +16,9 @@ pub enum CryptoError {
     /// An encrypted record's envelope is not well formed.
     #[error("not a MediGate record envelope: {0}")]
     MalformedEnvelope(&'static str),
+    /// A key wrap is not well formed.
+    #[error("not a MediGate key wrap: {0}")]
+    MalformedWrap(&'static str),
     /// An encrypted record failed authentication: wrong key, altered,
     /// truncated or reordered ciphertext, or another record's header.
     #[error(

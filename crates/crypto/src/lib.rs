@@ -9,6 +9,8 @@
 //!   XChaCha20-Poly1305 in 64 KiB chunks (STREAM), streaming both ways, the
 //!   record id, version and owner bound as associated data. The envelope format
 //!   is specified in `crates/crypto/ENVELOPE.md`.
+//! - [`wrap`]: a record key sealed to a grantee's X25519 key with HPKE
+//!   (RFC 9180), bound to the content id, the grantee and the grant.
 //!
 //! Secrets zeroize when dropped; errors say what failed, never why a secret
 //! did not match.
@@ -16,6 +18,7 @@
 pub mod keys;
 pub mod keystore;
 pub mod record;
+pub mod wrap;
 
 mod error;
 

@@ -1,0 +1,212 @@
+//! Key wrapping: a record version's key sealed to one grantee's X25519
+//! public key with HPKE (RFC 9180, base mode, DHKEM(X25519, HKDF-SHA256),
+//! HKDF-SHA256, ChaCha20-Poly1305).
+//!
+//! A wrap is bound, as associated data, to the record's content id, the
+//! grantee's account and the grant it was made under: a vault cannot hand a
+//! wrap made for one grantee, record or grant to another.
+//!
+//! Wrap layout (86 bytes): magic `MGW1` (4), format version 1 (1), suite 1
+//! (1), the HPKE encapsulated key (32), the sealed record key with its tag
+//! (48).
+
+use hpke::{
+    Deserializable, OpModeR, OpModeS, Serializable, aead::ChaCha20Poly1305, kdf::HkdfSha256,
+    kem::X25519HkdfSha256,
+};
+use zeroize::Zeroizing;
+
+use crate::{
+    CryptoError,
+    keys::{EncryptionPublicKey, EncryptionSecret},
+    record::RecordKey,
+};
+
+type Kem = X25519HkdfSha256;
+
+/// A wrap's length in bytes.
+pub const WRAP_LEN: usize = 4 + 1 + 1 + 32 + 32 + 16;
+
+const MAGIC: &[u8; 4] = b"MGW1";
+const FORMAT_VERSION: u8 = 1;
+/// DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305.
+const SUITE_X25519_CHACHA: u8 = 1;
+/// The HPKE `info`: which protocol and purpose the keys serve.
+const INFO: &[u8] = b"medigate/v1/record-key-wrap";
+
+/// What a wrap is bound to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WrapBinding {
+    /// The content id of the envelope the key opens.
+    pub content_id: [u8; 32],
+    /// The grantee's account id.
+    pub grantee: [u8; 32],
+    /// The grant the wrap was made under (`None` for the owner's own wrap).
+    pub grant: Option<u64>,
+}
+
+impl WrapBinding {
+    fn associated_data(&self) -> [u8; 73] {
+        let mut data = [0u8; 73];
+        data[..32].copy_from_slice(&self.content_id);
+        data[32..64].copy_from_slice(&self.grantee);
+        if let Some(grant) = self.grant {
+            data[64] = 1;
+            data[65..].copy_from_slice(&grant.to_le_bytes());
+        }
+        data
+    }
+}
+
+/// Seals `key` to the grantee's `recipient` key, bound to `binding`.
+pub fn wrap(
+    key: &RecordKey,
+    recipient: &EncryptionPublicKey,
+    binding: &WrapBinding,
+) -> Result<[u8; WRAP_LEN], CryptoError> {
+    let recipient = <Kem as hpke::Kem>::PublicKey::from_bytes(&recipient.0).map_err(|_| {
+        CryptoError::MalformedWrap("the recipient's public key is not an X25519 key")
+    })?;
+    let (encapped, sealed) = hpke::single_shot_seal::<ChaCha20Poly1305, HkdfSha256, Kem>(
+        &OpModeS::Base,
+        &recipient,
+        INFO,
+        key.as_bytes(),
+        &binding.associated_data(),
+    )
+    .map_err(|_| {
+        CryptoError::MalformedWrap("the recipient's public key is unusable (low order)")
+    })?;
+    let mut wrapped = [0u8; WRAP_LEN];
+    wrapped[..4].copy_from_slice(MAGIC);
+    wrapped[4] = FORMAT_VERSION;
+    wrapped[5] = SUITE_X25519_CHACHA;
+    wrapped[6..38].copy_from_slice(&encapped.to_bytes());
+    wrapped[38..].copy_from_slice(&sealed);
+    Ok(wrapped)
+}
+
+/// Opens a wrap with the grantee's `secret`; it must be bound to `binding`.
+pub fn unwrap(
+    wrapped: &[u8],
+    secret: &EncryptionSecret,
+    binding: &WrapBinding,
+) -> Result<RecordKey, CryptoError> {
+    if wrapped.len() != WRAP_LEN {
+        return Err(CryptoError::MalformedWrap("a wrap is 86 bytes long"));
+    }
+    if &wrapped[..4] != MAGIC {
+        return Err(CryptoError::MalformedWrap("it does not start with MGW1"));
+    }
+    if wrapped[4] != FORMAT_VERSION || wrapped[5] != SUITE_X25519_CHACHA {
+        return Err(CryptoError::MalformedWrap(
+            "an unknown format version or cipher suite",
+        ));
+    }
+    let encapped = <Kem as hpke::Kem>::EncappedKey::from_bytes(&wrapped[6..38])
+        .map_err(|_| CryptoError::MalformedWrap("the encapsulated key is not an X25519 key"))?;
+    let private = Zeroizing::new(secret.as_x25519().to_bytes());
+    let private = <Kem as hpke::Kem>::PrivateKey::from_bytes(private.as_ref())
+        .map_err(|_| CryptoError::MalformedWrap("the secret key is not an X25519 key"))?;
+    let opened = Zeroizing::new(
+        hpke::single_shot_open::<ChaCha20Poly1305, HkdfSha256, Kem>(
+            &OpModeR::Base,
+            &private,
+            &encapped,
+            INFO,
+            &wrapped[38..],
+            &binding.associated_data(),
+        )
+        .map_err(|_| CryptoError::Tampered)?,
+    );
+    let bytes: [u8; 32] = opened
+        .as_slice()
+        .try_into()
+        .map_err(|_| CryptoError::MalformedWrap("the wrapped key is not 32 bytes"))?;
+    Ok(RecordKey::from_bytes(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::Identity;
+
+    fn binding() -> WrapBinding {
+        WrapBinding {
+            content_id: [3; 32],
+            grantee: [4; 32],
+            grant: Some(17),
+        }
+    }
+
+    #[test]
+    fn the_grantee_unwraps_the_key() {
+        let grantee = Identity::generate().encryption_secret();
+        let key = RecordKey::generate();
+        let wrapped = wrap(&key, &grantee.public_key(), &binding()).unwrap();
+        let unwrapped = unwrap(&wrapped, &grantee, &binding()).unwrap();
+        assert_eq!(unwrapped.as_bytes(), key.as_bytes());
+    }
+
+    #[test]
+    fn another_identity_cannot_unwrap() {
+        let grantee = Identity::generate().encryption_secret();
+        let stranger = Identity::generate().encryption_secret();
+        let wrapped = wrap(&RecordKey::generate(), &grantee.public_key(), &binding()).unwrap();
+        assert!(matches!(
+            unwrap(&wrapped, &stranger, &binding()),
+            Err(CryptoError::Tampered)
+        ));
+    }
+
+    #[test]
+    fn a_wrap_does_not_open_for_another_record_grantee_or_grant() {
+        let grantee = Identity::generate().encryption_secret();
+        let wrapped = wrap(&RecordKey::generate(), &grantee.public_key(), &binding()).unwrap();
+        let others = [
+            WrapBinding {
+                content_id: [5; 32],
+                ..binding()
+            },
+            WrapBinding {
+                grantee: [5; 32],
+                ..binding()
+            },
+            WrapBinding {
+                grant: Some(18),
+                ..binding()
+            },
+            WrapBinding {
+                grant: None,
+                ..binding()
+            },
+        ];
+        for other in others {
+            assert!(
+                matches!(
+                    unwrap(&wrapped, &grantee, &other),
+                    Err(CryptoError::Tampered)
+                ),
+                "{other:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_altered_byte_is_detected() {
+        let grantee = Identity::generate().encryption_secret();
+        let wrapped = wrap(&RecordKey::generate(), &grantee.public_key(), &binding()).unwrap();
+        for index in 0..WRAP_LEN {
+            let mut altered = wrapped;
+            altered[index] ^= 0x80;
+            assert!(
+                unwrap(&altered, &grantee, &binding()).is_err(),
+                "byte {index}"
+            );
+        }
+        assert!(matches!(
+            unwrap(&wrapped[..40], &grantee, &binding()),
+            Err(CryptoError::MalformedWrap(_))
+        ));
+    }
+}
