@@ -156,12 +156,21 @@ pub fn envelope_len(plaintext_len: u64) -> u64 {
 }
 
 /// Reads until `buffer` holds `want` bytes or the input ends; returns how
-/// many it holds.
+/// many it holds. The buffer's earlier contents are overwritten, not zeroed
+/// first: only bytes it never held are initialised.
 fn fill(input: &mut impl Read, buffer: &mut Vec<u8>, want: usize) -> io::Result<usize> {
-    buffer.clear();
-    let mut taken = input.take(want as u64);
-    taken.read_to_end(buffer)?;
-    Ok(buffer.len())
+    buffer.resize(want, 0);
+    let mut filled = 0;
+    while filled < want {
+        match input.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    buffer.truncate(filled);
+    Ok(filled)
 }
 
 /// Encrypts the plaintext read from `plaintext` under `key` for `binding`,
