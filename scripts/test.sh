@@ -13,3 +13,5 @@ cargo test --workspace --no-fail-fast -- --nocapture
 cargo test -p pallet-registry -p pallet-records -p pallet-consent -p pallet-audit -p pallet-fee-waiver --lib \
     --features pallet-registry/runtime-benchmarks,pallet-records/runtime-benchmarks,pallet-consent/runtime-benchmarks,pallet-audit/runtime-benchmarks,pallet-fee-waiver/runtime-benchmarks \
     -- benchmarking
+# A short run of every fuzz target (see scripts/fuzz.sh).
+FUZZ_SECONDS="${FUZZ_SECONDS:-10}" ./scripts/fuzz.sh
