@@ -31,6 +31,9 @@ pub enum CryptoError {
         "the envelope belongs to another record: its id, version or owner differ from the ones asked for"
     )]
     OtherRecord,
+    /// A request signature does not verify for the account that claims it.
+    #[error("the signature does not match the account and the request")]
+    BadSignature,
     /// Reading or writing a stream failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),

@@ -11,6 +11,8 @@
 //!   is specified in `crates/crypto/ENVELOPE.md`.
 //! - [`wrap`]: a record key sealed to a grantee's X25519 key with HPKE
 //!   (RFC 9180), bound to the content id, the grantee and the grant.
+//! - [`request`]: vault requests signed with the chain key, covering method,
+//!   path, body hash, timestamp and nonce.
 //!
 //! Secrets zeroize when dropped; errors say what failed, never why a secret
 //! did not match.
@@ -18,6 +20,7 @@
 pub mod keys;
 pub mod keystore;
 pub mod record;
+pub mod request;
 pub mod wrap;
 
 mod error;
