@@ -31,6 +31,9 @@ pub enum CryptoError {
         "the envelope belongs to another record: its id, version or owner differ from the ones asked for"
     )]
     OtherRecord,
+    /// A key share, or a request to split or combine shares, is not valid.
+    #[error("invalid key shares: {0}")]
+    MalformedShare(&'static str),
     /// A request signature does not verify for the account that claims it.
     #[error("the signature does not match the account and the request")]
     BadSignature,

@@ -13,6 +13,8 @@
 //!   (RFC 9180), bound to the content id, the grantee and the grant.
 //! - [`request`]: vault requests signed with the chain key, covering method,
 //!   path, body hash, timestamp and nonce.
+//! - [`shares`]: Shamir k-of-n sharing of 32-byte keys (emergency and
+//!   recovery keys).
 //!
 //! Secrets zeroize when dropped; errors say what failed, never why a secret
 //! did not match.
@@ -21,6 +23,7 @@ pub mod keys;
 pub mod keystore;
 pub mod record;
 pub mod request;
+pub mod shares;
 pub mod wrap;
 
 mod error;
