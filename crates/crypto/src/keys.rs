@@ -19,6 +19,10 @@ use crate::CryptoError;
 /// participant's encryption key.
 pub const ENCRYPTION_KEY_LABEL: &[u8] = b"medigate/v1/x25519-encryption-key";
 
+/// The HKDF label of the hybrid post-quantum (X-Wing) encryption key.
+#[cfg(feature = "post-quantum")]
+pub const HYBRID_KEY_LABEL: &[u8] = b"medigate/v1/x-wing-encryption-key";
+
 /// The HKDF salt of MediGate's key derivations.
 const DERIVATION_SALT: &[u8] = b"medigate";
 
@@ -96,6 +100,20 @@ impl Identity {
     }
 }
 
+impl Identity {
+    /// The optional hybrid post-quantum secret (X-Wing: ML-KEM-768 with
+    /// X25519), derived from the seed with its own label.
+    #[cfg(feature = "post-quantum")]
+    pub fn hybrid_secret(&self) -> HybridSecret {
+        let mut ikm = Zeroizing::new([0u8; 32]);
+        Hkdf::<Sha256>::new(Some(DERIVATION_SALT), self.seed.as_ref())
+            .expand(HYBRID_KEY_LABEL, ikm.as_mut())
+            .expect("32 bytes is a valid HKDF-SHA-256 output length");
+        let (private, public) = <hpke::kem::XWing as hpke::Kem>::derive_keypair(ikm.as_ref());
+        HybridSecret { private, public }
+    }
+}
+
 impl Drop for Identity {
     fn drop(&mut self) {
         self.mnemonic.zeroize();
@@ -127,6 +145,54 @@ impl EncryptionSecret {
 impl std::fmt::Debug for EncryptionSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("EncryptionSecret(<secret>)")
+    }
+}
+
+/// A hybrid post-quantum (X-Wing) secret key.
+#[cfg(feature = "post-quantum")]
+pub struct HybridSecret {
+    private: <hpke::kem::XWing as hpke::Kem>::PrivateKey,
+    public: <hpke::kem::XWing as hpke::Kem>::PublicKey,
+}
+
+#[cfg(feature = "post-quantum")]
+impl HybridSecret {
+    /// The public half (1,216 bytes).
+    pub fn public_key(&self) -> HybridPublicKey {
+        use hpke::Serializable;
+        HybridPublicKey(self.public.to_bytes().to_vec())
+    }
+
+    pub(crate) fn as_xwing(&self) -> &<hpke::kem::XWing as hpke::Kem>::PrivateKey {
+        &self.private
+    }
+}
+
+#[cfg(feature = "post-quantum")]
+impl std::fmt::Debug for HybridSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HybridSecret(<secret>)")
+    }
+}
+
+/// A hybrid post-quantum (X-Wing) public key.
+#[cfg(feature = "post-quantum")]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct HybridPublicKey(Vec<u8>);
+
+#[cfg(feature = "post-quantum")]
+impl HybridPublicKey {
+    /// A key received from someone else (1,216 bytes).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
+        use hpke::Deserializable;
+        <hpke::kem::XWing as hpke::Kem>::PublicKey::from_bytes(bytes)
+            .map_err(|_| CryptoError::MalformedWrap("not an X-Wing public key (1,216 bytes)"))?;
+        Ok(Self(bytes.to_vec()))
+    }
+
+    /// The key's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
     }
 }
 

@@ -8,7 +8,8 @@
 //!
 //! Wrap layout (86 bytes): magic `MGW1` (4), format version 1 (1), suite 1
 //! (1), the HPKE encapsulated key (32), the sealed record key with its tag
-//! (48).
+//! (48). With the `post-quantum` feature, [`hybrid`] wraps to an X-Wing key
+//! (suite 2) in the same way.
 
 use hpke::{
     Deserializable, OpModeR, OpModeS, Serializable, aead::ChaCha20Poly1305, kdf::HkdfSha256,
@@ -92,17 +93,7 @@ pub fn unwrap(
     secret: &EncryptionSecret,
     binding: &WrapBinding,
 ) -> Result<RecordKey, CryptoError> {
-    if wrapped.len() != WRAP_LEN {
-        return Err(CryptoError::MalformedWrap("a wrap is 86 bytes long"));
-    }
-    if &wrapped[..4] != MAGIC {
-        return Err(CryptoError::MalformedWrap("it does not start with MGW1"));
-    }
-    if wrapped[4] != FORMAT_VERSION || wrapped[5] != SUITE_X25519_CHACHA {
-        return Err(CryptoError::MalformedWrap(
-            "an unknown format version or cipher suite",
-        ));
-    }
+    check_header(wrapped, SUITE_X25519_CHACHA, WRAP_LEN)?;
     let encapped = <Kem as hpke::Kem>::EncappedKey::from_bytes(&wrapped[6..38])
         .map_err(|_| CryptoError::MalformedWrap("the encapsulated key is not an X25519 key"))?;
     let private = Zeroizing::new(secret.as_x25519().to_bytes());
@@ -124,6 +115,174 @@ pub fn unwrap(
         .try_into()
         .map_err(|_| CryptoError::MalformedWrap("the wrapped key is not 32 bytes"))?;
     Ok(RecordKey::from_bytes(bytes))
+}
+
+/// Checks a wrap's magic, version, suite and length.
+fn check_header(wrapped: &[u8], suite: u8, len: usize) -> Result<(), CryptoError> {
+    if wrapped.len() < 6 || &wrapped[..4] != MAGIC {
+        return Err(CryptoError::MalformedWrap("it does not start with MGW1"));
+    }
+    if wrapped[4] != FORMAT_VERSION {
+        return Err(CryptoError::MalformedWrap("an unknown format version"));
+    }
+    if wrapped[5] != suite {
+        return Err(CryptoError::MalformedWrap(
+            "made for another cipher suite (X25519 or hybrid X-Wing) than the key given",
+        ));
+    }
+    if wrapped.len() != len {
+        return Err(CryptoError::MalformedWrap(
+            "the wrap has the wrong length for its suite",
+        ));
+    }
+    Ok(())
+}
+
+/// Wrapping to a hybrid post-quantum key: X-Wing (ML-KEM-768 with X25519)
+/// as the HPKE KEM, suite 2. A wrap is 1,174 bytes: the header (6), the
+/// encapsulated key (1,120) and the sealed record key (48).
+#[cfg(feature = "post-quantum")]
+pub mod hybrid {
+    use hpke::{
+        Deserializable, OpModeR, OpModeS, Serializable, aead::ChaCha20Poly1305, kdf::HkdfSha256,
+        kem::XWing,
+    };
+    use zeroize::Zeroizing;
+
+    use super::{FORMAT_VERSION, INFO, MAGIC, WrapBinding, check_header};
+    use crate::{
+        CryptoError,
+        keys::{HybridPublicKey, HybridSecret},
+        record::RecordKey,
+    };
+
+    /// The hybrid suite's number.
+    pub const SUITE_XWING_CHACHA: u8 = 2;
+    /// A hybrid wrap's length in bytes.
+    pub const HYBRID_WRAP_LEN: usize = 6 + 1120 + 32 + 16;
+
+    /// Seals `key` to a grantee's hybrid public key, bound to `binding`.
+    pub fn wrap(
+        key: &RecordKey,
+        recipient: &HybridPublicKey,
+        binding: &WrapBinding,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let recipient = <XWing as hpke::Kem>::PublicKey::from_bytes(recipient.as_bytes())
+            .map_err(|_| CryptoError::MalformedWrap("the recipient's key is not an X-Wing key"))?;
+        let (encapped, sealed) = hpke::single_shot_seal::<ChaCha20Poly1305, HkdfSha256, XWing>(
+            &OpModeS::Base,
+            &recipient,
+            INFO,
+            key.as_bytes(),
+            &binding.associated_data(),
+        )
+        .map_err(|_| CryptoError::MalformedWrap("the recipient's X-Wing key is unusable"))?;
+        let mut wrapped = Vec::with_capacity(HYBRID_WRAP_LEN);
+        wrapped.extend_from_slice(MAGIC);
+        wrapped.push(FORMAT_VERSION);
+        wrapped.push(SUITE_XWING_CHACHA);
+        wrapped.extend_from_slice(&encapped.to_bytes());
+        wrapped.extend_from_slice(&sealed);
+        Ok(wrapped)
+    }
+
+    /// Opens a hybrid wrap with the grantee's hybrid secret.
+    pub fn unwrap(
+        wrapped: &[u8],
+        secret: &HybridSecret,
+        binding: &WrapBinding,
+    ) -> Result<RecordKey, CryptoError> {
+        check_header(wrapped, SUITE_XWING_CHACHA, HYBRID_WRAP_LEN)?;
+        let encapped = <XWing as hpke::Kem>::EncappedKey::from_bytes(&wrapped[6..1126])
+            .map_err(|_| CryptoError::MalformedWrap("the encapsulated key is not X-Wing's"))?;
+        let opened = Zeroizing::new(
+            hpke::single_shot_open::<ChaCha20Poly1305, HkdfSha256, XWing>(
+                &OpModeR::Base,
+                secret.as_xwing(),
+                &encapped,
+                INFO,
+                &wrapped[1126..],
+                &binding.associated_data(),
+            )
+            .map_err(|_| CryptoError::Tampered)?,
+        );
+        let bytes: [u8; 32] = opened
+            .as_slice()
+            .try_into()
+            .map_err(|_| CryptoError::MalformedWrap("the wrapped key is not 32 bytes"))?;
+        Ok(RecordKey::from_bytes(bytes))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::keys::Identity;
+
+        fn binding() -> WrapBinding {
+            WrapBinding {
+                content_id: [3; 32],
+                grantee: [4; 32],
+                grant: Some(17),
+            }
+        }
+
+        #[test]
+        fn the_grantee_unwraps_and_no_one_else_does() {
+            let grantee = Identity::generate().hybrid_secret();
+            let stranger = Identity::generate().hybrid_secret();
+            let key = RecordKey::generate();
+            let wrapped = wrap(&key, &grantee.public_key(), &binding()).unwrap();
+            assert_eq!(wrapped.len(), HYBRID_WRAP_LEN);
+            let unwrapped = unwrap(&wrapped, &grantee, &binding()).unwrap();
+            assert_eq!(unwrapped.as_bytes(), key.as_bytes());
+            assert!(matches!(
+                unwrap(&wrapped, &stranger, &binding()),
+                Err(CryptoError::Tampered)
+            ));
+            let other = WrapBinding {
+                grant: Some(18),
+                ..binding()
+            };
+            assert!(matches!(
+                unwrap(&wrapped, &grantee, &other),
+                Err(CryptoError::Tampered)
+            ));
+        }
+
+        #[test]
+        fn suites_are_not_confused() {
+            let identity = Identity::generate();
+            let key = RecordKey::generate();
+            let classic =
+                super::super::wrap(&key, &identity.encryption_secret().public_key(), &binding())
+                    .unwrap();
+            assert!(matches!(
+                unwrap(&classic, &identity.hybrid_secret(), &binding()),
+                Err(CryptoError::MalformedWrap(_))
+            ));
+            let hybrid = wrap(&key, &identity.hybrid_secret().public_key(), &binding()).unwrap();
+            assert!(matches!(
+                super::super::unwrap(&hybrid, &identity.encryption_secret(), &binding()),
+                Err(CryptoError::MalformedWrap(_))
+            ));
+        }
+
+        #[test]
+        fn the_hybrid_key_is_stable_for_an_identity() {
+            const PHRASE: &str =
+                "bottom drive obey lake curtain smoke basket hold race lonely fit walk";
+            let one = Identity::from_phrase(PHRASE)
+                .unwrap()
+                .hybrid_secret()
+                .public_key();
+            let two = Identity::from_phrase(PHRASE)
+                .unwrap()
+                .hybrid_secret()
+                .public_key();
+            assert_eq!(one, two);
+            assert_eq!(one.as_bytes().len(), 1216);
+        }
+    }
 }
 
 #[cfg(test)]
