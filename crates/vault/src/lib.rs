@@ -1,0 +1,8 @@
+//! The MediGate vault: encrypted records kept by content id, and the key
+//! wraps that let grantees open them.
+//!
+//! - [`store`]: blobs and wraps in an object store (a local directory, synced
+//!   and renamed into place before a write is acknowledged), each blob
+//!   checked against its content id as it streams in.
+
+pub mod store;

@@ -1,0 +1,436 @@
+//! Blob and wrap storage over `object_store`.
+//!
+//! Layout: `blobs/<content id>` holds an envelope, `wraps/<content id>/<grantee>`
+//! a key wrap (ids in lower-case hex). A blob is streamed in while its
+//! BLAKE3 hash and size are computed; it becomes visible only when it is
+//! complete, matches its content id and fits the size limit. On a local
+//! directory every write is synced and atomically renamed into place before
+//! it is acknowledged: after a crash a blob is either whole or absent.
+
+use std::{path::Path, sync::Arc};
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt, TryStreamExt};
+use object_store::{
+    ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart, local::LocalFileSystem,
+    path::Path as StorePath,
+};
+
+/// A content id or an account id: 32 bytes.
+pub type Id = [u8; 32];
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The uploaded bytes do not hash to the content id they were sent under.
+    #[error("the body's BLAKE3 hash is {actual}, not the content id {expected}")]
+    ContentIdMismatch {
+        /// The content id in the request.
+        expected: String,
+        /// The hash of what arrived.
+        actual: String,
+    },
+    /// The upload is larger than the vault accepts.
+    #[error("the body is larger than this vault's limit of {limit} bytes")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// No blob (or wrap) is stored under this id.
+    #[error("nothing is stored under {0}")]
+    NotFound(String),
+    /// The upload stream failed before it ended.
+    #[error("the upload was interrupted: {0}")]
+    Interrupted(String),
+    /// The storage backend failed.
+    #[error("storage failed: {0}")]
+    Backend(#[from] object_store::Error),
+}
+
+/// What storing a blob did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// The blob was new and is now stored.
+    Created {
+        /// Its size in bytes.
+        size: u64,
+    },
+    /// The same blob was already stored; nothing changed.
+    AlreadyStored,
+}
+
+/// Lower-case hex of an id.
+pub fn hex(id: &Id) -> String {
+    id.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Blobs and wraps in an object store.
+#[derive(Clone, Debug)]
+pub struct BlobStore {
+    store: Arc<dyn ObjectStore>,
+    max_blob_bytes: u64,
+}
+
+/// Bytes collected before one part goes to the backend.
+const PART_BYTES: usize = 8 * 1024 * 1024;
+
+impl BlobStore {
+    /// A store in the local directory `root` (created if missing), with
+    /// durable writes; blobs over `max_blob_bytes` are refused.
+    pub fn local(root: &Path, max_blob_bytes: u64) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(root).map_err(|error| {
+            StoreError::Backend(object_store::Error::Generic {
+                store: "LocalFileSystem",
+                source: Box::new(error),
+            })
+        })?;
+        let store = LocalFileSystem::new_with_prefix(root)?.with_fsync(true);
+        Ok(Self::new(Arc::new(store), max_blob_bytes))
+    }
+
+    /// A store on any `object_store` backend.
+    pub fn new(store: Arc<dyn ObjectStore>, max_blob_bytes: u64) -> Self {
+        Self {
+            store,
+            max_blob_bytes,
+        }
+    }
+
+    /// The size limit of blobs, in bytes.
+    pub fn max_blob_bytes(&self) -> u64 {
+        self.max_blob_bytes
+    }
+
+    fn blob_path(content_id: &Id) -> StorePath {
+        StorePath::from(format!("blobs/{}", hex(content_id)))
+    }
+
+    fn wraps_prefix(content_id: &Id) -> StorePath {
+        StorePath::from(format!("wraps/{}", hex(content_id)))
+    }
+
+    fn wrap_path(content_id: &Id, grantee: &Id) -> StorePath {
+        StorePath::from(format!("wraps/{}/{}", hex(content_id), hex(grantee)))
+    }
+
+    /// Whether a blob is stored under `content_id`.
+    pub async fn contains(&self, content_id: &Id) -> Result<bool, StoreError> {
+        match self.store.head(&Self::blob_path(content_id)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Stores the blob streamed in `body` under `content_id`. Nothing is
+    /// stored unless the whole body arrives, fits the limit and hashes to
+    /// `content_id`. Storing a blob that is already stored changes nothing.
+    pub async fn put_blob<E: std::fmt::Display>(
+        &self,
+        content_id: &Id,
+        body: impl Stream<Item = Result<Bytes, E>>,
+    ) -> Result<Stored, StoreError> {
+        if self.contains(content_id).await? {
+            return Ok(Stored::AlreadyStored);
+        }
+        let upload = self
+            .store
+            .put_multipart(&Self::blob_path(content_id))
+            .await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        let mut hasher = blake3::Hasher::new();
+        let mut size = 0u64;
+        let mut body = std::pin::pin!(body);
+        let failure = loop {
+            match body.next().await {
+                None => break None,
+                Some(Err(error)) => break Some(StoreError::Interrupted(error.to_string())),
+                Some(Ok(bytes)) => {
+                    size += bytes.len() as u64;
+                    if size > self.max_blob_bytes {
+                        break Some(StoreError::TooLarge {
+                            limit: self.max_blob_bytes,
+                        });
+                    }
+                    hasher.update(&bytes);
+                    if let Err(error) = writer.wait_for_capacity(2).await {
+                        break Some(error.into());
+                    }
+                    writer.write(&bytes);
+                }
+            }
+        };
+        let actual = *hasher.finalize().as_bytes();
+        let failure = failure.or_else(|| {
+            (actual != *content_id).then(|| StoreError::ContentIdMismatch {
+                expected: hex(content_id),
+                actual: hex(&actual),
+            })
+        });
+        if let Some(error) = failure {
+            // Nothing was published: the staged upload goes away.
+            let _ = writer.abort().await;
+            return Err(error);
+        }
+        writer.finish().await?;
+        Ok(Stored::Created { size })
+    }
+
+    /// The blob stored under `content_id`, as a stream.
+    pub async fn get_blob(
+        &self,
+        content_id: &Id,
+    ) -> Result<(u64, impl Stream<Item = Result<Bytes, StoreError>> + use<>), StoreError> {
+        let found = self
+            .store
+            .get(&Self::blob_path(content_id))
+            .await
+            .map_err(|error| not_found(error, content_id))?;
+        let size = found.meta.size;
+        Ok((size, found.into_stream().map_err(StoreError::from)))
+    }
+
+    /// Stores the key wrap of `content_id` for `grantee` (replacing an
+    /// earlier one). The blob must be stored.
+    pub async fn put_wrap(
+        &self,
+        content_id: &Id,
+        grantee: &Id,
+        wrap: Bytes,
+    ) -> Result<(), StoreError> {
+        if !self.contains(content_id).await? {
+            return Err(StoreError::NotFound(hex(content_id)));
+        }
+        self.store
+            .put(
+                &Self::wrap_path(content_id, grantee),
+                PutPayload::from(wrap),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The key wrap of `content_id` for `grantee`.
+    pub async fn get_wrap(&self, content_id: &Id, grantee: &Id) -> Result<Bytes, StoreError> {
+        let found = self
+            .store
+            .get(&Self::wrap_path(content_id, grantee))
+            .await
+            .map_err(|error| not_found(error, grantee))?;
+        Ok(found.bytes().await?)
+    }
+
+    /// Erases the blob and every wrap of it. Erasing what is not stored is
+    /// not an error.
+    pub async fn delete_blob(&self, content_id: &Id) -> Result<(), StoreError> {
+        let wraps: Vec<StorePath> = self
+            .store
+            .list(Some(&Self::wraps_prefix(content_id)))
+            .map_ok(|meta| meta.location)
+            .try_collect()
+            .await?;
+        for wrap in wraps {
+            ignore_missing(self.store.delete(&wrap).await)?;
+        }
+        ignore_missing(self.store.delete(&Self::blob_path(content_id)).await)?;
+        Ok(())
+    }
+}
+
+fn not_found(error: object_store::Error, id: &Id) -> StoreError {
+    match error {
+        object_store::Error::NotFound { .. } => StoreError::NotFound(hex(id)),
+        other => other.into(),
+    }
+}
+
+fn ignore_missing(result: object_store::Result<()>) -> Result<(), StoreError> {
+    match result {
+        Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(parts: &[&[u8]]) -> impl Stream<Item = Result<Bytes, std::io::Error>> + use<> {
+        let parts: Vec<Result<Bytes, std::io::Error>> = parts
+            .iter()
+            .map(|part| Ok(Bytes::copy_from_slice(part)))
+            .collect();
+        futures::stream::iter(parts)
+    }
+
+    fn id_of(bytes: &[u8]) -> Id {
+        *blake3::hash(bytes).as_bytes()
+    }
+
+    async fn read_all(store: &BlobStore, content_id: &Id) -> Vec<u8> {
+        let (_, stream) = store.get_blob(content_id).await.unwrap();
+        let parts: Vec<Bytes> = stream.try_collect().await.unwrap();
+        parts.concat()
+    }
+
+    fn files_under(root: &Path) -> Vec<std::path::PathBuf> {
+        let mut found = Vec::new();
+        let mut pending = vec![root.to_path_buf()];
+        while let Some(directory) = pending.pop() {
+            for entry in std::fs::read_dir(directory).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else {
+                    found.push(path);
+                }
+            }
+        }
+        found
+    }
+
+    #[tokio::test]
+    async fn a_blob_streams_in_and_out_unchanged() {
+        let root = tempfile::tempdir().unwrap();
+        let store = BlobStore::local(root.path(), 1 << 20).unwrap();
+        let envelope = b"MGE1 an envelope in three parts".to_vec();
+        let content_id = id_of(&envelope);
+        let stored = store
+            .put_blob(
+                &content_id,
+                body(&[&envelope[..5], &envelope[5..9], &envelope[9..]]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            stored,
+            Stored::Created {
+                size: envelope.len() as u64
+            }
+        );
+        assert_eq!(read_all(&store, &content_id).await, envelope);
+    }
+
+    #[tokio::test]
+    async fn a_blob_of_several_parts_streams_in_and_out_unchanged() {
+        let root = tempfile::tempdir().unwrap();
+        let store = BlobStore::local(root.path(), 64 << 20).unwrap();
+        let envelope: Vec<u8> = (0..(PART_BYTES * 2 + 12_345))
+            .map(|index| (index % 251) as u8)
+            .collect();
+        let content_id = id_of(&envelope);
+        let pieces: Vec<&[u8]> = envelope.chunks(64 * 1024).collect();
+        store.put_blob(&content_id, body(&pieces)).await.unwrap();
+        assert_eq!(read_all(&store, &content_id).await, envelope);
+    }
+
+    #[tokio::test]
+    async fn the_same_blob_twice_changes_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let store = BlobStore::local(root.path(), 1 << 20).unwrap();
+        let content_id = id_of(b"once");
+        store.put_blob(&content_id, body(&[b"once"])).await.unwrap();
+        let again = store.put_blob(&content_id, body(&[b"once"])).await.unwrap();
+        assert_eq!(again, Stored::AlreadyStored);
+    }
+
+    #[tokio::test]
+    async fn a_body_that_does_not_match_its_content_id_leaves_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let store = BlobStore::local(root.path(), 1 << 20).unwrap();
+        let content_id = id_of(b"the real envelope");
+        let error = store
+            .put_blob(&content_id, body(&[b"a forged envelope"]))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, StoreError::ContentIdMismatch { .. }),
+            "{error}"
+        );
+        assert!(!store.contains(&content_id).await.unwrap());
+        assert!(
+            files_under(root.path()).is_empty(),
+            "{:?}",
+            files_under(root.path())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_leaves_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let store = BlobStore::local(root.path(), 8).unwrap();
+        let envelope = b"twelve bytes";
+        let content_id = id_of(envelope);
+        let error = store
+            .put_blob(&content_id, body(&[&envelope[..6], &envelope[6..]]))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, StoreError::TooLarge { limit: 8 }),
+            "{error}"
+        );
+        assert!(files_under(root.path()).is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_upload_leaves_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let store = BlobStore::local(root.path(), 1 << 20).unwrap();
+        let parts: Vec<Result<Bytes, std::io::Error>> = vec![
+            Ok(Bytes::from_static(b"half an env")),
+            Err(std::io::Error::other("connection reset")),
+        ];
+        let error = store
+            .put_blob(&id_of(b"half an envelope"), futures::stream::iter(parts))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, StoreError::Interrupted(_)), "{error}");
+        assert!(files_under(root.path()).is_empty());
+    }
+
+    #[tokio::test]
+    async fn wraps_belong_to_stored_blobs_and_go_with_them() {
+        let root = tempfile::tempdir().unwrap();
+        let store = BlobStore::local(root.path(), 1 << 20).unwrap();
+        let content_id = id_of(b"envelope");
+        let (doctor, nurse) = ([1u8; 32], [2u8; 32]);
+        assert!(matches!(
+            store
+                .put_wrap(&content_id, &doctor, Bytes::from_static(b"wrap"))
+                .await,
+            Err(StoreError::NotFound(_))
+        ));
+        store
+            .put_blob(&content_id, body(&[b"envelope"]))
+            .await
+            .unwrap();
+        store
+            .put_wrap(&content_id, &doctor, Bytes::from_static(b"doctor's wrap"))
+            .await
+            .unwrap();
+        store
+            .put_wrap(&content_id, &nurse, Bytes::from_static(b"nurse's wrap"))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.get_wrap(&content_id, &doctor).await.unwrap(),
+            Bytes::from_static(b"doctor's wrap")
+        );
+        store.delete_blob(&content_id).await.unwrap();
+        assert!(!store.contains(&content_id).await.unwrap());
+        assert!(matches!(
+            store.get_wrap(&content_id, &nurse).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            store.get_blob(&content_id).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(
+            files_under(root.path()).is_empty(),
+            "{:?}",
+            files_under(root.path())
+        );
+        store.delete_blob(&content_id).await.unwrap();
+    }
+}
