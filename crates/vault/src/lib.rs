@@ -4,5 +4,7 @@
 //! - [`store`]: blobs and wraps in an object store (a local directory, synced
 //!   and renamed into place before a write is acknowledged), each blob
 //!   checked against its content id as it streams in.
+//! - [`replay`]: freshness and replay checks of signed requests.
 
+pub mod replay;
 pub mod store;
