@@ -26,6 +26,9 @@ pub const HYBRID_KEY_LABEL: &[u8] = b"medigate/v1/x-wing-encryption-key";
 /// The HKDF salt of MediGate's key derivations.
 const DERIVATION_SALT: &[u8] = b"medigate";
 
+/// The chain signing key pair (sr25519).
+pub type SigningKeypair = subxt_signer::sr25519::Keypair;
+
 /// A participant's root secret: the mnemonic and what derives from it.
 pub struct Identity {
     mnemonic: Mnemonic,
@@ -79,7 +82,7 @@ impl Identity {
     }
 
     /// The chain signing key.
-    pub fn signing_keypair(&self) -> subxt_signer::sr25519::Keypair {
+    pub fn signing_keypair(&self) -> SigningKeypair {
         let phrase = self.phrase();
         let mnemonic = subxt_signer::bip39::Mnemonic::parse_in(
             subxt_signer::bip39::Language::English,

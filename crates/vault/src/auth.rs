@@ -1,0 +1,286 @@
+//! Who is asking: signed-request headers, checked.
+//!
+//! Every request to the vault carries four headers:
+//!
+//! | header | value |
+//! | --- | --- |
+//! | `x-medigate-account` | the signer's account id, 64 hex digits |
+//! | `x-medigate-timestamp` | when the request was made, milliseconds since the Unix epoch |
+//! | `x-medigate-nonce` | 16 random bytes, 32 hex digits |
+//! | `x-medigate-signature` | the sr25519 signature, 128 hex digits |
+//!
+//! The signature covers method, path and query, the BLAKE3 hash of the body,
+//! the timestamp and the nonce (`medigate_crypto::request`).
+
+use http::HeaderMap;
+use medigate_crypto::request::SignedRequest;
+
+use crate::replay::{ReplayError, ReplayGuard};
+
+/// The account header.
+pub const ACCOUNT_HEADER: &str = "x-medigate-account";
+/// The timestamp header.
+pub const TIMESTAMP_HEADER: &str = "x-medigate-timestamp";
+/// The nonce header.
+pub const NONCE_HEADER: &str = "x-medigate-nonce";
+/// The signature header.
+pub const SIGNATURE_HEADER: &str = "x-medigate-signature";
+
+/// Why a request is not authenticated.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// A header is missing.
+    #[error("the request is not signed: the {0} header is missing")]
+    Missing(&'static str),
+    /// A header is not in its format.
+    #[error("the {header} header is malformed: {expected}")]
+    Malformed {
+        /// The header.
+        header: &'static str,
+        /// What it should be.
+        expected: &'static str,
+    },
+    /// The signature does not match the account and the request.
+    #[error("the signature does not match the account and the request")]
+    BadSignature,
+    /// The request is stale, from the future, or a replay.
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+}
+
+/// The signing fields of a request, as sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestSigner {
+    /// The account that signed.
+    pub account: [u8; 32],
+    /// When it says it made the request.
+    pub timestamp_ms: u64,
+    /// Its nonce.
+    pub nonce: [u8; 16],
+    /// Its signature.
+    pub signature: [u8; 64],
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, AuthError> {
+    headers
+        .get(name)
+        .ok_or(AuthError::Missing(name))?
+        .to_str()
+        .map_err(|_| AuthError::Malformed {
+            header: name,
+            expected: "visible ASCII",
+        })
+}
+
+fn hex_bytes<const N: usize>(
+    text: &str,
+    header: &'static str,
+    expected: &'static str,
+) -> Result<[u8; N], AuthError> {
+    let malformed = AuthError::Malformed { header, expected };
+    if text.len() != 2 * N || !text.is_ascii() {
+        return Err(malformed);
+    }
+    let mut bytes = [0u8; N];
+    for (index, byte) in bytes.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * index..2 * index + 2], 16)
+            .map_err(|_| AuthError::Malformed { header, expected })?;
+    }
+    Ok(bytes)
+}
+
+impl RequestSigner {
+    /// Reads the four headers.
+    pub fn from_headers(headers: &HeaderMap) -> Result<Self, AuthError> {
+        let account = hex_bytes(
+            header(headers, ACCOUNT_HEADER)?,
+            ACCOUNT_HEADER,
+            "64 hex digits",
+        )?;
+        let timestamp = header(headers, TIMESTAMP_HEADER)?;
+        let timestamp_ms = timestamp
+            .parse::<u64>()
+            .ok()
+            .filter(|_| timestamp.bytes().all(|byte| byte.is_ascii_digit()))
+            .ok_or(AuthError::Malformed {
+                header: TIMESTAMP_HEADER,
+                expected: "milliseconds since the Unix epoch, in decimal",
+            })?;
+        let nonce = hex_bytes(
+            header(headers, NONCE_HEADER)?,
+            NONCE_HEADER,
+            "32 hex digits",
+        )?;
+        let signature = hex_bytes(
+            header(headers, SIGNATURE_HEADER)?,
+            SIGNATURE_HEADER,
+            "128 hex digits",
+        )?;
+        Ok(Self {
+            account,
+            timestamp_ms,
+            nonce,
+            signature,
+        })
+    }
+
+    /// Checks the signature over `method`, `path` (with query) and the body's
+    /// hash, then freshness and replay with `guard` at `now_ms`. On success
+    /// the account is who is asking.
+    pub fn authenticate(
+        &self,
+        method: &str,
+        path: &str,
+        body_hash: [u8; 32],
+        guard: &mut ReplayGuard,
+        now_ms: u64,
+    ) -> Result<[u8; 32], AuthError> {
+        let request = SignedRequest {
+            method,
+            path,
+            body_hash,
+            timestamp_ms: self.timestamp_ms,
+            nonce: self.nonce,
+        };
+        request
+            .verify(&self.account, &self.signature)
+            .map_err(|_| AuthError::BadSignature)?;
+        // Only a genuine signature may use up a nonce.
+        guard.accept(self.account, self.nonce, self.timestamp_ms, now_ms)?;
+        Ok(self.account)
+    }
+}
+
+/// The headers that sign a request, for clients.
+pub fn sign_headers(
+    keypair: &medigate_crypto::keys::SigningKeypair,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    timestamp_ms: u64,
+) -> Vec<(&'static str, String)> {
+    let nonce = SignedRequest::new_nonce();
+    let request = SignedRequest {
+        method,
+        path,
+        body_hash: medigate_crypto::request::body_hash(body),
+        timestamp_ms,
+        nonce,
+    };
+    let hex = |bytes: &[u8]| {
+        bytes
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect::<String>()
+    };
+    vec![
+        (ACCOUNT_HEADER, hex(&keypair.public_key().0)),
+        (TIMESTAMP_HEADER, timestamp_ms.to_string()),
+        (NONCE_HEADER, hex(&nonce)),
+        (SIGNATURE_HEADER, hex(&request.sign(keypair))),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+    use medigate_crypto::keys::Identity;
+
+    const NOW: u64 = 1_790_000_000_000;
+    const PATH: &str = "/blobs/00ff?purpose=TREAT";
+
+    fn signed(method: &str, path: &str, body: &[u8]) -> (HeaderMap, [u8; 32]) {
+        let keypair = Identity::generate().signing_keypair();
+        let mut headers = HeaderMap::new();
+        for (name, value) in sign_headers(&keypair, method, path, body, NOW) {
+            headers.insert(name, HeaderValue::from_str(&value).unwrap());
+        }
+        (headers, keypair.public_key().0)
+    }
+
+    fn authenticate(
+        headers: &HeaderMap,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        guard: &mut ReplayGuard,
+    ) -> Result<[u8; 32], AuthError> {
+        RequestSigner::from_headers(headers)?.authenticate(
+            method,
+            path,
+            medigate_crypto::request::body_hash(body),
+            guard,
+            NOW + 5,
+        )
+    }
+
+    #[test]
+    fn a_signed_request_names_its_account_once() {
+        let (headers, account) = signed("GET", PATH, b"");
+        let mut guard = ReplayGuard::new(60_000);
+        assert_eq!(
+            authenticate(&headers, "GET", PATH, b"", &mut guard),
+            Ok(account)
+        );
+        assert_eq!(
+            authenticate(&headers, "GET", PATH, b"", &mut guard),
+            Err(AuthError::Replay(ReplayError::Replayed))
+        );
+    }
+
+    #[test]
+    fn a_request_changed_in_transit_is_refused_without_using_the_nonce() {
+        let (headers, account) = signed("PUT", PATH, b"envelope");
+        let mut guard = ReplayGuard::new(60_000);
+        assert_eq!(
+            authenticate(&headers, "PUT", PATH, b"forged", &mut guard),
+            Err(AuthError::BadSignature)
+        );
+        assert_eq!(
+            authenticate(
+                &headers,
+                "PUT",
+                "/blobs/00ff?purpose=HRESCH",
+                b"envelope",
+                &mut guard
+            ),
+            Err(AuthError::BadSignature)
+        );
+        assert_eq!(
+            authenticate(&headers, "DELETE", PATH, b"envelope", &mut guard),
+            Err(AuthError::BadSignature)
+        );
+        assert_eq!(
+            authenticate(&headers, "PUT", PATH, b"envelope", &mut guard),
+            Ok(account)
+        );
+    }
+
+    #[test]
+    fn missing_and_malformed_headers_are_named() {
+        let (headers, _) = signed("GET", PATH, b"");
+        for name in [
+            ACCOUNT_HEADER,
+            TIMESTAMP_HEADER,
+            NONCE_HEADER,
+            SIGNATURE_HEADER,
+        ] {
+            let mut without = headers.clone();
+            without.remove(name);
+            assert_eq!(
+                RequestSigner::from_headers(&without),
+                Err(AuthError::Missing(name))
+            );
+            let mut malformed = headers.clone();
+            malformed.insert(name, HeaderValue::from_static("zz"));
+            assert!(matches!(
+                RequestSigner::from_headers(&malformed),
+                Err(AuthError::Malformed { header, .. }) if header == name
+            ));
+        }
+        let mut signed_timestamp = headers.clone();
+        signed_timestamp.insert(TIMESTAMP_HEADER, HeaderValue::from_static("+1790000000000"));
+        assert!(RequestSigner::from_headers(&signed_timestamp).is_err());
+    }
+}
