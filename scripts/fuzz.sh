@@ -2,7 +2,7 @@
 # Runs every fuzz target of the parsers of untrusted input for FUZZ_SECONDS
 # each (default 10: a smoke run; give it hours to hunt). Needs a nightly
 # toolchain and cargo-fuzz, installed here when missing. Crashes are kept
-# under crates/crypto/fuzz/artifacts/.
+# under each crate's fuzz/artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${FUZZ_SECONDS:-10}"
@@ -16,10 +16,14 @@ fi
 
 # Sanitizer builds stay apart from the everyday build.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/fuzz"
-cd crates/crypto
+fuzz() {
+    local crate="$1" target="$2"
+    echo "fuzzing $crate/$target for ${seconds}s..." >&2
+    mkdir -p "crates/$crate/fuzz/corpus/$target"
+    (cd "crates/$crate" && cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- \
+        -max_total_time="$seconds" -dict=fuzz/dict.txt -rss_limit_mb=2048)
+}
 for target in envelope wrap keystore; do
-    echo "fuzzing $target for ${seconds}s..." >&2
-    mkdir -p "fuzz/corpus/$target"
-    cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- \
-        -max_total_time="$seconds" -dict=fuzz/dict.txt -rss_limit_mb=2048
+    fuzz crypto "$target"
 done
+fuzz vault signed_headers
