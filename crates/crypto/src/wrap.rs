@@ -110,8 +110,12 @@ pub fn unwrap(
         )
         .map_err(|_| CryptoError::Tampered)?,
     );
+    record_key(&opened)
+}
+
+/// The record key an opened wrap holds.
+fn record_key(opened: &[u8]) -> Result<RecordKey, CryptoError> {
     let bytes: [u8; 32] = opened
-        .as_slice()
         .try_into()
         .map_err(|_| CryptoError::MalformedWrap("the wrapped key is not 32 bytes"))?;
     Ok(RecordKey::from_bytes(bytes))
@@ -206,25 +210,13 @@ pub mod hybrid {
             )
             .map_err(|_| CryptoError::Tampered)?,
         );
-        let bytes: [u8; 32] = opened
-            .as_slice()
-            .try_into()
-            .map_err(|_| CryptoError::MalformedWrap("the wrapped key is not 32 bytes"))?;
-        Ok(RecordKey::from_bytes(bytes))
+        super::record_key(&opened)
     }
 
     #[cfg(test)]
     mod tests {
         use super::*;
-        use crate::keys::Identity;
-
-        fn binding() -> WrapBinding {
-            WrapBinding {
-                content_id: [3; 32],
-                grantee: [4; 32],
-                grant: Some(17),
-            }
-        }
+        use crate::{keys::Identity, wrap::tests::binding};
 
         #[test]
         fn the_grantee_unwraps_and_no_one_else_does() {
@@ -290,7 +282,7 @@ mod tests {
     use super::*;
     use crate::keys::Identity;
 
-    fn binding() -> WrapBinding {
+    pub(super) fn binding() -> WrapBinding {
         WrapBinding {
             content_id: [3; 32],
             grantee: [4; 32],
