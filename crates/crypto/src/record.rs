@@ -2,7 +2,9 @@
 //! 64 KiB chunks with STREAM nonces (a random 19-byte prefix, a 32-bit
 //! big-endian chunk counter and a last-chunk flag), so that truncating,
 //! reordering or splicing chunks is detected. Both directions stream: memory
-//! use is two chunks whatever the record's size.
+//! use is a few chunks whatever the record's size (decryption two;
+//! encryption up to 34 while a second thread hashes the envelope for its
+//! content id).
 //!
 //! The envelope starts with a header that names the record (id, version,
 //! owner); the whole header is every chunk's associated data, so an envelope
@@ -173,8 +175,15 @@ fn fill(input: &mut impl Read, buffer: &mut Vec<u8>, want: usize) -> io::Result<
     Ok(filled)
 }
 
+/// Chunks handed to the hashing thread at a time.
+const HASH_BATCH: usize = 16;
+
 /// Encrypts the plaintext read from `plaintext` under `key` for `binding`,
 /// writing the envelope to `envelope`.
+///
+/// A record longer than one chunk is hashed (for its content id) on a second
+/// thread, in batches of chunks, while the next chunks are encrypted; memory
+/// use stays at a few batches of chunks.
 pub fn encrypt(
     key: &RecordKey,
     binding: RecordBinding,
@@ -183,50 +192,86 @@ pub fn encrypt(
 ) -> Result<Encrypted, CryptoError> {
     let header = EnvelopeHeader::new(binding);
     let header_bytes = header.to_bytes();
-    let mut hasher = blake3::Hasher::new();
-    let mut write = |bytes: &[u8]| -> Result<(), CryptoError> {
-        hasher.update(bytes);
-        envelope.write_all(bytes)?;
-        Ok(())
-    };
-    write(&header_bytes)?;
     let mut encryptor = EncryptorBE32::from_aead(key.cipher(), header.nonce_prefix.as_ref().into());
-    let mut current = Vec::with_capacity(CHUNK_LEN + TAG_LEN);
-    let mut next = Vec::with_capacity(CHUNK_LEN + TAG_LEN);
-    let mut plaintext_len = fill(&mut plaintext, &mut current, CHUNK_LEN)? as u64;
+    let too_large =
+        |_| CryptoError::MalformedEnvelope("the record is too large (over 2^32 chunks)");
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&header_bytes);
+    envelope.write_all(&header_bytes)?;
     let mut envelope_len = HEADER_LEN as u64;
-    loop {
+    let mut current = Vec::with_capacity(CHUNK_LEN + TAG_LEN);
+    let mut plaintext_len = fill(&mut plaintext, &mut current, CHUNK_LEN)? as u64;
+
+    if current.len() < CHUNK_LEN {
+        // One chunk: nothing to overlap.
+        encryptor
+            .encrypt_last_in_place(&header_bytes, &mut current)
+            .map_err(too_large)?;
+        envelope.write_all(&current)?;
+        envelope.flush()?;
+        hasher.update(&current);
+        return Ok(Encrypted {
+            content_id: *hasher.finalize().as_bytes(),
+            envelope_len: envelope_len + current.len() as u64,
+            plaintext_len,
+        });
+    }
+
+    std::thread::scope(|scope| {
+        // Chunk buffers circulate: filled here, hashed there, returned.
+        let (written, to_hash) = std::sync::mpsc::channel::<Vec<Vec<u8>>>();
+        let (hashed, free) = std::sync::mpsc::channel::<Vec<u8>>();
+        for _ in 0..2 * HASH_BATCH + 2 {
+            hashed
+                .send(Vec::with_capacity(CHUNK_LEN + TAG_LEN))
+                .expect("the receiving end is here");
+        }
+        let hashing = scope.spawn(move || {
+            for batch in to_hash {
+                for chunk in batch {
+                    hasher.update(&chunk);
+                    // The encrypting side may have finished and hung up.
+                    let _ = hashed.send(chunk);
+                }
+            }
+            hasher
+        });
+        let mut batch = Vec::with_capacity(HASH_BATCH);
+        let mut next = free.recv().expect("buffers are in the pool");
         // A full chunk is the last only if nothing follows it.
-        let more = if current.len() == CHUNK_LEN {
-            fill(&mut plaintext, &mut next, CHUNK_LEN)? > 0
-        } else {
-            false
-        };
-        if !more {
+        while current.len() == CHUNK_LEN && fill(&mut plaintext, &mut next, CHUNK_LEN)? > 0 {
             encryptor
-                .encrypt_last_in_place(&header_bytes, &mut current)
-                .map_err(|_| {
-                    CryptoError::MalformedEnvelope("the record is too large (over 2^32 chunks)")
-                })?;
-            write(&current)?;
+                .encrypt_next_in_place(&header_bytes, &mut current)
+                .map_err(too_large)?;
+            envelope.write_all(&current)?;
             envelope_len += current.len() as u64;
-            break;
+            plaintext_len += next.len() as u64;
+            batch.push(std::mem::replace(&mut current, next));
+            if batch.len() == HASH_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(HASH_BATCH));
+                written
+                    .send(full)
+                    .expect("the hashing thread runs until hung up");
+            }
+            next = free.recv().expect("the hashing thread returns buffers");
         }
         encryptor
-            .encrypt_next_in_place(&header_bytes, &mut current)
-            .map_err(|_| {
-                CryptoError::MalformedEnvelope("the record is too large (over 2^32 chunks)")
-            })?;
-        write(&current)?;
+            .encrypt_last_in_place(&header_bytes, &mut current)
+            .map_err(too_large)?;
+        envelope.write_all(&current)?;
+        envelope.flush()?;
         envelope_len += current.len() as u64;
-        plaintext_len += next.len() as u64;
-        std::mem::swap(&mut current, &mut next);
-    }
-    envelope.flush()?;
-    Ok(Encrypted {
-        content_id: *hasher.finalize().as_bytes(),
-        envelope_len,
-        plaintext_len,
+        batch.push(current);
+        written
+            .send(batch)
+            .expect("the hashing thread runs until hung up");
+        drop(written);
+        let hasher = hashing.join().expect("the hashing thread does not panic");
+        Ok(Encrypted {
+            content_id: *hasher.finalize().as_bytes(),
+            envelope_len,
+            plaintext_len,
+        })
     })
 }
 
@@ -318,6 +363,33 @@ mod tests {
             assert_eq!(encrypted.content_id, *blake3::hash(&envelope).as_bytes());
             assert_eq!(open(&key, &envelope).unwrap(), plaintext, "{len}");
         }
+    }
+
+    /// A writer that fails once it has taken `room` bytes.
+    struct FullDisk {
+        room: usize,
+    }
+
+    impl Write for FullDisk {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            if bytes.len() > self.room {
+                return Err(io::Error::other("no space left on device"));
+            }
+            self.room -= bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failing_writer_ends_a_long_encryption_with_its_error() {
+        let plaintext = vec![1u8; 40 * CHUNK_LEN];
+        let key = RecordKey::generate();
+        let room = HEADER_LEN + 20 * (CHUNK_LEN + TAG_LEN);
+        let result = encrypt(&key, binding(), plaintext.as_slice(), FullDisk { room });
+        assert!(matches!(result, Err(CryptoError::Io(_))), "{result:?}");
     }
 
     #[test]
