@@ -17,6 +17,15 @@ fn record(byte: u8, category: Category) -> AnchorRequest {
     }
 }
 
+/// `author` anchors `request` to `patient`'s records.
+fn anchor(
+    author: u64,
+    patient: u64,
+    request: AnchorRequest,
+) -> frame_support::dispatch::DispatchResult {
+    Records::anchor(RuntimeOrigin::signed(author), patient, request)
+}
+
 fn batch(
     records: Vec<AnchorRequest>,
 ) -> BoundedVec<AnchorRequest, frame_support::traits::ConstU32<MAX_BATCH>> {
@@ -26,11 +35,7 @@ fn batch(
 #[test]
 fn patient_anchors_a_record() {
     new_test_ext().execute_with(|| {
-        assert_ok!(Records::anchor(
-            RuntimeOrigin::signed(PATIENT),
-            PATIENT,
-            record(1, Category::Notes)
-        ));
+        assert_ok!(anchor(PATIENT, PATIENT, record(1, Category::Notes)));
         let anchor = Anchors::<Test>::get(id(1)).unwrap();
         assert_eq!(
             (anchor.owner, anchor.author, anchor.category, anchor.version),
@@ -52,16 +57,8 @@ fn patient_anchors_a_record() {
 #[test]
 fn delegate_and_granted_author_may_anchor() {
     new_test_ext().execute_with(|| {
-        assert_ok!(Records::anchor(
-            RuntimeOrigin::signed(DELEGATE),
-            PATIENT,
-            record(1, Category::Notes)
-        ));
-        assert_ok!(Records::anchor(
-            RuntimeOrigin::signed(LAB),
-            PATIENT,
-            record(2, Category::Labs)
-        ));
+        assert_ok!(anchor(DELEGATE, PATIENT, record(1, Category::Notes)));
+        assert_ok!(anchor(LAB, PATIENT, record(2, Category::Labs)));
         assert_eq!(Anchors::<Test>::get(id(2)).unwrap().author, LAB);
     });
 }
@@ -70,28 +67,16 @@ fn delegate_and_granted_author_may_anchor() {
 fn author_without_a_write_grant_is_refused() {
     new_test_ext().execute_with(|| {
         assert_noop!(
-            Records::anchor(
-                RuntimeOrigin::signed(STRANGER),
-                PATIENT,
-                record(1, Category::Labs)
-            ),
+            anchor(STRANGER, PATIENT, record(1, Category::Labs)),
             Error::<Test>::NotPermitted
         );
         // A lab grant does not cover notes, nor another patient.
         assert_noop!(
-            Records::anchor(
-                RuntimeOrigin::signed(LAB),
-                PATIENT,
-                record(1, Category::Notes)
-            ),
+            anchor(LAB, PATIENT, record(1, Category::Notes)),
             Error::<Test>::NotPermitted
         );
         assert_noop!(
-            Records::anchor(
-                RuntimeOrigin::signed(LAB),
-                OTHER_PATIENT,
-                record(1, Category::Labs)
-            ),
+            anchor(LAB, OTHER_PATIENT, record(1, Category::Labs)),
             Error::<Test>::NotPermitted
         );
     });
@@ -101,27 +86,15 @@ fn author_without_a_write_grant_is_refused() {
 fn unknown_accounts_are_refused() {
     new_test_ext().execute_with(|| {
         assert_noop!(
-            Records::anchor(
-                RuntimeOrigin::signed(PATIENT),
-                UNREGISTERED,
-                record(1, Category::Notes)
-            ),
+            anchor(PATIENT, UNREGISTERED, record(1, Category::Notes)),
             Error::<Test>::UnknownPatient
         );
         assert_noop!(
-            Records::anchor(
-                RuntimeOrigin::signed(UNREGISTERED),
-                UNREGISTERED,
-                record(1, Category::Notes)
-            ),
+            anchor(UNREGISTERED, UNREGISTERED, record(1, Category::Notes)),
             Error::<Test>::UnknownPatient
         );
         assert_noop!(
-            Records::anchor(
-                RuntimeOrigin::signed(UNREGISTERED),
-                PATIENT,
-                record(1, Category::Notes)
-            ),
+            anchor(UNREGISTERED, PATIENT, record(1, Category::Notes)),
             Error::<Test>::NotRegistered
         );
     });
@@ -130,17 +103,9 @@ fn unknown_accounts_are_refused() {
 #[test]
 fn duplicate_anchor_is_refused() {
     new_test_ext().execute_with(|| {
-        assert_ok!(Records::anchor(
-            RuntimeOrigin::signed(PATIENT),
-            PATIENT,
-            record(1, Category::Notes)
-        ));
+        assert_ok!(anchor(PATIENT, PATIENT, record(1, Category::Notes)));
         assert_noop!(
-            Records::anchor(
-                RuntimeOrigin::signed(PATIENT),
-                PATIENT,
-                record(1, Category::Labs)
-            ),
+            anchor(PATIENT, PATIENT, record(1, Category::Labs)),
             Error::<Test>::AlreadyAnchored
         );
     });
@@ -153,10 +118,7 @@ fn empty_record_is_refused() {
             size: 0,
             ..record(1, Category::Notes)
         };
-        assert_noop!(
-            Records::anchor(RuntimeOrigin::signed(PATIENT), PATIENT, empty),
-            Error::<Test>::EmptyRecord
-        );
+        assert_noop!(anchor(PATIENT, PATIENT, empty), Error::<Test>::EmptyRecord);
     });
 }
 
@@ -218,20 +180,12 @@ fn oversized_batch_does_not_decode() {
 #[test]
 fn new_version_links_to_the_previous_one() {
     new_test_ext().execute_with(|| {
-        assert_ok!(Records::anchor(
-            RuntimeOrigin::signed(PATIENT),
-            PATIENT,
-            record(1, Category::Notes)
-        ));
+        assert_ok!(anchor(PATIENT, PATIENT, record(1, Category::Notes)));
         let second = AnchorRequest {
             previous: Some(id(1)),
             ..record(2, Category::Notes)
         };
-        assert_ok!(Records::anchor(
-            RuntimeOrigin::signed(PATIENT),
-            PATIENT,
-            second
-        ));
+        assert_ok!(anchor(PATIENT, PATIENT, second));
         assert_eq!(Anchors::<Test>::get(id(2)).unwrap().version, 1);
         assert_eq!(
             Anchors::<Test>::get(id(1)).unwrap().superseded_by,
@@ -243,7 +197,7 @@ fn new_version_links_to_the_previous_one() {
             ..record(3, Category::Notes)
         };
         assert_noop!(
-            Records::anchor(RuntimeOrigin::signed(PATIENT), PATIENT, fork),
+            anchor(PATIENT, PATIENT, fork),
             Error::<Test>::AlreadySuperseded
         );
     });
@@ -252,23 +206,19 @@ fn new_version_links_to_the_previous_one() {
 #[test]
 fn previous_version_must_be_the_patients_and_same_category() {
     new_test_ext().execute_with(|| {
-        assert_ok!(Records::anchor(
-            RuntimeOrigin::signed(OTHER_PATIENT),
+        assert_ok!(anchor(
+            OTHER_PATIENT,
             OTHER_PATIENT,
             record(1, Category::Notes)
         ));
-        assert_ok!(Records::anchor(
-            RuntimeOrigin::signed(PATIENT),
-            PATIENT,
-            record(2, Category::Notes)
-        ));
+        assert_ok!(anchor(PATIENT, PATIENT, record(2, Category::Notes)));
         for previous in [id(1), id(9)] {
             let next = AnchorRequest {
                 previous: Some(previous),
                 ..record(3, Category::Notes)
             };
             assert_noop!(
-                Records::anchor(RuntimeOrigin::signed(PATIENT), PATIENT, next),
+                anchor(PATIENT, PATIENT, next),
                 Error::<Test>::InvalidPrevious
             );
         }
@@ -277,7 +227,7 @@ fn previous_version_must_be_the_patients_and_same_category() {
             ..record(3, Category::Labs)
         };
         assert_noop!(
-            Records::anchor(RuntimeOrigin::signed(PATIENT), PATIENT, other_category),
+            anchor(PATIENT, PATIENT, other_category),
             Error::<Test>::InvalidPrevious
         );
     });
@@ -286,20 +236,12 @@ fn previous_version_must_be_the_patients_and_same_category() {
 #[test]
 fn erasure_leaves_an_unlinkable_tombstone() {
     new_test_ext().execute_with(|| {
-        assert_ok!(Records::anchor(
-            RuntimeOrigin::signed(PATIENT),
-            PATIENT,
-            record(1, Category::Notes)
-        ));
+        assert_ok!(anchor(PATIENT, PATIENT, record(1, Category::Notes)));
         let second = AnchorRequest {
             previous: Some(id(1)),
             ..record(2, Category::Notes)
         };
-        assert_ok!(Records::anchor(
-            RuntimeOrigin::signed(PATIENT),
-            PATIENT,
-            second
-        ));
+        assert_ok!(anchor(PATIENT, PATIENT, second));
         System::set_block_number(7);
 
         assert_ok!(Records::erase(RuntimeOrigin::signed(PATIENT), id(1)));
@@ -313,11 +255,7 @@ fn erasure_leaves_an_unlinkable_tombstone() {
         );
 
         assert_noop!(
-            Records::anchor(
-                RuntimeOrigin::signed(PATIENT),
-                PATIENT,
-                record(1, Category::Notes)
-            ),
+            anchor(PATIENT, PATIENT, record(1, Category::Notes)),
             Error::<Test>::Erased
         );
     });
@@ -326,11 +264,7 @@ fn erasure_leaves_an_unlinkable_tombstone() {
 #[test]
 fn only_the_patient_or_delegate_erases() {
     new_test_ext().execute_with(|| {
-        assert_ok!(Records::anchor(
-            RuntimeOrigin::signed(LAB),
-            PATIENT,
-            record(1, Category::Labs)
-        ));
+        assert_ok!(anchor(LAB, PATIENT, record(1, Category::Labs)));
         assert_noop!(
             Records::erase(RuntimeOrigin::signed(LAB), id(1)),
             Error::<Test>::NotOwner
