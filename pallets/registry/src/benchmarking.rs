@@ -5,20 +5,6 @@ use frame_benchmarking::v2::*;
 use frame_system::RawOrigin;
 use sp_runtime::traits::Zero;
 
-/// Every role an authority may attest.
-fn every_role() -> RoleSet {
-    [
-        Role::Provider,
-        Role::Organization,
-        Role::EmergencyResponder,
-        Role::Researcher,
-        Role::Insurer,
-        Role::Custodian,
-    ]
-    .into_iter()
-    .fold(RoleSet::empty(), RoleSet::with)
-}
-
 /// A registered participant.
 fn participant<T: Config>(name: &'static str) -> T::AccountId {
     let who: T::AccountId = account(name, 0, 0);
@@ -85,7 +71,11 @@ mod benchmarks {
             T::GovernanceOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
         let authority: T::AccountId = account("authority", 0, 0);
         #[extrinsic_call]
-        _(origin as T::RuntimeOrigin, authority.clone(), every_role());
+        _(
+            origin as T::RuntimeOrigin,
+            authority.clone(),
+            RoleSet::all(),
+        );
         assert!(Authorities::<T>::contains_key(&authority));
         Ok(())
     }
@@ -95,7 +85,7 @@ mod benchmarks {
         let origin =
             T::GovernanceOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
         let authority: T::AccountId = account("authority", 0, 0);
-        Authorities::<T>::insert(&authority, every_role());
+        Authorities::<T>::insert(&authority, RoleSet::all());
         #[extrinsic_call]
         _(origin as T::RuntimeOrigin, authority.clone());
         assert!(!Authorities::<T>::contains_key(&authority));
@@ -106,7 +96,7 @@ mod benchmarks {
     fn attest() {
         // A provider working for an organization: every check runs.
         let authority: T::AccountId = whitelisted_caller();
-        Authorities::<T>::insert(&authority, every_role());
+        Authorities::<T>::insert(&authority, RoleSet::all());
         let organization = participant::<T>("organization");
         attestation::<T>(&organization, Role::Organization, &authority);
         let provider = participant::<T>("provider");
@@ -124,7 +114,7 @@ mod benchmarks {
     #[benchmark]
     fn revoke_attestation() {
         let authority: T::AccountId = whitelisted_caller();
-        Authorities::<T>::insert(&authority, every_role());
+        Authorities::<T>::insert(&authority, RoleSet::all());
         let provider = participant::<T>("provider");
         attestation::<T>(&provider, Role::Provider, &authority);
         #[extrinsic_call]
