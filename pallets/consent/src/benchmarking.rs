@@ -5,34 +5,16 @@ use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
 use frame_system::RawOrigin;
 use medigate_access_policy::Role;
-use pallet_records::{Anchors, RecordAnchor};
 use sp_runtime::traits::Zero;
 
 /// Registers `who` in the registry.
 pub(crate) fn register<T: Config>(who: &T::AccountId) {
-    pallet_registry::Participants::<T>::insert(
-        who,
-        pallet_registry::Participant {
-            encryption_key: [1; 32],
-            key_version: 0,
-            registered_at: Zero::zero(),
-        },
-    );
+    pallet_registry::benchmarking::register::<T>(who);
 }
 
-/// Attests `role` to `who`.
+/// Attests `role` to `who` (by `who` itself: the authority does not matter here).
 pub(crate) fn attest<T: Config>(who: &T::AccountId, role: Role) {
-    pallet_registry::Attestations::<T>::insert(
-        who,
-        role,
-        pallet_registry::Attestation {
-            authority: who.clone(),
-            licence_commitment: Some(H256::repeat_byte(1)),
-            organization: None,
-            issued_at: Zero::zero(),
-            revoked_at: None,
-        },
-    );
+    pallet_registry::benchmarking::attestation::<T>(who, role, who);
 }
 
 /// `count` records of `patient`, anchored; returns their scope.
@@ -42,19 +24,7 @@ fn records_scope<T: Config>(patient: &T::AccountId, count: u32) -> RecordScope<T
             let mut bytes = [7u8; 32];
             bytes[..4].copy_from_slice(&index.to_le_bytes());
             let id = H256(bytes);
-            Anchors::<T>::insert(
-                id,
-                RecordAnchor {
-                    owner: patient.clone(),
-                    category: Category::Labs,
-                    author: patient.clone(),
-                    size: 1,
-                    previous: None,
-                    superseded_by: None,
-                    version: 0,
-                    anchored_at: Zero::zero(),
-                },
-            );
+            pallet_records::benchmarking::existing_anchor::<T>(id, patient, Category::Labs);
             id
         })
         .collect();

@@ -7,7 +7,11 @@ use frame_system::RawOrigin;
 use sp_runtime::traits::Zero;
 
 /// An anchor of `patient` with content id `content_id`, in `category`.
-fn existing_anchor<T: Config>(content_id: ContentId, patient: &T::AccountId, category: Category) {
+pub fn existing_anchor<T: Config>(
+    content_id: ContentId,
+    patient: &T::AccountId,
+    category: Category,
+) {
     Anchors::<T>::insert(
         content_id,
         RecordAnchor {

@@ -30,8 +30,9 @@
 
 pub mod weights;
 
+/// The benchmarks, and fixtures other pallets' benchmarks share.
 #[cfg(feature = "runtime-benchmarks")]
-mod benchmarking;
+pub mod benchmarking;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]

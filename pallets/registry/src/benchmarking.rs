@@ -5,22 +5,27 @@ use frame_benchmarking::v2::*;
 use frame_system::RawOrigin;
 use sp_runtime::traits::Zero;
 
-/// A registered participant.
-fn participant<T: Config>(name: &'static str) -> T::AccountId {
-    let who: T::AccountId = account(name, 0, 0);
+/// Registers `who`, as other pallets' benchmarks need participants.
+pub fn register<T: Config>(who: &T::AccountId) {
     Participants::<T>::insert(
-        &who,
+        who,
         Participant {
             encryption_key: [1; 32],
             key_version: 0,
             registered_at: Zero::zero(),
         },
     );
+}
+
+/// A registered participant.
+fn participant<T: Config>(name: &'static str) -> T::AccountId {
+    let who: T::AccountId = account(name, 0, 0);
+    register::<T>(&who);
     who
 }
 
 /// A current attestation of `role` to `who` by `authority`.
-fn attestation<T: Config>(who: &T::AccountId, role: Role, authority: &T::AccountId) {
+pub fn attestation<T: Config>(who: &T::AccountId, role: Role, authority: &T::AccountId) {
     Attestations::<T>::insert(
         who,
         role,
