@@ -10,7 +10,10 @@ mod reads;
 mod transactions;
 
 pub use access::{AccessCheckError, AccessChecker, AccessDecision};
-pub use reads::{chain_time, free_balance};
+pub use reads::{
+    ChainAnchor, anchor, chain_time, free_balance, holds_role, is_delegate, is_erased,
+    is_registered,
+};
 pub use subxt;
 pub use subxt_signer;
 pub use transactions::{ChainError, account_id, submit_all, submit_and_wait};

@@ -1,7 +1,14 @@
-//! Reads that go with transactions: the chain's clock and balances.
+//! Reads of the chain's state at the best block: its clock, balances,
+//! participants, anchors, delegates and attestations.
 
-use crate::{ChainError, Client, medigate};
-use subxt::utils::AccountId32;
+use crate::{
+    ChainError, Client, medigate,
+    medigate::runtime_types::{medigate_access_policy::terms::Role, pallet_records::RecordAnchor},
+};
+use subxt::utils::{AccountId32, H256};
+
+/// An anchor as read from the chain.
+pub type ChainAnchor = RecordAnchor<AccountId32, u32>;
 
 fn storage_error(item: &'static str) -> impl Fn(String) -> ChainError {
     move |reason| ChainError::Storage { item, reason }
@@ -48,4 +55,93 @@ pub async fn free_balance(client: &Client, account: &AccountId32) -> Result<u128
             .free),
         None => Ok(0),
     }
+}
+
+/// Reads one entry of a storage map at the best block: `None` when absent.
+async fn fetch_entry<Address: subxt::storage::Address>(
+    client: &Client,
+    address: Address,
+    key: Address::KeyParts,
+    item: &'static str,
+) -> Result<Option<Address::Value>, ChainError> {
+    let storage_error = storage_error(item);
+    let at_block = client
+        .at_current_block()
+        .await
+        .map_err(|error| ChainError::BestBlock(Box::new(error)))?;
+    let value = at_block
+        .storage()
+        .entry(address)
+        .map_err(|error| storage_error(error.to_string()))?
+        .try_fetch(key)
+        .await
+        .map_err(|error| storage_error(error.to_string()))?;
+    value
+        .map(|value| {
+            value
+                .decode()
+                .map_err(|error| storage_error(error.to_string()))
+        })
+        .transpose()
+}
+
+/// Whether `account` is a registered participant, at the best block.
+pub async fn is_registered(client: &Client, account: &AccountId32) -> Result<bool, ChainError> {
+    let address = medigate::storage().registry().participants();
+    Ok(
+        fetch_entry(client, address, (account.clone(),), "Registry.Participants")
+            .await?
+            .is_some(),
+    )
+}
+
+/// The anchor of `content_id` at the best block, if it is anchored and not
+/// erased.
+pub async fn anchor(client: &Client, content_id: H256) -> Result<Option<ChainAnchor>, ChainError> {
+    let address = medigate::storage().records().anchors();
+    fetch_entry(client, address, (content_id,), "Records.Anchors").await
+}
+
+/// Whether `content_id` was erased (a tombstone stands in its anchor's place).
+pub async fn is_erased(client: &Client, content_id: H256) -> Result<bool, ChainError> {
+    let address = medigate::storage().records().tombstones();
+    Ok(
+        fetch_entry(client, address, (content_id,), "Records.Tombstones")
+            .await?
+            .is_some(),
+    )
+}
+
+/// Whether `account` manages `patient`'s consent as a delegate.
+pub async fn is_delegate(
+    client: &Client,
+    patient: &AccountId32,
+    account: &AccountId32,
+) -> Result<bool, ChainError> {
+    let address = medigate::storage().consent().delegates();
+    Ok(fetch_entry(
+        client,
+        address,
+        (patient.clone(), account.clone()),
+        "Consent.Delegates",
+    )
+    .await?
+    .is_some())
+}
+
+/// Whether `account` holds a current attestation of `role`.
+pub async fn holds_role(
+    client: &Client,
+    account: &AccountId32,
+    role: Role,
+) -> Result<bool, ChainError> {
+    let address = medigate::storage().registry().attestations();
+    let attestation = fetch_entry(
+        client,
+        address,
+        (account.clone(), role),
+        "Registry.Attestations",
+    )
+    .await?;
+    Ok(attestation.is_some_and(|attestation| attestation.revoked_at.is_none()))
 }

@@ -14,7 +14,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The node exited before it was ready or while it was expected to run.
-    #[error("node exited with {status}; last log lines:\n{log_tail}")]
+    #[error("the process exited with {status}; last log lines:\n{log_tail}")]
     Exited {
         /// Its exit status.
         status: std::process::ExitStatus,

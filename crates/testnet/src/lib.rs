@@ -1,4 +1,5 @@
-//! Starts and stops `medigate-node` processes on loopback.
+//! Starts and stops `medigate-node` processes, and MediGate services
+//! ([`ServiceProcess`]), on loopback.
 //!
 //! - [`DevNode`]: one `--dev` validator with its own base path and free ports.
 //! - [`LocalNetwork`]: the four validators of the `local` chain spec (Alice,
@@ -13,9 +14,11 @@ mod network;
 mod node;
 mod ports;
 mod rpc;
+mod service;
 
 pub use error::Error;
 pub use network::LocalNetwork;
 pub use node::{DevNode, NodeOptions, NodeProcess};
 pub use ports::free_port;
 pub use rpc::RpcClient;
+pub use service::ServiceProcess;

@@ -233,21 +233,30 @@ impl NodeProcess {
     /// Stops the node with SIGTERM (as Ctrl-C would) and waits for it to exit,
     /// killing it if it takes longer than the grace period.
     pub fn stop(mut self) -> Result<std::process::ExitStatus, Error> {
-        let pid = self.child.id() as libc::pid_t;
-        // SAFETY: `kill` only sends a signal to the child this value owns.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-        let started = Instant::now();
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => return Ok(status),
-                Ok(None) if started.elapsed() < STOP_GRACE => std::thread::sleep(POLL_INTERVAL),
-                _ => {
-                    let _ = self.child.kill();
-                    return self.child.wait().map_err(|source| Error::Io {
-                        what: "waiting for the node to exit".into(),
-                        source,
-                    });
-                }
+        terminate(&mut self.child, STOP_GRACE)
+    }
+}
+
+/// Sends SIGTERM to `child` and waits for it to exit, killing it if it takes
+/// longer than `grace`.
+pub(crate) fn terminate(
+    child: &mut Child,
+    grace: Duration,
+) -> Result<std::process::ExitStatus, Error> {
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: `kill` only sends a signal to the child this value owns.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let started = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok(status),
+            Ok(None) if started.elapsed() < grace => std::thread::sleep(POLL_INTERVAL),
+            _ => {
+                let _ = child.kill();
+                return child.wait().map_err(|source| Error::Io {
+                    what: "waiting for the process to exit".into(),
+                    source,
+                });
             }
         }
     }
@@ -263,7 +272,7 @@ impl Drop for NodeProcess {
 }
 
 /// The last few kilobytes of the log at `path`.
-fn log_tail(path: &Path) -> String {
+pub(crate) fn log_tail(path: &Path) -> String {
     let Ok(mut file) = File::open(path) else {
         return format!("(no log at {})", path.display());
     };

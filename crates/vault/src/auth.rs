@@ -151,7 +151,7 @@ impl RequestSigner {
     }
 }
 
-/// The headers that sign a request, for clients.
+/// The headers that sign a request with `body`, for clients.
 pub fn sign_headers(
     keypair: &medigate_crypto::keys::SigningKeypair,
     method: &str,
@@ -159,11 +159,25 @@ pub fn sign_headers(
     body: &[u8],
     timestamp_ms: u64,
 ) -> Vec<(&'static str, String)> {
+    let body_hash = medigate_crypto::request::body_hash(body);
+    sign_headers_for_hash(keypair, method, path, body_hash, timestamp_ms)
+}
+
+/// The headers that sign a request whose body hashes to `body_hash`: a
+/// blob upload signs its content id (the BLAKE3 hash of the envelope) before
+/// streaming it.
+pub fn sign_headers_for_hash(
+    keypair: &medigate_crypto::keys::SigningKeypair,
+    method: &str,
+    path: &str,
+    body_hash: [u8; 32],
+    timestamp_ms: u64,
+) -> Vec<(&'static str, String)> {
     let nonce = SignedRequest::new_nonce();
     let request = SignedRequest {
         method,
         path,
-        body_hash: medigate_crypto::request::body_hash(body),
+        body_hash,
         timestamp_ms,
         nonce,
     };

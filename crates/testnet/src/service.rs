@@ -1,0 +1,142 @@
+//! One MediGate service process (a vault, a gateway) on loopback.
+
+use std::{
+    fs::OpenOptions,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use crate::{
+    Error,
+    node::{log_tail, terminate},
+};
+
+/// How long a graceful stop may take before the process is killed.
+const STOP_GRACE: Duration = Duration::from_secs(15);
+
+/// A running service; killed when dropped.
+#[derive(Debug)]
+pub struct ServiceProcess {
+    child: Child,
+    log_path: PathBuf,
+    base_url: String,
+}
+
+impl ServiceProcess {
+    /// Starts `binary` with `args` and `envs`, appending its output to
+    /// `log_path`; it is expected to serve HTTP at `base_url`.
+    pub fn start(
+        binary: &Path,
+        args: &[String],
+        envs: &[(&str, String)],
+        log_path: &Path,
+        base_url: String,
+    ) -> Result<Self, Error> {
+        let open_log = || {
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log_path)
+                .map_err(|source| Error::Io {
+                    what: format!("opening log {}", log_path.display()),
+                    source,
+                })
+        };
+        let child = Command::new(binary)
+            .args(args)
+            .envs(envs.iter().map(|(name, value)| (name, value)))
+            .stdin(Stdio::null())
+            .stdout(open_log()?)
+            .stderr(open_log()?)
+            .spawn()
+            .map_err(|source| Error::Spawn {
+                binary: binary.to_path_buf(),
+                source,
+            })?;
+        Ok(Self {
+            child,
+            log_path: log_path.to_path_buf(),
+            base_url,
+        })
+    }
+
+    /// Where it serves, e.g. `http://127.0.0.1:8700`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The last lines of its log.
+    pub fn log_tail(&self) -> String {
+        log_tail(&self.log_path)
+    }
+
+    /// Waits until `GET {base_url}{path}` answers 200, failing if the process
+    /// exits or `timeout` passes.
+    pub async fn wait_ready(&mut self, path: &str, timeout: Duration) -> Result<(), Error> {
+        let url = format!("{}{path}", self.base_url);
+        let http = reqwest::Client::new();
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(Error::Exited {
+                    status,
+                    log_tail: self.log_tail(),
+                });
+            }
+            if let Ok(response) = http.get(&url).send().await
+                && response.status().is_success()
+            {
+                return Ok(());
+            }
+            if started.elapsed() > timeout {
+                return Err(Error::Timeout {
+                    what: url,
+                    waited: timeout,
+                    log_tail: self.log_tail(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits for the process to exit by itself (a service that refuses to
+    /// start); returns its status.
+    pub fn wait_exit(mut self, timeout: Duration) -> Result<std::process::ExitStatus, Error> {
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Ok(status);
+            }
+            if started.elapsed() > timeout {
+                return Err(Error::Timeout {
+                    what: "the process to exit".into(),
+                    waited: timeout,
+                    log_tail: self.log_tail(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Kills the process with SIGKILL, as a crash would, and reaps it.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Stops it with SIGTERM (as Ctrl-C would), killing it after a grace
+    /// period.
+    pub fn stop(mut self) -> Result<std::process::ExitStatus, Error> {
+        terminate(&mut self.child, STOP_GRACE)
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! Access receipts: queued before a read is served, committed to the chain
+//! in one batch per block.
+//!
+//! A read is served only after its receipt is in the [`ReceiptQueue`]; a full
+//! queue (the chain has not taken receipts for a while) refuses reads rather
+//! than serve them unaudited. The [`ReceiptCommitter`] sends the queued
+//! receipts as one `Audit.commit_receipts` transaction per block slot, timed
+//! shortly before the slot ends so that the transaction is in the pool when
+//! the next block is authored: a receipt lands in the block after its read
+//! (the one after that for a read served within the last `margin` of a
+//! slot). One transaction per block stays within the chain's fee-less budget
+//! for participants. Receipts of a transaction the chain refuses or that
+//! fails go back to the front of the queue and are sent again.
+
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use medigate_chain_client::{
+    Client, MediGateConfig, account_id, medigate,
+    medigate::runtime_types::{
+        bounded_collections::bounded_vec::BoundedVec, pallet_audit::AccessReceipt,
+    },
+    subxt::{config::DefaultExtrinsicParamsBuilder, utils::AccountId32},
+    subxt_signer::sr25519::Keypair,
+};
+
+/// A receipt as the chain takes it.
+pub type Receipt = AccessReceipt<AccountId32>;
+
+/// Why a receipt could not be queued.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum QueueError {
+    /// The queue holds as many uncommitted receipts as it may.
+    #[error(
+        "the vault holds {0} receipts the chain has not taken yet; reads resume when they are committed"
+    )]
+    Full(usize),
+}
+
+/// Receipts waiting to be committed, shared by the request handlers and the
+/// committer.
+#[derive(Clone, Debug)]
+pub struct ReceiptQueue {
+    receipts: Arc<Mutex<VecDeque<Receipt>>>,
+    capacity: usize,
+}
+
+impl ReceiptQueue {
+    /// An empty queue that holds at most `capacity` receipts.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            receipts: Arc::default(),
+            capacity,
+        }
+    }
+
+    /// Queues `receipt`, or refuses it when the queue is full.
+    pub fn push(&self, receipt: Receipt) -> Result<(), QueueError> {
+        let mut receipts = self.receipts.lock().expect("receipt queue lock");
+        if receipts.len() >= self.capacity {
+            return Err(QueueError::Full(receipts.len()));
+        }
+        receipts.push_back(receipt);
+        Ok(())
+    }
+
+    /// How many receipts wait.
+    pub fn len(&self) -> usize {
+        self.receipts.lock().expect("receipt queue lock").len()
+    }
+
+    /// Whether no receipt waits.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Takes up to `most` receipts from the front.
+    fn take(&self, most: usize) -> Vec<Receipt> {
+        let mut receipts = self.receipts.lock().expect("receipt queue lock");
+        let count = most.min(receipts.len());
+        receipts.drain(..count).collect()
+    }
+
+    /// Puts `batch` back at the front, in its order. Receipts already taken
+    /// are put back even past the capacity: they were promised.
+    fn put_back(&self, batch: Vec<Receipt>) {
+        let mut receipts = self.receipts.lock().expect("receipt queue lock");
+        for receipt in batch.into_iter().rev() {
+            receipts.push_front(receipt);
+        }
+    }
+}
+
+/// Sends queued receipts to the chain, once per block slot.
+pub struct ReceiptCommitter {
+    client: Client,
+    signer: Keypair,
+    queue: ReceiptQueue,
+    slot: Duration,
+    margin: Duration,
+    max_batch: usize,
+}
+
+/// Milliseconds since the Unix epoch.
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|since| since.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+/// How long from `now_ms` until `margin_ms` before the end of the current
+/// slot of `slot_ms` (or of the next slot, if that moment has passed).
+pub fn until_flush(now_ms: u64, slot_ms: u64, margin_ms: u64) -> Duration {
+    let slot_ms = slot_ms.max(1);
+    let margin_ms = margin_ms.min(slot_ms - 1);
+    let mut flush = (now_ms / slot_ms + 1) * slot_ms - margin_ms;
+    if flush <= now_ms {
+        flush += slot_ms;
+    }
+    Duration::from_millis(flush - now_ms)
+}
+
+impl ReceiptCommitter {
+    /// A committer sending `queue`'s receipts signed by `signer` (the
+    /// vault's account), `margin` before the end of each `slot`, at most
+    /// `max_batch` per transaction.
+    pub fn new(
+        client: Client,
+        signer: Keypair,
+        queue: ReceiptQueue,
+        slot: Duration,
+        margin: Duration,
+        max_batch: usize,
+    ) -> Self {
+        Self {
+            client,
+            signer,
+            queue,
+            slot,
+            margin,
+            max_batch,
+        }
+    }
+
+    /// Runs until the task is dropped.
+    pub async fn run(self) {
+        let account = account_id(&self.signer);
+        let mut nonce: Option<u64> = None;
+        let (failed_sender, mut failed) = tokio::sync::mpsc::unbounded_channel::<Vec<Receipt>>();
+        loop {
+            tokio::time::sleep(until_flush(
+                unix_ms(),
+                self.slot.as_millis() as u64,
+                self.margin.as_millis() as u64,
+            ))
+            .await;
+            // Receipts of transactions that failed since the last slot go first.
+            while let Ok(batch) = failed.try_recv() {
+                self.queue.put_back(batch);
+                nonce = None;
+            }
+            let batch = self.queue.take(self.max_batch);
+            if batch.is_empty() {
+                continue;
+            }
+            let next = match nonce {
+                Some(next) => next,
+                None => match self.chain_nonce(&account).await {
+                    Ok(next) => next,
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot read the vault's nonce; receipts wait");
+                        self.queue.put_back(batch);
+                        continue;
+                    }
+                },
+            };
+            match self.submit(batch, next, failed_sender.clone()).await {
+                Ok(count) => {
+                    nonce = Some(next + 1);
+                    tracing::debug!(count, nonce = next, "receipts sent");
+                }
+                Err((error, batch)) => {
+                    tracing::warn!(%error, "the node refused a batch of receipts; it is sent again");
+                    self.queue.put_back(batch);
+                    nonce = None;
+                }
+            }
+        }
+    }
+
+    async fn chain_nonce(&self, account: &AccountId32) -> Result<u64, String> {
+        self.client
+            .at_current_block()
+            .await
+            .map_err(|error| error.to_string())?
+            .transactions()
+            .account_nonce(account)
+            .await
+            .map_err(|error| error.to_string())
+    }
+
+    /// Signs and submits `batch` with `nonce`; a task watches it and hands
+    /// it to `failed` if the chain does not take it.
+    async fn submit(
+        &self,
+        batch: Vec<Receipt>,
+        nonce: u64,
+        failed: tokio::sync::mpsc::UnboundedSender<Vec<Receipt>>,
+    ) -> Result<usize, (String, Vec<Receipt>)> {
+        let call = medigate::tx()
+            .audit()
+            .commit_receipts(BoundedVec(batch.clone()));
+        let params = DefaultExtrinsicParamsBuilder::<MediGateConfig>::new()
+            .nonce(nonce)
+            .build();
+        let submitted = async {
+            self.client
+                .at_current_block()
+                .await
+                .map_err(|error| error.to_string())?
+                .transactions()
+                .create_signable_offline(&call, params)
+                .and_then(|mut signable| signable.sign(&self.signer))
+                .map_err(|error| error.to_string())?
+                .submit_and_watch()
+                .await
+                .map_err(|error| error.to_string())
+        };
+        let progress = match submitted.await {
+            Ok(progress) => progress,
+            Err(error) => return Err((error, batch)),
+        };
+        let count = batch.len();
+        tokio::spawn(async move {
+            if let Err(error) = progress.wait_for_finalized_success().await {
+                tracing::warn!(%error, count, "a batch of receipts failed; it is sent again");
+                let _ = failed.send(batch);
+            }
+        });
+        Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use medigate_chain_client::medigate::runtime_types::medigate_access_policy::terms::{
+        Action, Purpose,
+    };
+
+    fn receipt(accessed_at: u64) -> Receipt {
+        Receipt {
+            accessor: AccountId32([1; 32]),
+            patient: AccountId32([2; 32]),
+            record: medigate_chain_client::subxt::utils::H256::repeat_byte(3),
+            purpose: Purpose::Treatment,
+            action: Action::Read,
+            grant: Some(7),
+            vault: AccountId32([4; 32]),
+            accessed_at,
+        }
+    }
+
+    #[test]
+    fn a_full_queue_refuses_and_failed_batches_go_back_first() {
+        let queue = ReceiptQueue::new(3);
+        for at in 0..3 {
+            queue.push(receipt(at)).unwrap();
+        }
+        assert_eq!(queue.push(receipt(3)), Err(QueueError::Full(3)));
+        let batch = queue.take(2);
+        assert_eq!(batch.len(), 2);
+        queue.push(receipt(3)).unwrap();
+        queue.put_back(batch);
+        let order: Vec<u64> = queue.take(10).iter().map(|r| r.accessed_at).collect();
+        assert_eq!(order, vec![0, 1, 2, 3]);
+        assert!(queue.is_empty());
+    }
+
+    #[test]
+    fn flushes_fall_just_before_the_end_of_a_slot() {
+        assert_eq!(until_flush(10_000, 1_000, 100), Duration::from_millis(900));
+        assert_eq!(until_flush(10_850, 1_000, 100), Duration::from_millis(50));
+        // At or past the flush moment of this slot: the next slot's.
+        assert_eq!(
+            until_flush(10_900, 1_000, 100),
+            Duration::from_millis(1_000)
+        );
+        assert_eq!(until_flush(10_950, 1_000, 100), Duration::from_millis(950));
+        // A margin as long as the slot is clamped.
+        assert_eq!(until_flush(10_000, 1_000, 5_000), Duration::from_millis(1));
+    }
+}

@@ -1,0 +1,408 @@
+//! The vault's HTTP API (axum): signed uploads, consent-gated reads with an
+//! access receipt each, key wraps, erasure.
+//!
+//! | method and path | who | what |
+//! | --- | --- | --- |
+//! | `PUT /blobs/{content_id}` | a registered account | stores an envelope, streamed; its BLAKE3 hash must be the content id |
+//! | `GET /blobs/{content_id}?patient=..&purpose=..` | whoever the chain allows | the envelope, with the requester's key wrap; one receipt |
+//! | `DELETE /blobs/{content_id}` | the record's owner or delegate | erases the envelope and every wrap |
+//! | `PUT /wraps/{content_id}/{grantee}` | the record's owner, delegate or author | stores a key wrap |
+//! | `GET /wraps/{content_id}/{grantee}` | the grantee | the wrap |
+//! | `GET /health`, `GET /openapi.json` | anyone | the vault's account and queue; the API document |
+//!
+//! Every other request carries the signed-request headers of [`crate::auth`];
+//! the body hash a blob upload signs is its content id.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use axum::{
+    Json, Router,
+    body::Body,
+    extract::{Path, Query, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use base64::Engine as _;
+use bytes::Bytes;
+use medigate_chain_client::{
+    AccessChecker, Client, anchor, is_delegate, is_erased, is_registered,
+    medigate::runtime_types::medigate_access_policy::terms::{Action, Purpose},
+    subxt::utils::{AccountId32, H256},
+};
+
+use crate::{
+    auth::RequestSigner,
+    error::ApiError,
+    receipts::{Receipt, ReceiptQueue},
+    replay::ReplayGuard,
+    store::{BlobStore, Id, StoreError, Stored, hex},
+};
+
+/// The header carrying the requester's key wrap (standard base64) on a read.
+pub const KEY_WRAP_HEADER: &str = "x-medigate-key-wrap";
+/// The header naming the grant that allowed a read (absent for the owner).
+pub const GRANT_HEADER: &str = "x-medigate-grant";
+/// The largest key wrap the vault stores, in bytes (a hybrid wrap is 1,174).
+pub const MAX_WRAP_BYTES: usize = 4096;
+
+/// The vault's OpenAPI document.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+/// What the handlers share.
+pub struct VaultState {
+    /// Blobs and wraps.
+    pub store: BlobStore,
+    /// The chain, for anchors and registrations.
+    pub chain: Client,
+    /// The chain's `check_access`.
+    pub checker: AccessChecker,
+    /// Nonces of accepted requests.
+    pub guard: Mutex<ReplayGuard>,
+    /// Receipts waiting for the chain.
+    pub receipts: ReceiptQueue,
+    /// The vault's own account (named in its receipts).
+    pub vault: AccountId32,
+}
+
+/// The API's routes over `state`.
+pub fn router(state: Arc<VaultState>) -> Router {
+    Router::new()
+        .route(
+            "/blobs/{content_id}",
+            get(get_blob).put(put_blob).delete(delete_blob),
+        )
+        .route("/wraps/{content_id}/{grantee}", get(get_wrap).put(put_wrap))
+        .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
+        .with_state(state)
+}
+
+/// Milliseconds since the Unix epoch, by the vault's clock.
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|since| since.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+/// Parses 64 hex digits.
+fn parse_id(text: &str, what: &'static str) -> Result<Id, ApiError> {
+    let malformed = ApiError::Malformed {
+        what,
+        expected: "64 hex digits",
+    };
+    let bytes = hex::decode(text).map_err(|_| malformed)?;
+    bytes.try_into().map_err(|_| ApiError::Malformed {
+        what,
+        expected: "64 hex digits",
+    })
+}
+
+impl VaultState {
+    /// The account that signed the request, once signature, freshness and
+    /// nonce are checked.
+    fn authenticate(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body_hash: [u8; 32],
+    ) -> Result<AccountId32, ApiError> {
+        let signer = RequestSigner::from_headers(headers)?;
+        let path = uri
+            .path_and_query()
+            .map_or(uri.path(), |path| path.as_str());
+        let mut guard = self.guard.lock().expect("replay guard lock");
+        let account =
+            signer.authenticate(method.as_str(), path, body_hash, &mut guard, unix_ms())?;
+        Ok(AccountId32(account))
+    }
+
+    async fn require_registered(&self, account: &AccountId32) -> Result<(), ApiError> {
+        let registered = is_registered(&self.chain, account)
+            .await
+            .map_err(|error| ApiError::ChainUnavailable(error.to_string()))?;
+        if registered {
+            Ok(())
+        } else {
+            Err(ApiError::UnknownAccount(hex(&account.0)))
+        }
+    }
+
+    /// Whether `account` is `owner` or manages `owner`'s consent.
+    async fn speaks_for(
+        &self,
+        account: &AccountId32,
+        owner: &AccountId32,
+    ) -> Result<bool, ApiError> {
+        if account == owner {
+            return Ok(true);
+        }
+        is_delegate(&self.chain, owner, account)
+            .await
+            .map_err(|error| ApiError::ChainUnavailable(error.to_string()))
+    }
+}
+
+fn chain_error(error: impl ToString) -> ApiError {
+    ApiError::ChainUnavailable(error.to_string())
+}
+
+async fn put_blob(
+    State(state): State<Arc<VaultState>>,
+    Path(content_id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let content_id = parse_id(&content_id, "the content id")?;
+    let account = state.authenticate(&method, &uri, &headers, content_id)?;
+    let limit = state.store.max_blob_bytes();
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(StoreError::TooLarge { limit }.into());
+    }
+    state.require_registered(&account).await?;
+    let stored = state
+        .store
+        .put_blob(&content_id, body.into_data_stream())
+        .await?;
+    let content_id = hex(&content_id);
+    Ok(match stored {
+        Stored::Created { size } => (
+            StatusCode::CREATED,
+            Json(serde_json::json!({ "content_id": content_id, "size": size, "created": true })),
+        )
+            .into_response(),
+        Stored::AlreadyStored => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "content_id": content_id, "created": false })),
+        )
+            .into_response(),
+    })
+}
+
+/// The query of a read.
+#[derive(Debug, serde::Deserialize)]
+struct ReadQuery {
+    /// The patient the record belongs to (64 hex digits).
+    patient: Option<String>,
+    /// The HL7 purpose-of-use code.
+    purpose: Option<String>,
+}
+
+fn purpose_from_code(code: &str) -> Result<Purpose, ApiError> {
+    use medigate_access_policy::Purpose as Code;
+    let purpose = Code::from_code(code).ok_or_else(|| ApiError::UnknownPurpose(code.into()))?;
+    Ok(match purpose {
+        Code::Treatment => Purpose::Treatment,
+        Code::EmergencyTreatment => Purpose::EmergencyTreatment,
+        Code::BreakTheGlass => Purpose::BreakTheGlass,
+        Code::Payment => Purpose::Payment,
+        Code::Operations => Purpose::Operations,
+        Code::Research => Purpose::Research,
+    })
+}
+
+async fn get_blob(
+    State(state): State<Arc<VaultState>>,
+    Path(content_id): Path<String>,
+    Query(query): Query<ReadQuery>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let content_id = parse_id(&content_id, "the content id")?;
+    let patient = query.patient.as_deref().ok_or(ApiError::Malformed {
+        what: "the patient query parameter",
+        expected: "the record owner's account, 64 hex digits (it is missing)",
+    })?;
+    let patient = AccountId32(parse_id(patient, "the patient query parameter")?);
+    let purpose = query.purpose.as_deref().ok_or(ApiError::Malformed {
+        what: "the purpose query parameter",
+        expected: "an HL7 purpose-of-use code such as TREAT (it is missing)",
+    })?;
+    let purpose = purpose_from_code(purpose)?;
+    let accessor = state.authenticate(
+        &method,
+        &uri,
+        &headers,
+        medigate_crypto::request::body_hash(b""),
+    )?;
+
+    let decision = state
+        .checker
+        .check_access(
+            &accessor,
+            &patient,
+            H256(content_id),
+            purpose.clone(),
+            Action::Read,
+        )
+        .await
+        .map_err(chain_error)?;
+    if !decision.allowed {
+        return Err(ApiError::Denied(decision.reason));
+    }
+    let (size, blob) = state.store.get_blob(&content_id).await?;
+    let wrap = match state.store.get_wrap(&content_id, &accessor.0).await {
+        Ok(wrap) => Some(wrap),
+        Err(StoreError::NotFound(_)) => None,
+        Err(error) => return Err(error.into()),
+    };
+    // No receipt, no read.
+    state.receipts.push(Receipt {
+        accessor,
+        patient,
+        record: H256(content_id),
+        purpose,
+        action: Action::Read,
+        grant: decision.grant,
+        vault: state.vault.clone(),
+        accessed_at: unix_ms(),
+    })?;
+
+    let mut response = Response::new(Body::from_stream(blob));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    if let Some(grant) = decision.grant {
+        headers.insert(GRANT_HEADER, HeaderValue::from(grant));
+    }
+    if let Some(wrap) = wrap {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&wrap);
+        headers.insert(
+            KEY_WRAP_HEADER,
+            HeaderValue::from_str(&encoded).expect("base64 is a valid header value"),
+        );
+    }
+    Ok(response)
+}
+
+async fn delete_blob(
+    State(state): State<Arc<VaultState>>,
+    Path(content_id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let content_id = parse_id(&content_id, "the content id")?;
+    let account = state.authenticate(
+        &method,
+        &uri,
+        &headers,
+        medigate_crypto::request::body_hash(b""),
+    )?;
+    match anchor(&state.chain, H256(content_id))
+        .await
+        .map_err(chain_error)?
+    {
+        Some(anchor) => {
+            if !state.speaks_for(&account, &anchor.owner).await? {
+                return Err(ApiError::NotPermitted {
+                    allowed: "the record's owner or their delegate",
+                    action: "erase",
+                    record: hex(&content_id),
+                });
+            }
+        }
+        // Erased on chain: the ciphertext has no owner left to ask.
+        None if is_erased(&state.chain, H256(content_id))
+            .await
+            .map_err(chain_error)? =>
+        {
+            state.require_registered(&account).await?
+        }
+        None => return Err(ApiError::not_anchored(&content_id)),
+    }
+    state.store.delete_blob(&content_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn put_wrap(
+    State(state): State<Arc<VaultState>>,
+    Path((content_id, grantee)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    let content_id = parse_id(&content_id, "the content id")?;
+    let grantee = parse_id(&grantee, "the grantee")?;
+    let wrap = axum::body::to_bytes(body, MAX_WRAP_BYTES)
+        .await
+        .map_err(|_| StoreError::TooLarge {
+            limit: MAX_WRAP_BYTES as u64,
+        })?;
+    let account = state.authenticate(
+        &method,
+        &uri,
+        &headers,
+        medigate_crypto::request::body_hash(&wrap),
+    )?;
+    let anchor = anchor(&state.chain, H256(content_id))
+        .await
+        .map_err(chain_error)?
+        .ok_or_else(|| ApiError::not_anchored(&content_id))?;
+    if account != anchor.author && !state.speaks_for(&account, &anchor.owner).await? {
+        return Err(ApiError::NotPermitted {
+            allowed: "the record's owner, their delegate or the record's author",
+            action: "add a key wrap to",
+            record: hex(&content_id),
+        });
+    }
+    state
+        .store
+        .put_wrap(&content_id, &grantee, Bytes::from(wrap))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn get_wrap(
+    State(state): State<Arc<VaultState>>,
+    Path((content_id, grantee)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let content_id = parse_id(&content_id, "the content id")?;
+    let grantee = parse_id(&grantee, "the grantee")?;
+    let account = state.authenticate(
+        &method,
+        &uri,
+        &headers,
+        medigate_crypto::request::body_hash(b""),
+    )?;
+    if account.0 != grantee {
+        return Err(ApiError::NotPermitted {
+            allowed: "the grantee",
+            action: "fetch a key wrap of",
+            record: hex(&content_id),
+        });
+    }
+    let wrap = state.store.get_wrap(&content_id, &grantee).await?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], wrap).into_response())
+}
+
+async fn health(State(state): State<Arc<VaultState>>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "vault": hex(&state.vault.0),
+        "receipts_waiting": state.receipts.len(),
+        "max_blob_bytes": state.store.max_blob_bytes(),
+    }))
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}

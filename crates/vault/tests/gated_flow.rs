@@ -1,0 +1,664 @@
+//! The vault against a real dev node: reads follow consent and leave receipts
+//! on chain; bad input gets a specific 4xx and stores nothing; every exchange
+//! matches the OpenAPI document; an acknowledged upload survives `kill -9`.
+
+mod support;
+
+use std::{collections::BTreeSet, path::Path, time::Duration};
+
+use base64::Engine as _;
+use medigate_chain_client::{
+    account_id, chain_time, medigate,
+    medigate::runtime_types::{
+        medigate_access_policy::terms::{Action, ActionSet, Category, CategorySet, Purpose, Scope},
+        pallet_records::AnchorRequest,
+    },
+    subxt::utils::H256,
+    subxt_signer::sr25519::dev,
+};
+use medigate_crypto::{
+    record::{self, RecordBinding, RecordKey},
+    wrap::{self, WrapBinding},
+};
+use reqwest::{Method, StatusCode};
+use support::{Chain, Signing, VaultClient, submit, unix_ms};
+
+/// An encrypted record: its envelope, key, binding and content id.
+struct Sealed {
+    envelope: Vec<u8>,
+    key: RecordKey,
+    binding: RecordBinding,
+    content_id: [u8; 32],
+    plaintext: Vec<u8>,
+}
+
+fn seal(owner: [u8; 32], plaintext: &[u8]) -> Sealed {
+    let key = RecordKey::generate();
+    let binding = RecordBinding {
+        record_id: *blake3::hash(plaintext).as_bytes(),
+        version: 0,
+        owner,
+    };
+    let mut envelope = Vec::new();
+    let encrypted = record::encrypt(&key, binding, plaintext, &mut envelope).unwrap();
+    Sealed {
+        envelope,
+        key,
+        binding,
+        content_id: encrypted.content_id,
+        plaintext: plaintext.to_vec(),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    hex::encode(bytes)
+}
+
+/// The files under `dir` (recursively), relative to it.
+fn files_under(dir: &Path) -> BTreeSet<String> {
+    let mut files = BTreeSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.insert(path.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    files
+}
+
+async fn anchor(chain: &Chain, sealed: &Sealed) {
+    submit(
+        &chain.client,
+        &medigate::tx().records().anchor(
+            account_id(&chain.patient),
+            AnchorRequest {
+                content_id: H256(sealed.content_id),
+                category: Category::Labs,
+                size: sealed.envelope.len() as u64,
+                previous: None,
+            },
+        ),
+        &chain.patient,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
+    let mut chain = Chain::start().await;
+    let data = chain.dir.path().join("vault-data");
+    let vault = chain
+        .start_vault(&data, &["--max-blob-bytes", "1048576"])
+        .await;
+    let client = VaultClient::new(vault.base_url());
+    let (patient, doctor, stranger) = (chain.patient.clone(), chain.doctor.clone(), dev::ferdie());
+    let patient_id = account_id(&patient).0;
+    let doctor_id = account_id(&doctor).0;
+
+    let lab = seal(
+        patient_id,
+        b"{\"resourceType\":\"Observation\",\"status\":\"final\"}",
+    );
+    let blob_path = format!("/blobs/{}", hex(&lab.content_id));
+
+    // Uploads: signed by a registered account, the content id checked, idempotent.
+    let stored = client
+        .send(
+            Signing::By(&patient),
+            Method::PUT,
+            &blob_path,
+            lab.envelope.clone(),
+        )
+        .await;
+    assert_eq!(stored.status, StatusCode::CREATED, "{:?}", stored.json());
+    assert_eq!(stored.json()["size"], lab.envelope.len());
+    let again = client
+        .send(
+            Signing::By(&patient),
+            Method::PUT,
+            &blob_path,
+            lab.envelope.clone(),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.json()["created"], false);
+    let stored_files = files_under(&data);
+
+    // --- Bad uploads: a specific error each, nothing stored. ---
+    let other = seal(patient_id, b"another record");
+    let other_path = format!("/blobs/{}", hex(&other.content_id));
+    // The body is not what the content id names (signed over the id, as a
+    // streaming client signs).
+    let mismatch = client
+        .send(
+            Signing::OverHash(&patient, other.content_id),
+            Method::PUT,
+            &other_path,
+            lab.envelope.clone(),
+        )
+        .await;
+    assert_eq!(mismatch.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(mismatch.code(), "content_id_mismatch");
+    // Over the vault's limit (1 MiB here).
+    let big = seal(patient_id, &vec![7u8; 2 << 20]);
+    let big_path = format!("/blobs/{}", hex(&big.content_id));
+    let too_large = client
+        .send(
+            Signing::By(&patient),
+            Method::PUT,
+            &big_path,
+            big.envelope.clone(),
+        )
+        .await;
+    assert_eq!(too_large.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(too_large.code(), "too_large");
+    // Not signed; signed by someone else than the account header says;
+    // signed for another body.
+    let unsigned = client
+        .send(
+            Signing::Unsigned,
+            Method::PUT,
+            &other_path,
+            other.envelope.clone(),
+        )
+        .await;
+    assert_eq!(unsigned.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unsigned.code(), "unsigned");
+    let mut forged = VaultClient::headers(
+        Signing::By(&doctor),
+        &Method::PUT,
+        &other_path,
+        &other.envelope,
+    );
+    forged[0].1 = hex(&patient_id);
+    let bad_signature = client
+        .send(
+            Signing::Headers(forged),
+            Method::PUT,
+            &other_path,
+            other.envelope.clone(),
+        )
+        .await;
+    assert_eq!(bad_signature.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(bad_signature.code(), "bad_signature");
+    let mut malformed = VaultClient::headers(
+        Signing::By(&patient),
+        &Method::PUT,
+        &other_path,
+        &other.envelope,
+    );
+    malformed[3].1 = "not hex".into();
+    let malformed = client
+        .send(
+            Signing::Headers(malformed),
+            Method::PUT,
+            &other_path,
+            other.envelope.clone(),
+        )
+        .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(malformed.code(), "malformed_signature_header");
+    // Stale, and a replay of a request already served.
+    let stale = client
+        .send(
+            Signing::At(&patient, unix_ms() - 5 * 60_000),
+            Method::PUT,
+            &other_path,
+            other.envelope.clone(),
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(stale.code(), "stale_request");
+    let once = VaultClient::headers(
+        Signing::By(&patient),
+        &Method::PUT,
+        &other_path,
+        &other.envelope,
+    );
+    // A stranger (not registered on the chain).
+    let unknown = client
+        .send(
+            Signing::By(&stranger),
+            Method::PUT,
+            &other_path,
+            other.envelope.clone(),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::FORBIDDEN);
+    assert_eq!(unknown.code(), "unknown_account");
+    // A malformed content id.
+    let bad_id = client
+        .send(
+            Signing::By(&patient),
+            Method::PUT,
+            "/blobs/not-an-id",
+            other.envelope.clone(),
+        )
+        .await;
+    assert_eq!(bad_id.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad_id.code(), "malformed_request");
+    assert_eq!(
+        files_under(&data),
+        stored_files,
+        "no bad upload stored anything"
+    );
+    let first = client
+        .send(
+            Signing::Headers(once.clone()),
+            Method::PUT,
+            &other_path,
+            other.envelope.clone(),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let replayed = client
+        .send(
+            Signing::Headers(once),
+            Method::PUT,
+            &other_path,
+            other.envelope.clone(),
+        )
+        .await;
+    assert_eq!(replayed.status, StatusCode::CONFLICT);
+    assert_eq!(replayed.code(), "replayed_request");
+
+    // --- Reads follow the chain's consent. ---
+    anchor(&chain, &lab).await;
+    let read_path = |purpose: &str| {
+        format!(
+            "/blobs/{}?patient={}&purpose={purpose}",
+            hex(&lab.content_id),
+            hex(&patient_id)
+        )
+    };
+    let read = |signing: Signing<'_>, purpose: &str| {
+        let path = read_path(purpose);
+        let client = client.clone();
+        let headers = VaultClient::headers(signing, &Method::GET, &path, b"");
+        async move {
+            client
+                .send_with(Method::GET, &path, Vec::new(), headers)
+                .await
+        }
+    };
+
+    // The owner may put wraps; the doctor may not (no consent yet, not the owner).
+    let wrap_path = format!("/wraps/{}/{}", hex(&lab.content_id), hex(&doctor_id));
+    let denied_wrap = client
+        .send(Signing::By(&doctor), Method::PUT, &wrap_path, vec![1; 86])
+        .await;
+    assert_eq!(denied_wrap.status, StatusCode::FORBIDDEN);
+    assert_eq!(denied_wrap.code(), "not_permitted");
+    let oversized_wrap = client
+        .send(
+            Signing::By(&patient),
+            Method::PUT,
+            &wrap_path,
+            vec![1; 8192],
+        )
+        .await;
+    assert_eq!(oversized_wrap.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let unanchored_wrap = client
+        .send(
+            Signing::By(&patient),
+            Method::PUT,
+            &format!("/wraps/{}/{}", hex(&other.content_id), hex(&doctor_id)),
+            vec![1; 86],
+        )
+        .await;
+    assert_eq!(unanchored_wrap.status, StatusCode::NOT_FOUND);
+    assert_eq!(unanchored_wrap.code(), "not_anchored");
+
+    let no_consent = read(Signing::By(&doctor), "TREAT").await;
+    assert_eq!(no_consent.status, StatusCode::FORBIDDEN);
+    assert_eq!(no_consent.code(), "no_consent");
+    let stranger_read = read(Signing::By(&stranger), "TREAT").await;
+    assert_eq!(stranger_read.status, StatusCode::FORBIDDEN);
+    assert_eq!(stranger_read.code(), "unknown_account");
+    let unknown_purpose = read(Signing::By(&doctor), "FUN").await;
+    assert_eq!(unknown_purpose.status, StatusCode::BAD_REQUEST);
+    assert_eq!(unknown_purpose.code(), "unknown_purpose");
+
+    // The doctor asks; the patient approves labs for treatment.
+    let labs = Scope::Categories(CategorySet(1 << Category::Labs as u16));
+    let events = submit(
+        &chain.client,
+        &medigate::tx().consent().request_access(
+            account_id(&patient),
+            labs,
+            Purpose::Treatment,
+            ActionSet(1),
+            H256::repeat_byte(7),
+        ),
+        &doctor,
+    )
+    .await;
+    let requested = events
+        .find_first::<medigate::consent::events::AccessRequested>()
+        .unwrap()
+        .unwrap();
+    let now = chain_time(&chain.client).await.unwrap();
+    let events = submit(
+        &chain.client,
+        &medigate::tx()
+            .consent()
+            .approve_request(requested.request, None, now + 3_600_000),
+        &patient,
+    )
+    .await;
+    let grant = events
+        .find_first::<medigate::consent::events::AccessGranted>()
+        .unwrap()
+        .unwrap()
+        .grant;
+
+    // The patient wraps the record key for the doctor under that grant.
+    let wrap_binding = WrapBinding {
+        content_id: lab.content_id,
+        grantee: doctor_id,
+        grant: Some(grant),
+    };
+    let doctor_public = chain.doctor_identity.encryption_secret().public_key();
+    let wrapped = wrap::wrap(&lab.key, &doctor_public, &wrap_binding).unwrap();
+    let put_wrap = client
+        .send(
+            Signing::By(&patient),
+            Method::PUT,
+            &wrap_path,
+            wrapped.to_vec(),
+        )
+        .await;
+    assert_eq!(put_wrap.status, StatusCode::NO_CONTENT);
+    let own_wrap = client
+        .send(Signing::By(&doctor), Method::GET, &wrap_path, Vec::new())
+        .await;
+    assert_eq!(own_wrap.status, StatusCode::OK);
+    assert_eq!(own_wrap.body, wrapped.to_vec());
+    let others_wrap = client
+        .send(Signing::By(&patient), Method::GET, &wrap_path, Vec::new())
+        .await;
+    assert_eq!(others_wrap.status, StatusCode::FORBIDDEN);
+
+    let best_before_read = chain.node.process().rpc().best_number().await.unwrap();
+    let allowed = read(Signing::By(&doctor), "TREAT").await;
+    assert_eq!(
+        allowed.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&allowed.body)
+    );
+    assert_eq!(allowed.body, lab.envelope);
+    assert_eq!(
+        allowed.headers["x-medigate-grant"],
+        grant.to_string().as_str()
+    );
+    let served_wrap = base64::engine::general_purpose::STANDARD
+        .decode(allowed.headers["x-medigate-key-wrap"].as_bytes())
+        .unwrap();
+    let key = wrap::unwrap(
+        &served_wrap,
+        &chain.doctor_identity.encryption_secret(),
+        &wrap_binding,
+    )
+    .unwrap();
+    let mut opened = Vec::new();
+    record::decrypt(&key, lab.binding, &allowed.body[..], &mut opened).unwrap();
+    assert_eq!(
+        opened, lab.plaintext,
+        "the doctor decrypts what the patient wrote"
+    );
+
+    let wrong_purpose = read(Signing::By(&doctor), "HOPERAT").await;
+    assert_eq!(wrong_purpose.status, StatusCode::FORBIDDEN);
+    assert_eq!(wrong_purpose.code(), "wrong_purpose");
+    let replay_of_read = {
+        let path = read_path("TREAT");
+        let headers = VaultClient::headers(Signing::By(&doctor), &Method::GET, &path, b"");
+        client
+            .send_with(Method::GET, &path, Vec::new(), headers.clone())
+            .await;
+        client
+            .send_with(Method::GET, &path, Vec::new(), headers)
+            .await
+    };
+    assert_eq!(replay_of_read.status, StatusCode::CONFLICT);
+
+    // The receipts of the doctor's two reads land on chain, each in the
+    // block after its read or the one after that.
+    let receipts = wait_for_receipts(&mut chain, doctor_id, 2).await;
+    for (block, receipt) in &receipts {
+        assert_eq!(receipt.patient.0, patient_id);
+        assert_eq!(receipt.record.0, lab.content_id);
+        assert_eq!(receipt.grant, Some(grant));
+        assert!(matches!(receipt.purpose, Purpose::Treatment));
+        assert!(matches!(receipt.action, Action::Read));
+        assert_eq!(
+            receipt.vault.0,
+            account_id(&chain.vault.signing_keypair()).0
+        );
+        assert!(
+            *block <= best_before_read + 3,
+            "receipt in block {block}, read after block {best_before_read}"
+        );
+    }
+
+    // Revocation: denied at once.
+    submit(
+        &chain.client,
+        &medigate::tx().consent().revoke_grant(grant),
+        &patient,
+    )
+    .await;
+    let revoked = read(Signing::By(&doctor), "TREAT").await;
+    assert_eq!(revoked.status, StatusCode::FORBIDDEN);
+    assert_eq!(revoked.code(), "consent_revoked");
+
+    // Denied reads leave no receipt: still exactly the two.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(wait_for_receipts(&mut chain, doctor_id, 2).await.len(), 2);
+
+    // Erasure: by the owner only; everything goes.
+    let doctor_erase = client
+        .send(Signing::By(&doctor), Method::DELETE, &blob_path, Vec::new())
+        .await;
+    assert_eq!(doctor_erase.status, StatusCode::FORBIDDEN);
+    let unanchored_erase = client
+        .send(
+            Signing::By(&patient),
+            Method::DELETE,
+            &other_path,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(unanchored_erase.status, StatusCode::NOT_FOUND);
+    let erase = client
+        .send(
+            Signing::By(&patient),
+            Method::DELETE,
+            &blob_path,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(erase.status, StatusCode::NO_CONTENT);
+    let gone = read(Signing::By(&patient), "TREAT").await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    assert_eq!(gone.code(), "not_found");
+    let wrap_gone = client
+        .send(Signing::By(&doctor), Method::GET, &wrap_path, Vec::new())
+        .await;
+    assert_eq!(wrap_gone.status, StatusCode::NOT_FOUND);
+    assert!(
+        !files_under(&data)
+            .iter()
+            .any(|file| file.contains(&hex(&lab.content_id))),
+        "no file of the erased record remains"
+    );
+
+    // Unsigned endpoints.
+    let health = client
+        .send(Signing::Unsigned, Method::GET, "/health", Vec::new())
+        .await;
+    assert_eq!(health.status, StatusCode::OK);
+    let served_document = client
+        .send(Signing::Unsigned, Method::GET, "/openapi.json", Vec::new())
+        .await;
+    assert_eq!(
+        served_document.json(),
+        serde_json::from_str::<serde_json::Value>(medigate_vault::service::OPENAPI).unwrap()
+    );
+
+    check_against_openapi(&client.exchanges.lock().unwrap());
+    vault.stop().unwrap();
+}
+
+/// The doctor's receipts on chain, once there are `count`: (block, receipt).
+async fn wait_for_receipts(
+    chain: &mut Chain,
+    accessor: [u8; 32],
+    count: usize,
+) -> Vec<(u32, medigate_vault::receipts::Receipt)> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut found = Vec::new();
+        let best = chain.node.process().rpc().best_number().await.unwrap();
+        for number in 1..=best {
+            let hash = chain
+                .node
+                .process()
+                .rpc()
+                .block_hash(number)
+                .await
+                .unwrap()
+                .unwrap();
+            let hash: H256 = hash.parse().unwrap();
+            let events = chain
+                .client
+                .at_block(hash)
+                .await
+                .unwrap()
+                .events()
+                .fetch()
+                .await
+                .unwrap();
+            for event in events.find::<medigate::audit::events::AccessRecorded>() {
+                let event = event.unwrap();
+                if event.receipt.accessor.0 == accessor {
+                    found.push((number, event.receipt));
+                }
+            }
+        }
+        if found.len() >= count || std::time::Instant::now() > deadline {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Every exchange is an operation and response the document describes, with a
+/// body its schema accepts; every operation was exercised.
+fn check_against_openapi(exchanges: &[support::Exchange]) {
+    let document: serde_json::Value =
+        serde_json::from_str(medigate_vault::service::OPENAPI).unwrap();
+    let template = |path: &str| -> String {
+        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        match parts.as_slice() {
+            ["blobs", _] => "/blobs/{content_id}".into(),
+            ["wraps", _, _] => "/wraps/{content_id}/{grantee}".into(),
+            _ => path.into(),
+        }
+    };
+    let mut exercised = BTreeSet::new();
+    for exchange in exchanges {
+        let path = template(&exchange.path);
+        let method = exchange.method.as_str().to_lowercase();
+        let operation = &document["paths"][&path][&method];
+        assert!(
+            operation.is_object(),
+            "{method} {path} is not in the API document"
+        );
+        let status = exchange.status.as_u16().to_string();
+        let response = &operation["responses"][&status];
+        assert!(
+            response.is_object(),
+            "{method} {path} answered {status}, which the API document does not list"
+        );
+        exercised.insert(format!("{method} {path}"));
+        let Some(body) = &exchange.json else { continue };
+        let schema_ref = &response["content"]["application/json"]["schema"];
+        assert!(
+            schema_ref.is_object(),
+            "{method} {path} {status} has a JSON body the document does not describe"
+        );
+        let schema = match schema_ref.get("$ref") {
+            // Resolved against the whole document.
+            Some(reference) => {
+                let mut root = document.clone();
+                let root_object = root.as_object_mut().unwrap();
+                root_object.insert("$ref".into(), reference.clone());
+                root
+            }
+            None => schema_ref.clone(),
+        };
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        if let Err(error) = validator.validate(body) {
+            panic!("{method} {path} {status}: {body} does not match its schema: {error}");
+        }
+    }
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if method != "parameters" {
+                assert!(
+                    exercised.contains(&format!("{method} {path}")),
+                    "{method} {path} was never exercised"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_acknowledged_upload_survives_kill_9() {
+    let mut chain = Chain::start().await;
+    let data = chain.dir.path().join("vault-data");
+    let vault = chain.start_vault(&data, &[]).await;
+    let client = VaultClient::new(vault.base_url());
+    let patient = chain.patient.clone();
+    let patient_id = account_id(&patient).0;
+
+    // A multi-part record (several 64 KiB chunks), acknowledged, then the
+    // vault is killed at once.
+    let scan = seal(patient_id, &vec![0x5a; 3 << 20]);
+    let path = format!("/blobs/{}", hex(&scan.content_id));
+    let stored = client
+        .send(
+            Signing::By(&patient),
+            Method::PUT,
+            &path,
+            scan.envelope.clone(),
+        )
+        .await;
+    assert_eq!(stored.status, StatusCode::CREATED);
+    vault.kill();
+
+    anchor(&chain, &scan).await;
+    let vault = chain.start_vault(&data, &[]).await;
+    let client = VaultClient::new(vault.base_url());
+    let read = format!("{path}?patient={}&purpose=TREAT", hex(&patient_id));
+    let back = client
+        .send(Signing::By(&patient), Method::GET, &read, Vec::new())
+        .await;
+    assert_eq!(back.status, StatusCode::OK);
+    assert_eq!(
+        back.body, scan.envelope,
+        "the blob is whole after the crash"
+    );
+    vault.stop().unwrap();
+}
