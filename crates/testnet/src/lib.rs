@@ -12,6 +12,7 @@
 mod error;
 mod network;
 mod node;
+mod participants;
 mod ports;
 mod rpc;
 mod service;
@@ -19,6 +20,7 @@ mod service;
 pub use error::Error;
 pub use network::LocalNetwork;
 pub use node::{DevNode, NodeOptions, NodeProcess};
+pub use participants::{Participants, TEST_KEYSTORE};
 pub use ports::free_port;
 pub use rpc::RpcClient;
-pub use service::ServiceProcess;
+pub use service::{ServiceProcess, VaultOptions};

@@ -140,3 +140,50 @@ impl Drop for ServiceProcess {
         }
     }
 }
+
+/// How to start a `medigate-vault serve` process.
+#[derive(Clone, Debug)]
+pub struct VaultOptions {
+    /// The `medigate-vault` binary.
+    pub binary: PathBuf,
+    /// The vault's keystore.
+    pub keystore: PathBuf,
+    /// Its passphrase.
+    pub passphrase: String,
+    /// The directory of blobs and wraps.
+    pub data_dir: PathBuf,
+    /// The node's WebSocket URL.
+    pub node_ws_url: String,
+    /// Where the vault's output goes.
+    pub log_path: PathBuf,
+    /// More options for `serve`.
+    pub extra: Vec<String>,
+}
+
+impl VaultOptions {
+    /// Starts the vault on a free loopback port and waits until it serves.
+    pub async fn start(&self) -> Result<ServiceProcess, Error> {
+        let port = crate::free_port();
+        let mut args: Vec<String> = vec![
+            "serve".into(),
+            "--keystore".into(),
+            self.keystore.display().to_string(),
+            "--data-dir".into(),
+            self.data_dir.display().to_string(),
+            "--listen".into(),
+            format!("127.0.0.1:{port}"),
+            "--node".into(),
+            self.node_ws_url.clone(),
+        ];
+        args.extend(self.extra.iter().cloned());
+        let mut vault = ServiceProcess::start(
+            &self.binary,
+            &args,
+            &[("MEDIGATE_VAULT_PASSPHRASE", self.passphrase.clone())],
+            &self.log_path,
+            format!("http://127.0.0.1:{port}"),
+        )?;
+        vault.wait_ready("/health", Duration::from_secs(60)).await?;
+        Ok(vault)
+    }
+}

@@ -173,6 +173,13 @@ pub async fn serve(
         hex(&vault.0)
     );
 
+    // Small answers go out at once rather than wait for the client's
+    // delayed acknowledgement.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

@@ -10,11 +10,12 @@
 use std::{path::Path, sync::Arc};
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::{Stream, StreamExt, TryStreamExt, stream::BoxStream};
 use object_store::{
-    ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart, local::LocalFileSystem,
-    path::Path as StorePath,
+    GetResultPayload, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart,
+    local::LocalFileSystem, path::Path as StorePath,
 };
+use tokio_util::io::ReaderStream;
 
 /// A content id or an account id: 32 bytes.
 pub type Id = [u8; 32];
@@ -73,6 +74,8 @@ pub struct BlobStore {
 
 /// Bytes collected before one part goes to the backend.
 const PART_BYTES: usize = 8 * 1024 * 1024;
+/// Bytes read from a local file at a time when a blob is served.
+const READ_CHUNK_BYTES: usize = 1024 * 1024;
 
 impl BlobStore {
     /// A store in the local directory `root` (created if missing), with
@@ -180,14 +183,29 @@ impl BlobStore {
     pub async fn get_blob(
         &self,
         content_id: &Id,
-    ) -> Result<(u64, impl Stream<Item = Result<Bytes, StoreError>> + use<>), StoreError> {
+    ) -> Result<(u64, BoxStream<'static, Result<Bytes, StoreError>>), StoreError> {
         let found = self
             .store
             .get(&Self::blob_path(content_id))
             .await
             .map_err(|error| not_found(error, content_id))?;
         let size = found.meta.size;
-        Ok((size, found.into_stream().map_err(StoreError::from)))
+        let stream = match found.payload {
+            // A local file is read in large chunks (object_store's own
+            // stream reads 8 KiB at a time, each on a blocking thread).
+            GetResultPayload::File(file, _) => {
+                ReaderStream::with_capacity(tokio::fs::File::from_std(file), READ_CHUNK_BYTES)
+                    .map_err(|error| {
+                        StoreError::Backend(object_store::Error::Generic {
+                            store: "LocalFileSystem",
+                            source: Box::new(error),
+                        })
+                    })
+                    .boxed()
+            }
+            GetResultPayload::Stream(stream) => stream.map_err(StoreError::from).boxed(),
+        };
+        Ok((size, stream))
     }
 
     /// Stores the key wrap of `content_id` for `grantee` (replacing an

@@ -11,18 +11,12 @@ use std::{
 };
 
 use medigate_chain_client::{
-    Client, account_id, connect, medigate,
-    medigate::runtime_types::{
-        medigate_access_policy::terms::{Role, RoleSet},
-        medigate_runtime::RuntimeCall,
-        pallet_registry::pallet::Call as RegistryCall,
-    },
-    submit_and_wait,
-    subxt::{tx::Payload, utils::MultiAddress},
-    subxt_signer::sr25519::{Keypair, dev},
+    Client, MediGateConfig, connect, submit_and_wait,
+    subxt::{extrinsics::ExtrinsicEvents, tx::Payload},
+    subxt_signer::sr25519::Keypair,
 };
-use medigate_crypto::{keys::Identity, keystore};
-use medigate_testnet::{DevNode, ServiceProcess, free_port};
+use medigate_crypto::keys::Identity;
+use medigate_testnet::{DevNode, Participants, ServiceProcess, VaultOptions};
 use medigate_vault::auth::{sign_headers, sign_headers_for_hash};
 use reqwest::{Method, StatusCode};
 
@@ -55,23 +49,22 @@ pub async fn submit<Call: Payload>(
     client: &Client,
     call: &Call,
     signer: &Keypair,
-) -> medigate_chain_client::subxt::extrinsics::ExtrinsicEvents<medigate_chain_client::MediGateConfig>
-{
+) -> ExtrinsicEvents<MediGateConfig> {
     submit_and_wait(client, call, signer)
         .await
         .expect("the transaction succeeds in a finalised block")
 }
 
-/// A dev node whose board attests providers and organizations, and a vault
-/// identity that is registered and attested as an organization.
+/// A dev node with a patient, a doctor attested as a provider and a vault
+/// attested as an organization.
 pub struct Chain {
     /// The node.
     pub node: DevNode,
     /// A client of it.
     pub client: Client,
-    /// The patient (Bob).
+    /// The patient.
     pub patient: Keypair,
-    /// The doctor's signing key, attested as a provider.
+    /// The doctor's signing key.
     pub doctor: Keypair,
     /// The doctor's identity (for opening key wraps).
     pub doctor_identity: Identity,
@@ -84,7 +77,7 @@ pub struct Chain {
 }
 
 impl Chain {
-    /// Starts a dev node and sets up the patient, the doctor and the vault.
+    /// Starts a dev node and enrols the participants.
     pub async fn start() -> Self {
         let mut node = DevNode::start(node_binary())
             .await
@@ -94,117 +87,39 @@ impl Chain {
             .await
             .expect("the dev node finalises");
         let client = connect(&node.process().ws_url()).await.unwrap();
-        let (governance, patient, board) = (dev::alice(), dev::bob(), dev::dave());
-        let (doctor_identity, vault) = (Identity::generate(), Identity::generate());
-        let (doctor, vault_keypair) = (doctor_identity.signing_keypair(), vault.signing_keypair());
-
-        // Fresh accounts need funds for the registration fee.
-        for keypair in [&doctor, &vault_keypair] {
-            submit(
-                &client,
-                &medigate::tx().balances().transfer_keep_alive(
-                    MultiAddress::Id(account_id(keypair)),
-                    1_000_000_000_000_000,
-                ),
-                &governance,
-            )
-            .await;
-        }
-        let doctor_key = doctor_identity.encryption_secret().public_key().0;
-        for (keypair, key) in [
-            (&patient, [1u8; 32]),
-            (&doctor, doctor_key),
-            (&vault_keypair, vault.encryption_secret().public_key().0),
-        ] {
-            submit(&client, &medigate::tx().registry().register(key), keypair).await;
-        }
-        let appoint = RuntimeCall::Registry(RegistryCall::add_authority {
-            authority: account_id(&board),
-            roles: RoleSet(1 << Role::Provider as u8 | 1 << Role::Organization as u8),
-        });
-        submit(&client, &medigate::tx().sudo().sudo(appoint), &governance).await;
-        submit(
-            &client,
-            &medigate::tx().registry().attest(
-                account_id(&doctor),
-                Role::Provider,
-                Some(medigate_chain_client::subxt::utils::H256::repeat_byte(9)),
-                None,
-            ),
-            &board,
-        )
-        .await;
-        submit(
-            &client,
-            &medigate::tx().registry().attest(
-                account_id(&vault_keypair),
-                Role::Organization,
-                None,
-                None,
-            ),
-            &board,
-        )
-        .await;
-
+        let participants = Participants::enrol(&client)
+            .await
+            .expect("the participants are enrolled");
         let dir = tempfile::tempdir().unwrap();
         let keystore = dir.path().join("vault.keystore");
-        keystore::save(
-            &keystore,
-            &vault,
-            PASSPHRASE,
-            keystore::KeystoreParams {
-                memory_kib: 8 * 1024,
-                iterations: 1,
-                parallelism: 1,
-            },
-        )
-        .unwrap();
+        participants.save_vault_keystore(&keystore, PASSPHRASE);
         Self {
             node,
             client,
-            patient,
-            doctor,
-            doctor_identity,
-            vault,
+            patient: participants.patient,
+            doctor: participants.doctor.signing_keypair(),
+            doctor_identity: participants.doctor,
+            vault: participants.vault,
             keystore,
             dir,
         }
     }
 
-    /// The node's WebSocket URL.
-    pub fn ws_url(&mut self) -> String {
-        self.node.process().ws_url()
-    }
-
-    /// Starts a vault on a free port with its data in `data` and `extra`
-    /// options, and waits until it serves.
+    /// Starts a vault with its data in `data` and `extra` options, and waits
+    /// until it serves.
     pub async fn start_vault(&mut self, data: &Path, extra: &[&str]) -> ServiceProcess {
-        let port = free_port();
-        let mut args: Vec<String> = vec![
-            "serve".into(),
-            "--keystore".into(),
-            self.keystore.display().to_string(),
-            "--data-dir".into(),
-            data.display().to_string(),
-            "--listen".into(),
-            format!("127.0.0.1:{port}"),
-            "--node".into(),
-            self.ws_url(),
-        ];
-        args.extend(extra.iter().map(|arg| arg.to_string()));
-        let mut vault = ServiceProcess::start(
-            Path::new(VAULT),
-            &args,
-            &[("MEDIGATE_VAULT_PASSPHRASE", PASSPHRASE.to_string())],
-            &self.dir.path().join("vault.log"),
-            format!("http://127.0.0.1:{port}"),
-        )
-        .unwrap();
-        vault
-            .wait_ready("/health", Duration::from_secs(60))
-            .await
-            .expect("the vault serves");
-        vault
+        VaultOptions {
+            binary: VAULT.into(),
+            keystore: self.keystore.clone(),
+            passphrase: PASSPHRASE.into(),
+            data_dir: data.to_path_buf(),
+            node_ws_url: self.node.process().ws_url(),
+            log_path: self.dir.path().join("vault.log"),
+            extra: extra.iter().map(|arg| arg.to_string()).collect(),
+        }
+        .start()
+        .await
+        .expect("the vault serves")
     }
 }
 
