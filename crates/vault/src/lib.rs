@@ -11,12 +11,20 @@
 //!   chain, one batch per block.
 //! - [`service`]: the HTTP API; [`error`]: its errors.
 //! - [`config`] and [`server`]: running a vault (`medigate-vault serve`).
+//!
+//! Everything but `store`, `auth` and `replay` is behind the default feature
+//! `server`.
 
 pub mod auth;
+#[cfg(feature = "server")]
 pub mod config;
+#[cfg(feature = "server")]
 pub mod error;
+#[cfg(feature = "server")]
 pub mod receipts;
 pub mod replay;
+#[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "server")]
 pub mod service;
 pub mod store;
