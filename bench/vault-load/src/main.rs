@@ -16,7 +16,7 @@
 use std::{
     path::Path,
     sync::Arc,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use medigate_chain_client::{
@@ -33,8 +33,8 @@ use medigate_chain_client::{
     subxt_signer::sr25519::Keypair,
 };
 use medigate_crypto::record::{self, RecordBinding, RecordKey};
-use medigate_testnet::{DevNode, Participants, RpcClient, VaultOptions};
-use medigate_vault::auth::{sign_headers, sign_headers_for_hash};
+use medigate_testnet::{DevNode, Participants, RpcClient, VaultOptions, receipts_of};
+use medigate_vault::auth::{sign_headers, sign_headers_for_hash, unix_ms};
 
 /// Sequential reads for the latency figure.
 const SEQUENTIAL_READS: usize = 2_000;
@@ -48,13 +48,6 @@ const SMALL: usize = 4096;
 const LARGE: usize = 64 << 20;
 /// Large uploads and downloads per run.
 const LARGE_ROUNDS: usize = 3;
-
-fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
 
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
@@ -143,41 +136,6 @@ async fn anchor(client: &Client, patient: &Keypair, content_id: [u8; 32], size: 
     submit_and_wait(client, &call, patient)
         .await
         .expect("anchored");
-}
-
-/// Receipts of `accessor` on chain from block `from`: (block, accessed_at).
-async fn receipts_on_chain(
-    client: &Client,
-    rpc: &RpcClient,
-    from: u32,
-    accessor: [u8; 32],
-) -> Vec<(u32, u64)> {
-    let best = rpc.best_number().await.unwrap();
-    let mut found = Vec::new();
-    for number in from..=best {
-        let hash: H256 = rpc
-            .block_hash(number)
-            .await
-            .unwrap()
-            .unwrap()
-            .parse()
-            .unwrap();
-        let events = client
-            .at_block(hash)
-            .await
-            .unwrap()
-            .events()
-            .fetch()
-            .await
-            .unwrap();
-        for event in events.find::<medigate::audit::events::AccessRecorded>() {
-            let event = event.unwrap();
-            if event.receipt.accessor.0 == accessor {
-                found.push((number, event.receipt.accessed_at));
-            }
-        }
-    }
-    found
 }
 
 /// Block timestamps from `from` to the best block: (number, timestamp).
@@ -347,7 +305,7 @@ async fn run(node_binary: &Path, vault_binary: &Path) -> Figures {
     let mut receipts = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        receipts = receipts_on_chain(&client, &rpc, first_block, account_id(&doctor).0).await;
+        receipts = receipts_of(&client, &rpc, first_block, account_id(&doctor).0).await;
         if receipts.len() >= served {
             break;
         }
@@ -358,10 +316,10 @@ async fn run(node_binary: &Path, vault_binary: &Path) -> Figures {
     let times = block_times(&client, &rpc, first_block).await;
     let most_blocks_late = receipts
         .iter()
-        .map(|(block, accessed_at)| {
+        .map(|(block, receipt)| {
             let next = times
                 .iter()
-                .find(|(_, timestamp)| timestamp > accessed_at)
+                .find(|(_, timestamp)| *timestamp > receipt.accessed_at)
                 .map_or(*block, |(number, _)| *number);
             block.saturating_sub(next) as f64
         })

@@ -14,6 +14,7 @@ mod network;
 mod node;
 mod participants;
 mod ports;
+mod receipts;
 mod rpc;
 mod service;
 
@@ -22,5 +23,6 @@ pub use network::LocalNetwork;
 pub use node::{DevNode, NodeOptions, NodeProcess};
 pub use participants::{Participants, TEST_KEYSTORE};
 pub use ports::free_port;
+pub use receipts::receipts_of;
 pub use rpc::RpcClient;
 pub use service::{ServiceProcess, VaultOptions};

@@ -151,6 +151,15 @@ impl RequestSigner {
     }
 }
 
+/// Milliseconds since the Unix epoch by this machine's clock: the time
+/// signed requests carry and the vault checks them against.
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|since| since.as_millis() as u64)
+        .unwrap_or_default()
+}
+
 /// The headers that sign a request with `body`, for clients.
 pub fn sign_headers(
     keypair: &medigate_crypto::keys::SigningKeypair,

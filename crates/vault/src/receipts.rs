@@ -15,9 +15,10 @@
 use std::{
     collections::VecDeque,
     sync::{Arc, Mutex},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
+use crate::auth::unix_ms;
 use medigate_chain_client::{
     Client, MediGateConfig, account_id, medigate,
     medigate::runtime_types::{
@@ -102,14 +103,6 @@ pub struct ReceiptCommitter {
     slot: Duration,
     margin: Duration,
     max_batch: usize,
-}
-
-/// Milliseconds since the Unix epoch.
-fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|since| since.as_millis() as u64)
-        .unwrap_or_default()
 }
 
 /// How long from `now_ms` until `margin_ms` before the end of the current

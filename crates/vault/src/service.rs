@@ -13,10 +13,7 @@
 //! Every other request carries the signed-request headers of [`crate::auth`];
 //! the body hash a blob upload signs is its content id.
 
-use std::{
-    sync::{Arc, Mutex},
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::sync::{Arc, Mutex};
 
 use axum::{
     Json, Router,
@@ -35,7 +32,7 @@ use medigate_chain_client::{
 };
 
 use crate::{
-    auth::RequestSigner,
+    auth::{RequestSigner, unix_ms},
     error::ApiError,
     receipts::{Receipt, ReceiptQueue},
     replay::ReplayGuard,
@@ -79,14 +76,6 @@ pub fn router(state: Arc<VaultState>) -> Router {
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
         .with_state(state)
-}
-
-/// Milliseconds since the Unix epoch, by the vault's clock.
-fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|since| since.as_millis() as u64)
-        .unwrap_or_default()
 }
 
 /// Parses 64 hex digits.

@@ -527,34 +527,8 @@ async fn wait_for_receipts(
 ) -> Vec<(u32, medigate_vault::receipts::Receipt)> {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let mut found = Vec::new();
-        let best = chain.node.process().rpc().best_number().await.unwrap();
-        for number in 1..=best {
-            let hash = chain
-                .node
-                .process()
-                .rpc()
-                .block_hash(number)
-                .await
-                .unwrap()
-                .unwrap();
-            let hash: H256 = hash.parse().unwrap();
-            let events = chain
-                .client
-                .at_block(hash)
-                .await
-                .unwrap()
-                .events()
-                .fetch()
-                .await
-                .unwrap();
-            for event in events.find::<medigate::audit::events::AccessRecorded>() {
-                let event = event.unwrap();
-                if event.receipt.accessor.0 == accessor {
-                    found.push((number, event.receipt));
-                }
-            }
-        }
+        let rpc = chain.node.process().rpc().clone();
+        let found = medigate_testnet::receipts_of(&chain.client, &rpc, 1, accessor).await;
         if found.len() >= count || std::time::Instant::now() > deadline {
             return found;
         }

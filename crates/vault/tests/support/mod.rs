@@ -7,7 +7,7 @@
 use std::{
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
 use medigate_chain_client::{
@@ -17,6 +17,7 @@ use medigate_chain_client::{
 };
 use medigate_crypto::keys::Identity;
 use medigate_testnet::{DevNode, Participants, ServiceProcess, VaultOptions};
+pub use medigate_vault::auth::unix_ms;
 use medigate_vault::auth::{sign_headers, sign_headers_for_hash};
 use reqwest::{Method, StatusCode};
 
@@ -34,14 +35,6 @@ pub fn node_binary() -> PathBuf {
         node.display()
     );
     node
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
 }
 
 /// Signs `call` with `signer` and waits for it to succeed in a finalised block.
