@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use medigate_chain_client::{
-    AccessChecker, ChainError, Client, MediGateConfig, account_id as account, chain_time, connect,
-    free_balance,
+    AccessChecker, AccessQuestion, ChainError, Client, MediGateConfig, account_id as account,
+    chain_time, connect, free_balance,
     medigate::{
         self,
         runtime_types::{
@@ -170,6 +170,26 @@ async fn consent_gates_access_and_every_access_is_provable() {
         !check(Action::Write).await.allowed,
         "a read grant allows no write"
     );
+    // Many questions in one call get the same answers, in order.
+    let question = |accessor: &Keypair, purpose: Purpose, action: Action| AccessQuestion {
+        accessor: account(accessor),
+        patient: account(&patient),
+        record,
+        purpose,
+        action,
+    };
+    let answers = checker
+        .check_access_many(&[
+            question(&doctor, Purpose::Treatment, Action::Write),
+            question(&doctor, Purpose::Treatment, Action::Read),
+            question(&doctor, Purpose::Research, Action::Read),
+            question(&vault, Purpose::Treatment, Action::Read),
+        ])
+        .await
+        .expect("check_access_many answers");
+    let allowed_answers: Vec<bool> = answers.iter().map(|answer| answer.allowed).collect();
+    assert_eq!(allowed_answers, [false, true, false, false]);
+    assert_eq!(answers[1].grant, Some(granted.grant));
 
     // Revocation denies at once.
     submit(

@@ -195,6 +195,7 @@ impl_runtime_apis! {
         }
     }
 
+    #[api_version(2)]
     impl pallet_consent::runtime_api::ConsentApi<Block, AccountId> for Runtime {
         fn check_access(
             accessor: AccountId,
@@ -204,6 +205,12 @@ impl_runtime_apis! {
             action: pallet_consent::Action,
         ) -> pallet_consent::Decision<pallet_consent::GrantId> {
             pallet_consent::Pallet::<Runtime>::check_access(accessor, patient, record, purpose, action)
+        }
+
+        fn check_access_many(
+            questions: Vec<pallet_consent::runtime_api::AccessQuestion<AccountId>>,
+        ) -> Vec<pallet_consent::Decision<pallet_consent::GrantId>> {
+            pallet_consent::Pallet::<Runtime>::check_access_many(questions)
         }
     }
 

@@ -20,6 +20,26 @@ use subxt::utils::{AccountId32, H256};
 /// allowed it, the reason.
 pub type AccessDecision = Decision<u64>;
 
+/// One question to [`AccessChecker::check_access_many`]: may this accessor
+/// perform this action on this record of this patient for this purpose?
+#[derive(Clone, Debug, Encode)]
+pub struct AccessQuestion {
+    /// Who asks.
+    pub accessor: AccountId32,
+    /// The record's owner.
+    pub patient: AccountId32,
+    /// The record's content id.
+    pub record: H256,
+    /// Why.
+    pub purpose: Purpose,
+    /// What.
+    pub action: Action,
+}
+
+/// The most questions one [`AccessChecker::check_access_many`] call takes
+/// (the runtime answers no more).
+pub const MAX_ACCESS_QUESTIONS: usize = 1024;
+
 /// Why a check could not be made. A failed check never means "allowed".
 #[derive(Debug, thiserror::Error)]
 pub enum AccessCheckError {
@@ -38,6 +58,9 @@ pub enum AccessCheckError {
     /// without the consent API).
     #[error("the node refused check_access: {0}")]
     Refused(String),
+    /// More questions than one call takes.
+    #[error("{0} access questions in one call; at most {MAX_ACCESS_QUESTIONS} are answered")]
+    TooManyQuestions(usize),
     /// The answer was not a decision.
     #[error("the node's answer to check_access is not a decision: {0}")]
     Malformed(String),
@@ -77,11 +100,51 @@ impl AccessChecker {
         action: Action,
     ) -> Result<AccessDecision, AccessCheckError> {
         let arguments = (accessor, patient, record, purpose, action).encode();
+        let answer = self
+            .state_call("ConsentApi_check_access", &arguments)
+            .await?;
+        AccessDecision::decode(&mut &answer[..])
+            .map_err(|error| AccessCheckError::Malformed(error.to_string()))
+    }
+
+    /// The decisions for many questions at once, in order, all at the node's
+    /// best block: one state call instead of one per question. At most
+    /// [`MAX_ACCESS_QUESTIONS`] questions.
+    pub async fn check_access_many(
+        &self,
+        questions: &[AccessQuestion],
+    ) -> Result<Vec<AccessDecision>, AccessCheckError> {
+        if questions.len() > MAX_ACCESS_QUESTIONS {
+            return Err(AccessCheckError::TooManyQuestions(questions.len()));
+        }
+        let arguments = questions.encode();
+        let answer = self
+            .state_call("ConsentApi_check_access_many", &arguments)
+            .await?;
+        let decisions = Vec::<AccessDecision>::decode(&mut &answer[..])
+            .map_err(|error| AccessCheckError::Malformed(error.to_string()))?;
+        if decisions.len() != questions.len() {
+            return Err(AccessCheckError::Malformed(format!(
+                "{} decisions for {} questions",
+                decisions.len(),
+                questions.len()
+            )));
+        }
+        Ok(decisions)
+    }
+
+    /// Calls the runtime function `method` with SCALE-encoded `arguments` at
+    /// the best block and returns its SCALE-encoded answer.
+    async fn state_call(
+        &self,
+        method: &str,
+        arguments: &[u8],
+    ) -> Result<Vec<u8>, AccessCheckError> {
         let request = serde_json::json!({
             "jsonrpc": "2.0",
             "id": 1,
             "method": "state_call",
-            "params": ["ConsentApi_check_access", format!("0x{}", hex::encode(arguments))],
+            "params": [method, format!("0x{}", hex::encode(arguments))],
         });
         let unreachable = |source| AccessCheckError::Unreachable {
             url: self.url.clone(),
@@ -104,9 +167,7 @@ impl AccessChecker {
             .get("result")
             .and_then(serde_json::Value::as_str)
             .ok_or_else(|| AccessCheckError::Malformed(answer.to_string()))?;
-        let bytes = hex::decode(result.trim_start_matches("0x"))
-            .map_err(|error| AccessCheckError::Malformed(error.to_string()))?;
-        AccessDecision::decode(&mut &bytes[..])
+        hex::decode(result.trim_start_matches("0x"))
             .map_err(|error| AccessCheckError::Malformed(error.to_string()))
     }
 }

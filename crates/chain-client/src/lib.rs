@@ -9,7 +9,9 @@ mod access;
 mod reads;
 mod transactions;
 
-pub use access::{AccessCheckError, AccessChecker, AccessDecision};
+pub use access::{
+    AccessCheckError, AccessChecker, AccessDecision, AccessQuestion, MAX_ACCESS_QUESTIONS,
+};
 pub use reads::{
     ChainAnchor, anchor, chain_time, free_balance, holds_role, is_delegate, is_erased,
     is_registered,

@@ -51,6 +51,14 @@ pub struct VaultConfig {
     #[arg(long, default_value_t = 60_000)]
     pub request_window_ms: u64,
 
+    /// The most reads asked of the chain in one `check_access_many` call.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub check_batch: u16,
+
+    /// The most access-check calls under way at once.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub checks_in_flight: u16,
+
     /// How many receipts may wait for the chain before reads are refused.
     #[arg(long, default_value_t = 100_000)]
     pub receipt_queue: usize,

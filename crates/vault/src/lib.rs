@@ -7,6 +7,8 @@
 //!   streams in.
 //! - [`auth`]: the signed-request headers, read and checked.
 //! - [`replay`]: freshness and replay checks of signed requests.
+//! - [`access_gate`]: the chain's `check_access` for each read, concurrent
+//!   reads asked in one call.
 //! - [`receipts`]: the queue of access receipts and their commitment to the
 //!   chain, one batch per block.
 //! - [`service`]: the HTTP API; [`error`]: its errors.
@@ -15,6 +17,8 @@
 //! Everything but `store`, `auth` and `replay` is behind the default feature
 //! `server`.
 
+#[cfg(feature = "server")]
+pub mod access_gate;
 pub mod auth;
 #[cfg(feature = "server")]
 pub mod config;

@@ -11,6 +11,7 @@ use medigate_crypto::keystore;
 use object_store::ObjectStore;
 
 use crate::{
+    access_gate::{AccessGate, GateLimits},
     config::VaultConfig,
     receipts::{ReceiptCommitter, ReceiptQueue},
     replay::ReplayGuard,
@@ -141,6 +142,13 @@ pub async fn serve(
     let store = open_store(&config)?;
     let checker = AccessChecker::new(&config.node_http_url())
         .map_err(|error| StartError::Chain(error.to_string()))?;
+    let gate = AccessGate::start(
+        checker,
+        GateLimits {
+            max_batch: config.check_batch.into(),
+            max_in_flight: config.checks_in_flight.into(),
+        },
+    );
     let receipts = ReceiptQueue::new(config.receipt_queue);
     let committer = ReceiptCommitter::new(
         chain.clone(),
@@ -155,7 +163,7 @@ pub async fn serve(
     let state = Arc::new(VaultState {
         store,
         chain,
-        checker,
+        gate,
         guard: std::sync::Mutex::new(ReplayGuard::new(config.request_window_ms)),
         receipts: receipts.clone(),
         vault: vault.clone(),

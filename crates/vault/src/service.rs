@@ -26,12 +26,13 @@ use axum::{
 use base64::Engine as _;
 use bytes::Bytes;
 use medigate_chain_client::{
-    AccessChecker, Client, anchor, is_delegate, is_erased, is_registered,
+    AccessQuestion, Client, anchor, is_delegate, is_erased, is_registered,
     medigate::runtime_types::medigate_access_policy::terms::{Action, Purpose},
     subxt::utils::{AccountId32, H256},
 };
 
 use crate::{
+    access_gate::AccessGate,
     auth::{RequestSigner, unix_ms},
     error::ApiError,
     receipts::{Receipt, ReceiptQueue},
@@ -55,8 +56,8 @@ pub struct VaultState {
     pub store: BlobStore,
     /// The chain, for anchors and registrations.
     pub chain: Client,
-    /// The chain's `check_access`.
-    pub checker: AccessChecker,
+    /// The chain's `check_access`, concurrent reads asked together.
+    pub gate: AccessGate,
     /// Nonces of accepted requests.
     pub guard: Mutex<ReplayGuard>,
     /// Receipts waiting for the chain.
@@ -228,14 +229,14 @@ async fn get_blob(
     )?;
 
     let decision = state
-        .checker
-        .check_access(
-            &accessor,
-            &patient,
-            H256(content_id),
-            purpose.clone(),
-            Action::Read,
-        )
+        .gate
+        .check(AccessQuestion {
+            accessor: accessor.clone(),
+            patient: patient.clone(),
+            record: H256(content_id),
+            purpose: purpose.clone(),
+            action: Action::Read,
+        })
         .await
         .map_err(chain_error)?;
     if !decision.allowed {

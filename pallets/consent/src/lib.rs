@@ -721,6 +721,20 @@ pub mod pallet {
 }
 
 impl<T: Config> Pallet<T> {
+    /// [`Pallet::check_access`] for each question in order, answering at most
+    /// [`runtime_api::MAX_ACCESS_QUESTIONS`] of them.
+    pub fn check_access_many(
+        questions: alloc::vec::Vec<runtime_api::AccessQuestion<T::AccountId>>,
+    ) -> alloc::vec::Vec<Decision<GrantId>> {
+        questions
+            .into_iter()
+            .take(runtime_api::MAX_ACCESS_QUESTIONS as usize)
+            .map(|(accessor, patient, record, purpose, action)| {
+                Self::check_access(accessor, patient, record, purpose, action)
+            })
+            .collect()
+    }
+
     /// May `accessor` perform `action` on `record` of `patient` for `purpose`
     /// now? Reads the chain's state and applies
     /// [`medigate_access_policy::decide`].

@@ -476,6 +476,43 @@ fn unknown_record_or_wrong_patient_is_denied() {
 }
 
 #[test]
+fn many_questions_get_the_answers_of_single_checks_in_order() {
+    new_test_ext().execute_with(|| {
+        anchor_records();
+        grant_labs_to_doctor();
+        let questions = [
+            (DOCTOR, PATIENT, id(1), Purpose::Treatment, Action::Read),
+            (DOCTOR, PATIENT, id(2), Purpose::Treatment, Action::Read),
+            (DOCTOR, PATIENT, id(1), Purpose::Research, Action::Read),
+            (DOCTOR, GUARDIAN, id(1), Purpose::Treatment, Action::Read),
+            (PATIENT, PATIENT, id(2), Purpose::Treatment, Action::Read),
+        ];
+        let singles: Vec<_> = questions
+            .iter()
+            .map(|&(accessor, patient, record, purpose, action)| {
+                Consent::check_access(accessor, patient, record, purpose, action)
+            })
+            .collect();
+        assert_eq!(Consent::check_access_many(questions.to_vec()), singles);
+        assert!(singles[0].allowed && !singles[1].allowed && !singles[2].allowed);
+        assert!(!singles[3].allowed && singles[4].allowed);
+    });
+}
+
+#[test]
+fn many_questions_are_answered_up_to_the_limit() {
+    new_test_ext().execute_with(|| {
+        anchor_records();
+        let limit = crate::runtime_api::MAX_ACCESS_QUESTIONS as usize;
+        let question = (PATIENT, PATIENT, id(1), Purpose::Treatment, Action::Read);
+        let answers = Consent::check_access_many(vec![question; limit + 7]);
+        assert_eq!(answers.len(), limit);
+        assert!(answers.iter().all(|answer| answer.allowed));
+        assert!(Consent::check_access_many(Vec::new()).is_empty());
+    });
+}
+
+#[test]
 fn write_grant_lets_an_author_anchor_to_the_patient() {
     new_test_ext().execute_with(|| {
         let lab_result = AnchorRequest {
