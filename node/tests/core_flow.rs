@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use medigate_chain_client::{
     AccessChecker, AccessQuestion, ChainError, Client, MediGateConfig, account_id as account,
-    chain_time, connect, free_balance,
+    anchor as read_anchor, chain_time, connect, connect_http, free_balance, is_registered,
     medigate::{
         self,
         runtime_types::{
@@ -26,7 +26,11 @@ use medigate_chain_client::{
         },
     },
     submit_and_wait,
-    subxt::{extrinsics::ExtrinsicEvents, tx::Payload, utils::H256},
+    subxt::{
+        extrinsics::ExtrinsicEvents,
+        tx::Payload,
+        utils::{AccountId32, H256},
+    },
     subxt_signer::sr25519::{Keypair, dev},
 };
 use medigate_testnet::DevNode;
@@ -190,6 +194,20 @@ async fn consent_gates_access_and_every_access_is_provable() {
     let allowed_answers: Vec<bool> = answers.iter().map(|answer| answer.allowed).collect();
     assert_eq!(allowed_answers, [false, true, false, false]);
     assert_eq!(answers[1].grant, Some(granted.grant));
+
+    // Reads over HTTP see the same chain as the WebSocket client.
+    let reads = connect_http(&node.process().http_url()).await.unwrap();
+    assert!(is_registered(&reads, &account(&doctor)).await.unwrap());
+    assert!(
+        !is_registered(&reads, &AccountId32([0xee; 32]))
+            .await
+            .unwrap()
+    );
+    let anchored = read_anchor(&reads, record)
+        .await
+        .unwrap()
+        .expect("the anchor");
+    assert_eq!(anchored.owner, account(&patient));
 
     // Revocation denies at once.
     submit(

@@ -7,8 +7,9 @@
 //! acknowledgements (tens of milliseconds); over HTTP a check takes well
 //! under a millisecond on loopback.
 
-use std::time::Duration;
+use std::sync::Arc;
 
+use crate::http_rpc::{HttpRpc, HttpRpcError};
 use crate::medigate::runtime_types::medigate_access_policy::{
     decision::Decision,
     terms::{Action, Purpose},
@@ -43,21 +44,10 @@ pub const MAX_ACCESS_QUESTIONS: usize = 1024;
 /// Why a check could not be made. A failed check never means "allowed".
 #[derive(Debug, thiserror::Error)]
 pub enum AccessCheckError {
-    /// The node's HTTP JSON-RPC endpoint did not answer.
-    #[error("cannot reach the node's JSON-RPC at {url}: {source}")]
-    Unreachable {
-        /// The endpoint.
-        url: String,
-        /// The transport error.
-        source: reqwest::Error,
-    },
-    /// The HTTP client could not be set up.
-    #[error("cannot set up an HTTP client: {0}")]
-    Setup(reqwest::Error),
-    /// The node answered with a JSON-RPC error (for example, a runtime
-    /// without the consent API).
-    #[error("the node refused check_access: {0}")]
-    Refused(String),
+    /// The node could not be asked, or refused the call (for example, a
+    /// runtime without the consent API).
+    #[error(transparent)]
+    Rpc(#[from] HttpRpcError),
     /// More questions than one call takes.
     #[error("{0} access questions in one call; at most {MAX_ACCESS_QUESTIONS} are answered")]
     TooManyQuestions(usize),
@@ -69,23 +59,15 @@ pub enum AccessCheckError {
 /// A client of the consent runtime API.
 #[derive(Clone, Debug)]
 pub struct AccessChecker {
-    http: reqwest::Client,
-    url: String,
+    rpc: Arc<HttpRpc>,
 }
 
 impl AccessChecker {
     /// A checker that asks the node whose JSON-RPC server listens at
     /// `http_url` (`http://127.0.0.1:9944` for a local dev node).
     pub fn new(http_url: &str) -> Result<Self, AccessCheckError> {
-        let http = reqwest::Client::builder()
-            .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(AccessCheckError::Setup)?;
         Ok(Self {
-            http,
-            url: http_url.to_string(),
+            rpc: Arc::new(HttpRpc::new(http_url)?),
         })
     }
 
@@ -140,33 +122,12 @@ impl AccessChecker {
         method: &str,
         arguments: &[u8],
     ) -> Result<Vec<u8>, AccessCheckError> {
-        let request = serde_json::json!({
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "state_call",
-            "params": [method, format!("0x{}", hex::encode(arguments))],
-        });
-        let unreachable = |source| AccessCheckError::Unreachable {
-            url: self.url.clone(),
-            source,
-        };
-        let answer: serde_json::Value = self
-            .http
-            .post(&self.url)
-            .json(&request)
-            .send()
-            .await
-            .map_err(unreachable)?
-            .json()
-            .await
-            .map_err(unreachable)?;
-        if let Some(error) = answer.get("error") {
-            return Err(AccessCheckError::Refused(error.to_string()));
-        }
-        let result = answer
-            .get("result")
-            .and_then(serde_json::Value::as_str)
-            .ok_or_else(|| AccessCheckError::Malformed(answer.to_string()))?;
+        let params =
+            serde_json::value::to_raw_value(&(method, format!("0x{}", hex::encode(arguments))))
+                .expect("two strings are JSON");
+        let answer = self.rpc.request("state_call", Some(&params)).await?;
+        let result: String = serde_json::from_str(answer.get())
+            .map_err(|error| AccessCheckError::Malformed(error.to_string()))?;
         hex::decode(result.trim_start_matches("0x"))
             .map_err(|error| AccessCheckError::Malformed(error.to_string()))
     }
@@ -191,7 +152,10 @@ mod tests {
             )
             .await;
         assert!(
-            matches!(result, Err(AccessCheckError::Unreachable { .. })),
+            matches!(
+                result,
+                Err(AccessCheckError::Rpc(HttpRpcError::Unreachable { .. }))
+            ),
             "{result:?}"
         );
     }

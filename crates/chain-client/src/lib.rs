@@ -6,12 +6,14 @@
 //! the chain (the CLI, gateways, vaults, tests) goes through this crate.
 
 mod access;
+mod http_rpc;
 mod reads;
 mod transactions;
 
 pub use access::{
     AccessCheckError, AccessChecker, AccessDecision, AccessQuestion, MAX_ACCESS_QUESTIONS,
 };
+pub use http_rpc::{HttpRpc, HttpRpcError, connect_http};
 pub use reads::{
     ChainAnchor, anchor, chain_time, free_balance, holds_role, is_delegate, is_erased,
     is_registered,
@@ -45,6 +47,9 @@ pub enum ConnectError {
         /// The transport error.
         source: Box<subxt::error::OnlineClientError>,
     },
+    /// The HTTP client for the node could not be set up.
+    #[error("{0}")]
+    Http(HttpRpcError),
 }
 
 /// Connects to a node's JSON-RPC server (`ws://127.0.0.1:9944` for a local

@@ -138,6 +138,7 @@ async fn answer(checker: &AccessChecker, batch: Vec<Pending>) {
 mod tests {
     use super::*;
     use medigate_chain_client::{
+        HttpRpcError,
         medigate::runtime_types::medigate_access_policy::terms::{Action, Purpose},
         subxt::utils::{AccountId32, H256},
     };
@@ -168,7 +169,7 @@ mod tests {
         for read in reads {
             let result = read.await.unwrap();
             assert!(
-                matches!(&result, Err(GateError::Check(error)) if matches!(**error, AccessCheckError::Unreachable { .. })),
+                matches!(&result, Err(GateError::Check(error)) if matches!(**error, AccessCheckError::Rpc(HttpRpcError::Unreachable { .. }))),
                 "{result:?}"
             );
         }

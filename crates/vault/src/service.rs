@@ -54,7 +54,8 @@ pub const OPENAPI: &str = include_str!("../openapi.json");
 pub struct VaultState {
     /// Blobs and wraps.
     pub store: BlobStore,
-    /// The chain, for anchors and registrations.
+    /// The chain, for anchors and registrations (reads at the finalized
+    /// block, over HTTP).
     pub chain: Client,
     /// The chain's `check_access`, concurrent reads asked together.
     pub gate: AccessGate,
