@@ -2,7 +2,9 @@
 # Installs what building MediGate needs and a fresh machine lacks:
 # Debian packages (protoc for libp2p's protobuf code, libssl-dev + pkg-config
 # for the system OpenSSL), the Rust WebAssembly targets and rust-src for the
-# runtime, and rustfmt for the format check. Safe to run again: it only installs what is missing.
+# runtime, rustfmt for the format check, and s3s-fs (an S3-compatible server
+# the vault's tests store blobs in) under ~/.cache/medigate/tools. Safe to run
+# again: it only installs what is missing.
 set -euo pipefail
 
 packages=(protobuf-compiler pkg-config libssl-dev)
@@ -26,3 +28,11 @@ installed_components=$(rustup component list --installed)
 for component in rust-src rustfmt; do
     grep -q "^$component" <<<"$installed_components" || rustup component add "$component"
 done
+
+# The S3-compatible server of the vault's object-store test.
+tools="${MEDIGATE_TOOLS:-$HOME/.cache/medigate/tools}"
+if [ ! -x "$tools/bin/s3s-fs" ]; then
+    echo "setup: installing s3s-fs into $tools"
+    cargo install s3s-fs --version 0.14.1 --features binary --locked --quiet \
+        --root "$tools" --target-dir "$tools/target"
+fi

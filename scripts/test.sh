@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/setup.sh
+export PATH="${MEDIGATE_TOOLS:-$HOME/.cache/medigate/tools}/bin:$PATH"
 cargo fmt --all --check
 cargo build --workspace --all-targets
 cargo test --workspace --no-fail-fast -- --nocapture

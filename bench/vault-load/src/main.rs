@@ -196,6 +196,7 @@ async fn run(node_binary: &Path, vault_binary: &Path) -> Figures {
         node_ws_url: node.process().ws_url(),
         log_path: dir.path().join("vault.log"),
         extra: Vec::new(),
+        envs: Vec::new(),
     }
     .start()
     .await

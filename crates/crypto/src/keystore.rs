@@ -107,11 +107,11 @@ pub fn seal(
     sealed.extend_from_slice(&salt);
     sealed.extend_from_slice(&nonce);
     let key = params.derive_key(passphrase, &salt)?;
-    let cipher = XChaCha20Poly1305::new(key.as_ref().into());
+    let cipher = XChaCha20Poly1305::new((&*key).into());
     let entropy = identity.entropy();
     let ciphertext = cipher
         .encrypt(
-            XNonce::from_slice(&nonce),
+            &XNonce::from(nonce),
             Payload {
                 msg: &entropy,
                 aad: &sealed,
@@ -148,13 +148,13 @@ pub fn open(sealed: &[u8], passphrase: &str) -> Result<Identity, CryptoError> {
         parallelism: field(13),
     };
     let salt = &header[17..33];
-    let nonce = XNonce::from_slice(&header[33..57]);
+    let nonce = XNonce::try_from(&header[33..57]).expect("24 bytes");
     let key = params.derive_key(passphrase, salt)?;
-    let cipher = XChaCha20Poly1305::new(key.as_ref().into());
+    let cipher = XChaCha20Poly1305::new((&*key).into());
     let entropy = Zeroizing::new(
         cipher
             .decrypt(
-                nonce,
+                &nonce,
                 Payload {
                     msg: ciphertext,
                     aad: header,

@@ -2,9 +2,11 @@
 //! 64 KiB chunks with STREAM nonces (a random 19-byte prefix, a 32-bit
 //! big-endian chunk counter and a last-chunk flag), so that truncating,
 //! reordering or splicing chunks is detected. Both directions stream: memory
-//! use is a few chunks whatever the record's size (decryption two;
+//! use is a few chunks whatever the record's size (decryption one;
 //! encryption up to 34 while a second thread hashes the envelope for its
-//! content id).
+//! content id), beside the input reader's own buffer. A chunk is encrypted
+//! or decrypted straight out of that buffer when it shows a whole chunk and
+//! more, so a record given as a byte slice is not copied on the way in.
 //!
 //! The envelope starts with a header that names the record (id, version,
 //! owner); the whole header is every chunk's associated data, so an envelope
@@ -12,12 +14,9 @@
 //! `crates/crypto/ENVELOPE.md`. The content id anchored on chain is the
 //! BLAKE3-256 hash of the whole envelope.
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Write};
 
-use chacha20poly1305::{
-    KeyInit, XChaCha20Poly1305,
-    aead::stream::{DecryptorBE32, EncryptorBE32},
-};
+use chacha20poly1305::{AeadInOut, KeyInit, Tag, XChaCha20Poly1305, XNonce, aead::inout::InOutBuf};
 use rand_core::{OsRng, RngCore};
 use zeroize::Zeroizing;
 
@@ -35,6 +34,8 @@ const FORMAT_VERSION: u8 = 1;
 /// log2 of [`CHUNK_LEN`], as written in the header.
 const CHUNK_LEN_LOG2: u8 = 16;
 const NONCE_PREFIX_LEN: usize = 19;
+/// A chunk's nonce: the prefix, a 32-bit counter and the last-chunk flag.
+const NONCE_LEN: usize = NONCE_PREFIX_LEN + 4 + 1;
 
 /// The associated data of every chunk: the header, zero-padded to a multiple
 /// of 64 bytes. Poly1305's vectorised code authenticates four 16-byte blocks
@@ -73,7 +74,7 @@ impl RecordKey {
     }
 
     fn cipher(&self) -> XChaCha20Poly1305 {
-        XChaCha20Poly1305::new(self.0.as_ref().into())
+        XChaCha20Poly1305::new((&*self.0).into())
     }
 }
 
@@ -172,29 +173,249 @@ pub fn envelope_len(plaintext_len: u64) -> u64 {
     HEADER_LEN as u64 + plaintext_len + chunks * TAG_LEN as u64
 }
 
-/// Reads until `buffer` holds `want` bytes or the input ends; returns how
-/// many it holds. The buffer's earlier contents are overwritten, not zeroed
-/// first: only bytes it never held are initialised.
-fn fill(input: &mut impl Read, buffer: &mut Vec<u8>, want: usize) -> io::Result<usize> {
-    buffer.resize(want, 0);
-    let mut filled = 0;
-    while filled < want {
-        match input.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(read) => filled += read,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
-    }
-    buffer.truncate(filled);
-    Ok(filled)
-}
+/// A full chunk as the envelope holds it: ciphertext and tag.
+const SEALED_CHUNK_LEN: usize = CHUNK_LEN + TAG_LEN;
 
 /// Chunks handed to the hashing thread at a time.
 const HASH_BATCH: usize = 16;
 
+/// The error for a record that would need more than 2^32 chunks.
+fn too_large() -> CryptoError {
+    CryptoError::MalformedEnvelope("the record is too large (over 2^32 chunks)")
+}
+
+/// The STREAM state of one envelope: the cipher, the next chunk's counter
+/// and the associated data every chunk is sealed with.
+///
+/// Chunk *i*'s nonce is the header's 19-byte prefix, *i* as a big-endian
+/// `u32` and a last-chunk flag byte (1 for the last chunk, else 0). A chunk
+/// that is not the last needs a successor, so counter `u32::MAX` is only
+/// ever the last chunk's: an envelope holds at most 2^32 chunks. Once the
+/// last chunk is sealed or opened, the stream refuses any further chunk, so
+/// no nonce is used twice.
+struct ChunkStream {
+    cipher: XChaCha20Poly1305,
+    nonce_prefix: [u8; NONCE_PREFIX_LEN],
+    /// The next chunk's counter; `None` once the last chunk has been taken.
+    counter: Option<u32>,
+    aad: [u8; CHUNK_AAD_LEN],
+}
+
+impl ChunkStream {
+    fn new(key: &RecordKey, header: &EnvelopeHeader) -> Self {
+        Self {
+            cipher: key.cipher(),
+            nonce_prefix: header.nonce_prefix,
+            counter: Some(0),
+            aad: chunk_aad(&header.to_bytes()),
+        }
+    }
+
+    /// The next chunk's nonce, advancing the counter; `None` if the stream
+    /// has no nonce left for such a chunk.
+    fn next_nonce(&mut self, last: bool) -> Option<XNonce> {
+        let counter = self.counter?;
+        self.counter = if last {
+            None
+        } else {
+            Some(counter.checked_add(1)?)
+        };
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce[..NONCE_PREFIX_LEN].copy_from_slice(&self.nonce_prefix);
+        nonce[NONCE_PREFIX_LEN..NONCE_LEN - 1].copy_from_slice(&counter.to_be_bytes());
+        nonce[NONCE_LEN - 1] = u8::from(last);
+        Some(XNonce::from(nonce))
+    }
+
+    /// Seals `plaintext` as the next chunk into `sealed`, which ends up
+    /// holding exactly its ciphertext and tag.
+    fn seal(
+        &mut self,
+        plaintext: &[u8],
+        sealed: &mut Vec<u8>,
+        last: bool,
+    ) -> Result<(), CryptoError> {
+        let nonce = self.next_nonce(last).ok_or_else(too_large)?;
+        sealed.resize(plaintext.len() + TAG_LEN, 0);
+        let (ciphertext, tag_out) = sealed.split_at_mut(plaintext.len());
+        let buffer = InOutBuf::new(plaintext, ciphertext).expect("slices of the same length");
+        let tag = self
+            .cipher
+            .encrypt_inout_detached(&nonce, &self.aad, buffer)
+            .map_err(|_| too_large())?;
+        tag_out.copy_from_slice(&tag);
+        Ok(())
+    }
+
+    /// Seals the plaintext chunk `buffer` holds, in place, and appends its
+    /// tag.
+    fn seal_in_place(&mut self, buffer: &mut Vec<u8>, last: bool) -> Result<(), CryptoError> {
+        let nonce = self.next_nonce(last).ok_or_else(too_large)?;
+        let tag = self
+            .cipher
+            .encrypt_inout_detached(&nonce, &self.aad, buffer.as_mut_slice().into())
+            .map_err(|_| too_large())?;
+        buffer.extend_from_slice(&tag);
+        Ok(())
+    }
+
+    /// Opens `sealed` (ciphertext and tag) as the next chunk into
+    /// `plaintext`, which ends up holding exactly the chunk's plaintext.
+    /// Nothing is decrypted unless the tag is genuine.
+    fn open(
+        &mut self,
+        sealed: &[u8],
+        plaintext: &mut Vec<u8>,
+        last: bool,
+    ) -> Result<(), CryptoError> {
+        let (ciphertext, tag) = split_tag(sealed)?;
+        let nonce = self.next_nonce(last).ok_or(CryptoError::Tampered)?;
+        plaintext.resize(ciphertext.len(), 0);
+        let buffer = InOutBuf::new(ciphertext, plaintext).expect("slices of the same length");
+        self.cipher
+            .decrypt_inout_detached(&nonce, &self.aad, buffer, &tag)
+            .map_err(|_| CryptoError::Tampered)
+    }
+
+    /// Opens the sealed chunk `buffer` holds, in place, leaving its
+    /// plaintext.
+    fn open_in_place(&mut self, buffer: &mut Vec<u8>, last: bool) -> Result<(), CryptoError> {
+        let (ciphertext, tag) = split_tag(buffer)?;
+        let plaintext_len = ciphertext.len();
+        let nonce = self.next_nonce(last).ok_or(CryptoError::Tampered)?;
+        self.cipher
+            .decrypt_inout_detached(
+                &nonce,
+                &self.aad,
+                (&mut buffer[..plaintext_len]).into(),
+                &tag,
+            )
+            .map_err(|_| CryptoError::Tampered)?;
+        buffer.truncate(plaintext_len);
+        Ok(())
+    }
+}
+
+/// A sealed chunk's ciphertext and its tag; a chunk too short to hold a tag
+/// was tampered with.
+fn split_tag(sealed: &[u8]) -> Result<(&[u8], Tag), CryptoError> {
+    let ciphertext_len = sealed
+        .len()
+        .checked_sub(TAG_LEN)
+        .ok_or(CryptoError::Tampered)?;
+    let (ciphertext, tag) = sealed.split_at(ciphertext_len);
+    Ok((ciphertext, Tag::try_from(tag).expect("16 bytes")))
+}
+
+/// How [`take_chunk`] delivered a chunk.
+enum Taken {
+    /// Borrowed from the reader's buffer and handed over as it stood; more
+    /// input follows it, so it is not the last chunk.
+    Borrowed,
+    /// Copied into the caller's buffer; `last` if nothing follows it.
+    Copied { last: bool },
+}
+
+/// The next `chunk_len` bytes of `input` (fewer at its end), handed to
+/// `borrowed` where the reader's buffer shows more than a whole chunk (no
+/// copy; such a chunk is not the last), otherwise gathered into `buffer`,
+/// which is cleared first.
+///
+/// A whole chunk is the last only if nothing follows it: after gathering
+/// one, the reader is asked whether it has more, without consuming it. The
+/// end of the input is seen once: no read is made after one returned
+/// nothing.
+fn take_chunk<R: BufRead>(
+    input: &mut R,
+    chunk_len: usize,
+    buffer: &mut Vec<u8>,
+    borrowed: impl FnOnce(&[u8], &mut Vec<u8>) -> Result<(), CryptoError>,
+) -> Result<Taken, CryptoError> {
+    buffer.clear();
+    loop {
+        let available = match input.fill_buf() {
+            Ok(available) => available,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error.into()),
+        };
+        if buffer.is_empty() && available.len() > chunk_len {
+            borrowed(&available[..chunk_len], buffer)?;
+            input.consume(chunk_len);
+            return Ok(Taken::Borrowed);
+        }
+        if available.is_empty() {
+            return Ok(Taken::Copied { last: true });
+        }
+        let take = available.len().min(chunk_len - buffer.len());
+        buffer.extend_from_slice(&available[..take]);
+        input.consume(take);
+        if buffer.len() == chunk_len {
+            return Ok(Taken::Copied {
+                last: at_end(input)?,
+            });
+        }
+    }
+}
+
+/// Whether `input` has nothing more, without consuming anything.
+fn at_end(input: &mut impl BufRead) -> io::Result<bool> {
+    loop {
+        match input.fill_buf() {
+            Ok(available) => return Ok(available.is_empty()),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Reads the next plaintext chunk from `plaintext` and seals it into
+/// `sealed`; returns the chunk's plaintext length and whether it was the
+/// last.
+fn seal_next(
+    stream: &mut ChunkStream,
+    plaintext: &mut impl BufRead,
+    sealed: &mut Vec<u8>,
+) -> Result<(usize, bool), CryptoError> {
+    let taken = take_chunk(plaintext, CHUNK_LEN, sealed, |chunk, sealed| {
+        stream.seal(chunk, sealed, false)
+    })?;
+    match taken {
+        Taken::Borrowed => Ok((CHUNK_LEN, false)),
+        Taken::Copied { last } => {
+            let len = sealed.len();
+            stream.seal_in_place(sealed, last)?;
+            Ok((len, last))
+        }
+    }
+}
+
+/// Reads the next sealed chunk from `envelope` and opens it into `chunk`;
+/// returns whether it was the last.
+fn open_next(
+    stream: &mut ChunkStream,
+    envelope: &mut impl BufRead,
+    chunk: &mut Vec<u8>,
+) -> Result<bool, CryptoError> {
+    let taken = take_chunk(envelope, SEALED_CHUNK_LEN, chunk, |sealed, chunk| {
+        stream.open(sealed, chunk, false)
+    })?;
+    match taken {
+        Taken::Borrowed => Ok(false),
+        Taken::Copied { last } => {
+            stream.open_in_place(chunk, last)?;
+            Ok(last)
+        }
+    }
+}
+
 /// Encrypts the plaintext read from `plaintext` under `key` for `binding`,
 /// writing the envelope to `envelope`.
+///
+/// The input is a [`BufRead`]: a byte slice, or a file or socket wrapped
+/// in a [`std::io::BufReader`]. Where the reader's buffer shows more than a
+/// whole chunk (a byte slice does for every chunk but its last), the chunk
+/// is encrypted straight out of it; otherwise the chunk is gathered into a
+/// chunk buffer first.
 ///
 /// A record longer than one chunk is hashed (for its content id) on a second
 /// thread, in batches of chunks, while the next chunks are encrypted; memory
@@ -202,44 +423,49 @@ const HASH_BATCH: usize = 16;
 pub fn encrypt(
     key: &RecordKey,
     binding: RecordBinding,
-    mut plaintext: impl Read,
+    plaintext: impl BufRead,
+    envelope: impl Write,
+) -> Result<Encrypted, CryptoError> {
+    encrypt_with_header(key, EnvelopeHeader::new(binding), plaintext, envelope)
+}
+
+/// [`encrypt`] under a given header (its nonce prefix included).
+fn encrypt_with_header(
+    key: &RecordKey,
+    header: EnvelopeHeader,
+    mut plaintext: impl BufRead,
     mut envelope: impl Write,
 ) -> Result<Encrypted, CryptoError> {
-    let header = EnvelopeHeader::new(binding);
     let header_bytes = header.to_bytes();
-    let mut encryptor = EncryptorBE32::from_aead(key.cipher(), header.nonce_prefix.as_ref().into());
-    let too_large =
-        |_| CryptoError::MalformedEnvelope("the record is too large (over 2^32 chunks)");
+    let mut stream = ChunkStream::new(key, &header);
     let mut hasher = blake3::Hasher::new();
-    let aad = chunk_aad(&header_bytes);
     hasher.update(&header_bytes);
     envelope.write_all(&header_bytes)?;
-    let mut envelope_len = HEADER_LEN as u64;
-    let mut current = Vec::with_capacity(CHUNK_LEN + TAG_LEN);
-    let mut plaintext_len = fill(&mut plaintext, &mut current, CHUNK_LEN)? as u64;
+    let mut current = Vec::with_capacity(SEALED_CHUNK_LEN);
+    let (read, last) = seal_next(&mut stream, &mut plaintext, &mut current)?;
+    envelope.write_all(&current)?;
+    let mut plaintext_len = read as u64;
+    let mut envelope_len = (HEADER_LEN + current.len()) as u64;
 
-    if current.len() < CHUNK_LEN {
+    if last {
         // One chunk: nothing to overlap.
-        encryptor
-            .encrypt_last_in_place(&aad, &mut current)
-            .map_err(too_large)?;
-        envelope.write_all(&current)?;
         envelope.flush()?;
         hasher.update(&current);
         return Ok(Encrypted {
             content_id: *hasher.finalize().as_bytes(),
-            envelope_len: envelope_len + current.len() as u64,
+            envelope_len,
             plaintext_len,
         });
     }
 
     std::thread::scope(|scope| {
         // Chunk buffers circulate: filled here, hashed there, returned.
+        // With `current`, 2 * HASH_BATCH + 2 of them exist.
         let (written, to_hash) = std::sync::mpsc::channel::<Vec<Vec<u8>>>();
         let (hashed, free) = std::sync::mpsc::channel::<Vec<u8>>();
-        for _ in 0..2 * HASH_BATCH + 2 {
+        for _ in 0..2 * HASH_BATCH + 1 {
             hashed
-                .send(Vec::with_capacity(CHUNK_LEN + TAG_LEN))
+                .send(Vec::with_capacity(SEALED_CHUNK_LEN))
                 .expect("the receiving end is here");
         }
         let hashing = scope.spawn(move || {
@@ -253,31 +479,25 @@ pub fn encrypt(
             hasher
         });
         let mut batch = Vec::with_capacity(HASH_BATCH);
-        let mut next = free.recv().expect("buffers are in the pool");
-        // A full chunk is the last only if nothing follows it.
-        while current.len() == CHUNK_LEN && fill(&mut plaintext, &mut next, CHUNK_LEN)? > 0 {
-            encryptor
-                .encrypt_next_in_place(&aad, &mut current)
-                .map_err(too_large)?;
-            envelope.write_all(&current)?;
-            envelope_len += current.len() as u64;
-            plaintext_len += next.len() as u64;
-            batch.push(std::mem::replace(&mut current, next));
+        batch.push(current);
+        loop {
             if batch.len() == HASH_BATCH {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(HASH_BATCH));
                 written
                     .send(full)
                     .expect("the hashing thread runs until hung up");
             }
-            next = free.recv().expect("the hashing thread returns buffers");
+            let mut sealed = free.recv().expect("the hashing thread returns buffers");
+            let (read, last) = seal_next(&mut stream, &mut plaintext, &mut sealed)?;
+            envelope.write_all(&sealed)?;
+            plaintext_len += read as u64;
+            envelope_len += sealed.len() as u64;
+            batch.push(sealed);
+            if last {
+                break;
+            }
         }
-        encryptor
-            .encrypt_last_in_place(&aad, &mut current)
-            .map_err(too_large)?;
-        envelope.write_all(&current)?;
         envelope.flush()?;
-        envelope_len += current.len() as u64;
-        batch.push(current);
         written
             .send(batch)
             .expect("the hashing thread runs until hung up");
@@ -295,53 +515,56 @@ pub fn encrypt(
 /// plaintext to `plaintext`; the envelope must be bound to `expected`.
 /// Returns the plaintext's length.
 ///
+/// The input is a [`BufRead`], as for [`encrypt`]: a sealed chunk is
+/// decrypted straight out of the reader's buffer when that shows more than
+/// a whole sealed chunk, otherwise it is gathered into a chunk buffer first.
+///
 /// Chunks are written as they are verified: if this fails, whatever was
 /// written is not the record and must be discarded.
 pub fn decrypt(
     key: &RecordKey,
     expected: RecordBinding,
-    mut envelope: impl Read,
+    mut envelope: impl BufRead,
     mut plaintext: impl Write,
 ) -> Result<u64, CryptoError> {
     let mut header_bytes = Vec::with_capacity(HEADER_LEN);
-    fill(&mut envelope, &mut header_bytes, HEADER_LEN)?;
+    gather(&mut envelope, &mut header_bytes, HEADER_LEN)?;
     let header = EnvelopeHeader::parse(&header_bytes)?;
-    let aad = chunk_aad(&header_bytes);
     if header.binding != expected {
         return Err(CryptoError::OtherRecord);
     }
-    let mut decryptor = DecryptorBE32::from_aead(key.cipher(), header.nonce_prefix.as_ref().into());
-    let sealed_chunk = CHUNK_LEN + TAG_LEN;
-    let mut current = Vec::with_capacity(sealed_chunk);
-    let mut next = Vec::with_capacity(sealed_chunk);
-    fill(&mut envelope, &mut current, sealed_chunk)?;
+    let mut stream = ChunkStream::new(key, &header);
+    let mut chunk = Vec::with_capacity(SEALED_CHUNK_LEN);
     let mut written = 0u64;
     loop {
-        let more = if current.len() == sealed_chunk {
-            fill(&mut envelope, &mut next, sealed_chunk)? > 0
-        } else {
-            false
-        };
-        if current.len() < TAG_LEN {
-            return Err(CryptoError::Tampered);
-        }
-        if !more {
-            decryptor
-                .decrypt_last_in_place(&aad, &mut current)
-                .map_err(|_| CryptoError::Tampered)?;
-            plaintext.write_all(&current)?;
-            written += current.len() as u64;
+        let last = open_next(&mut stream, &mut envelope, &mut chunk)?;
+        plaintext.write_all(&chunk)?;
+        written += chunk.len() as u64;
+        if last {
             break;
         }
-        decryptor
-            .decrypt_next_in_place(&aad, &mut current)
-            .map_err(|_| CryptoError::Tampered)?;
-        plaintext.write_all(&current)?;
-        written += current.len() as u64;
-        std::mem::swap(&mut current, &mut next);
     }
     plaintext.flush()?;
     Ok(written)
+}
+
+/// Appends bytes of `input` to `buffer` until it holds `want` bytes or the
+/// input ends.
+fn gather(input: &mut impl BufRead, buffer: &mut Vec<u8>, want: usize) -> io::Result<()> {
+    while buffer.len() < want {
+        let available = match input.fill_buf() {
+            Ok(available) => available,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        if available.is_empty() {
+            break;
+        }
+        let take = available.len().min(want - buffer.len());
+        buffer.extend_from_slice(&available[..take]);
+        input.consume(take);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -491,5 +714,234 @@ mod tests {
         encrypt(&key, binding(), &b"same"[..], &mut first).unwrap();
         encrypt(&key, binding(), &b"same"[..], &mut second).unwrap();
         assert_ne!(first, second);
+    }
+
+    /// A reader over `data` whose buffer shows it in pieces of the given
+    /// sizes, in turn; a size of 0 is a read interrupted by a signal.
+    struct Pieces<'a> {
+        data: &'a [u8],
+        sizes: &'a [usize],
+        turn: usize,
+        shown: usize,
+    }
+
+    impl<'a> Pieces<'a> {
+        fn new(data: &'a [u8], sizes: &'a [usize]) -> Self {
+            Self {
+                data,
+                sizes,
+                turn: 0,
+                shown: 0,
+            }
+        }
+    }
+
+    impl io::Read for Pieces<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let available = self.fill_buf()?;
+            let len = available.len().min(out.len());
+            out[..len].copy_from_slice(&available[..len]);
+            self.consume(len);
+            Ok(len)
+        }
+    }
+
+    impl BufRead for Pieces<'_> {
+        fn fill_buf(&mut self) -> io::Result<&[u8]> {
+            if self.shown == 0 {
+                let size = self.sizes[self.turn % self.sizes.len()];
+                self.turn += 1;
+                if size == 0 {
+                    return Err(io::ErrorKind::Interrupted.into());
+                }
+                self.shown = size.min(self.data.len());
+            }
+            Ok(&self.data[..self.shown])
+        }
+
+        fn consume(&mut self, amount: usize) {
+            self.data = &self.data[amount..];
+            self.shown -= amount;
+        }
+    }
+
+    /// Piece sizes that mix chunks taken from the reader's buffer with
+    /// chunks gathered across several reads, and interrupted reads.
+    const AWKWARD: &[usize] = &[
+        0,
+        7,
+        CHUNK_LEN + 1,
+        0,
+        CHUNK_LEN,
+        1,
+        2 * CHUNK_LEN + TAG_LEN + 3,
+        CHUNK_LEN - 1,
+        TAG_LEN,
+        SEALED_CHUNK_LEN,
+        SEALED_CHUNK_LEN + 1,
+    ];
+
+    fn fixed_header() -> EnvelopeHeader {
+        EnvelopeHeader {
+            binding: binding(),
+            nonce_prefix: [9; NONCE_PREFIX_LEN],
+        }
+    }
+
+    /// Every way of reading `bytes` the tests try, by name.
+    fn readers(bytes: &[u8]) -> Vec<(&'static str, Box<dyn BufRead + '_>)> {
+        vec![
+            ("a slice", Box::new(bytes)),
+            (
+                "a 7-byte buffer",
+                Box::new(io::BufReader::with_capacity(7, bytes)),
+            ),
+            (
+                "a one-chunk buffer",
+                Box::new(io::BufReader::with_capacity(CHUNK_LEN, bytes)),
+            ),
+            (
+                "a one-sealed-chunk buffer",
+                Box::new(io::BufReader::with_capacity(SEALED_CHUNK_LEN, bytes)),
+            ),
+            ("awkward pieces", Box::new(Pieces::new(bytes, AWKWARD))),
+        ]
+    }
+
+    #[test]
+    fn any_reader_gives_the_same_envelope_and_opens_it() {
+        let key = RecordKey::generate();
+        for len in [
+            0,
+            1,
+            CHUNK_LEN - 1,
+            CHUNK_LEN,
+            CHUNK_LEN + 1,
+            2 * CHUNK_LEN + 5,
+            3 * CHUNK_LEN,
+        ] {
+            let plaintext: Vec<u8> = (0..len).map(|index| (index % 251) as u8).collect();
+            let mut expected = Vec::new();
+            let sealed =
+                encrypt_with_header(&key, fixed_header(), plaintext.as_slice(), &mut expected)
+                    .unwrap();
+            assert_eq!(sealed.envelope_len, envelope_len(len as u64), "{len}");
+            assert_eq!(sealed.content_id, *blake3::hash(&expected).as_bytes());
+            for (name, reader) in readers(&plaintext) {
+                let mut envelope = Vec::new();
+                let encrypted =
+                    encrypt_with_header(&key, fixed_header(), reader, &mut envelope).unwrap();
+                assert!(envelope == expected, "{len} bytes through {name}");
+                assert_eq!(encrypted, sealed, "{len} bytes through {name}");
+            }
+            for (name, reader) in readers(&expected) {
+                let mut opened = Vec::new();
+                let opened_len = decrypt(&key, binding(), reader, &mut opened).unwrap();
+                assert_eq!(opened_len, len as u64, "{len} bytes through {name}");
+                assert!(opened == plaintext, "{len} bytes through {name}");
+            }
+        }
+    }
+
+    #[test]
+    fn any_reader_detects_a_cut_or_a_changed_envelope() {
+        let plaintext = vec![5u8; 2 * CHUNK_LEN];
+        let (key, envelope, _) = seal(&plaintext);
+        let cut = &envelope[..HEADER_LEN + SEALED_CHUNK_LEN];
+        let mut changed = envelope.clone();
+        changed[HEADER_LEN + SEALED_CHUNK_LEN + 3] ^= 1;
+        for forged in [cut, changed.as_slice()] {
+            for (name, reader) in readers(forged) {
+                let result = decrypt(&key, binding(), reader, &mut Vec::new());
+                assert!(matches!(result, Err(CryptoError::Tampered)), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_failing_reader_ends_encryption_and_decryption_with_its_error() {
+        struct Failing;
+        impl io::Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other("disk error"))
+            }
+        }
+        let key = RecordKey::generate();
+        let reader = io::BufReader::new(io::Read::chain(&[3u8; 3 * CHUNK_LEN][..], Failing));
+        let result = encrypt(&key, binding(), reader, io::sink());
+        assert!(matches!(result, Err(CryptoError::Io(_))), "{result:?}");
+        let (key, envelope, _) = seal(&[3u8; 3 * CHUNK_LEN]);
+        let reader = io::BufReader::new(io::Read::chain(&envelope[..HEADER_LEN + 10], Failing));
+        let result = decrypt(&key, binding(), reader, io::sink());
+        assert!(matches!(result, Err(CryptoError::Io(_))), "{result:?}");
+    }
+
+    #[test]
+    fn nonces_are_prefix_counter_and_last_flag() {
+        let key = RecordKey::generate();
+        let mut stream = ChunkStream::new(&key, &fixed_header());
+        let mut expected = [9u8; NONCE_LEN];
+        expected[NONCE_PREFIX_LEN..].copy_from_slice(&[0, 0, 0, 0, 0]);
+        assert_eq!(stream.next_nonce(false).unwrap().as_slice(), expected);
+        expected[NONCE_PREFIX_LEN..].copy_from_slice(&[0, 0, 0, 1, 0]);
+        assert_eq!(stream.next_nonce(false).unwrap().as_slice(), expected);
+        expected[NONCE_PREFIX_LEN..].copy_from_slice(&[0, 0, 0, 2, 1]);
+        assert_eq!(stream.next_nonce(true).unwrap().as_slice(), expected);
+        // Nothing follows the last chunk.
+        assert!(stream.next_nonce(false).is_none());
+        assert!(stream.next_nonce(true).is_none());
+    }
+
+    #[test]
+    fn the_counter_never_wraps() {
+        let key = RecordKey::generate();
+        let mut stream = ChunkStream::new(&key, &fixed_header());
+        stream.counter = Some(u32::MAX - 1);
+        let mut sealed = Vec::new();
+        stream.seal(b"next", &mut sealed, false).unwrap();
+        // Counter 2^32 - 1 is left for a last chunk only.
+        let result = stream.seal(b"next", &mut sealed, false);
+        assert!(
+            matches!(result, Err(CryptoError::MalformedEnvelope(message)) if message.contains("2^32")),
+            "{result:?}"
+        );
+        let mut opening = ChunkStream::new(&key, &fixed_header());
+        opening.counter = Some(u32::MAX);
+        let result = opening.open(&[0; 2 * TAG_LEN], &mut Vec::new(), false);
+        assert!(matches!(result, Err(CryptoError::Tampered)), "{result:?}");
+
+        let mut last = ChunkStream::new(&key, &fixed_header());
+        last.counter = Some(u32::MAX);
+        last.seal(b"last", &mut sealed, true).unwrap();
+        let mut opening = ChunkStream::new(&key, &fixed_header());
+        opening.counter = Some(u32::MAX);
+        let mut opened = Vec::new();
+        opening.open(&sealed, &mut opened, true).unwrap();
+        assert_eq!(opened, b"last");
+    }
+
+    #[test]
+    fn encryption_reproduces_the_recorded_envelope() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/v1.json");
+        let vectors: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let unhex = |name: &str| -> Vec<u8> {
+            let text = vectors[name].as_str().unwrap();
+            (0..text.len())
+                .step_by(2)
+                .map(|at| u8::from_str_radix(&text[at..at + 2], 16).unwrap())
+                .collect()
+        };
+        let recorded = unhex("envelope");
+        let key = RecordKey::from_bytes(unhex("record_key").try_into().unwrap());
+        let header = EnvelopeHeader::parse(&recorded).unwrap();
+        let mut plaintext = Vec::new();
+        decrypt(&key, header.binding, recorded.as_slice(), &mut plaintext).unwrap();
+        for (name, reader) in readers(&plaintext) {
+            let mut envelope = Vec::new();
+            let encrypted = encrypt_with_header(&key, header, reader, &mut envelope).unwrap();
+            assert!(envelope == recorded, "through {name}");
+            assert_eq!(encrypted.content_id.to_vec(), unhex("content_id"));
+        }
     }
 }

@@ -158,6 +158,9 @@ pub struct VaultOptions {
     pub log_path: PathBuf,
     /// More options for `serve`.
     pub extra: Vec<String>,
+    /// More environment variables (for example an object store's
+    /// credentials).
+    pub envs: Vec<(String, String)>,
 }
 
 impl VaultOptions {
@@ -176,10 +179,16 @@ impl VaultOptions {
             self.node_ws_url.clone(),
         ];
         args.extend(self.extra.iter().cloned());
+        let mut envs = vec![("MEDIGATE_VAULT_PASSPHRASE", self.passphrase.clone())];
+        envs.extend(
+            self.envs
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.clone())),
+        );
         let mut vault = ServiceProcess::start(
             &self.binary,
             &args,
-            &[("MEDIGATE_VAULT_PASSPHRASE", self.passphrase.clone())],
+            &envs,
             &self.log_path,
             format!("http://127.0.0.1:{port}"),
         )?;

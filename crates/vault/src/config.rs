@@ -22,6 +22,11 @@ pub struct VaultConfig {
     )]
     pub data_dir: PathBuf,
 
+    /// Where receipts wait until the chain has finalized them; by default
+    /// `receipt-journal` in the data directory. Keep it on a local disk.
+    #[arg(long, env = "MEDIGATE_VAULT_RECEIPT_JOURNAL")]
+    pub receipt_journal: Option<PathBuf>,
+
     /// An S3-compatible bucket instead of the local directory, as
     /// `s3://bucket[/prefix]`. Credentials, region and endpoint come from the
     /// usual `AWS_*` environment variables (`AWS_ENDPOINT` for a store other
@@ -70,6 +75,13 @@ pub struct VaultConfig {
 }
 
 impl VaultConfig {
+    /// The receipt journal's directory.
+    pub fn receipt_journal_dir(&self) -> PathBuf {
+        self.receipt_journal
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("receipt-journal"))
+    }
+
     /// The node's HTTP JSON-RPC URL.
     pub fn node_http_url(&self) -> String {
         self.node_http.clone().unwrap_or_else(|| {

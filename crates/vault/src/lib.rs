@@ -9,6 +9,7 @@
 //! - [`replay`]: freshness and replay checks of signed requests.
 //! - [`access_gate`]: the chain's `check_access` for each read, concurrent
 //!   reads asked in one call.
+//! - [`journal`]: receipts on disk until their block is finalized.
 //! - [`receipts`]: the queue of access receipts and their commitment to the
 //!   chain, one batch per block.
 //! - [`service`]: the HTTP API; [`error`]: its errors.
@@ -24,6 +25,8 @@ pub mod auth;
 pub mod config;
 #[cfg(feature = "server")]
 pub mod error;
+#[cfg(feature = "server")]
+pub mod journal;
 #[cfg(feature = "server")]
 pub mod receipts;
 pub mod replay;

@@ -1,16 +1,18 @@
 //! Access receipts: queued before a read is served, committed to the chain
 //! in one batch per block.
 //!
-//! A read is served only after its receipt is in the [`ReceiptQueue`]; a full
-//! queue (the chain has not taken receipts for a while) refuses reads rather
-//! than serve them unaudited. The [`ReceiptCommitter`] sends the queued
+//! A read is served only after its receipt is in the [`ReceiptQueue`] and
+//! written to its [`Journal`]; a full queue (the chain has not taken
+//! receipts for a while) or a journal that cannot be written refuses reads
+//! rather than serve them unaudited. The [`ReceiptCommitter`] sends the queued
 //! receipts as one `Audit.commit_receipts` transaction per block slot, timed
 //! shortly before the slot ends so that the transaction is in the pool when
 //! the next block is authored: a receipt lands in the block after its read
 //! (the one after that for a read served within the last `margin` of a
 //! slot). One transaction per block stays within the chain's fee-less budget
 //! for participants. Receipts of a transaction the chain refuses or that
-//! fails go back to the front of the queue and are sent again.
+//! fails go back to the front of the queue and are sent again; receipts
+//! leave the journal once their block is finalized.
 
 use std::{
     collections::VecDeque,
@@ -18,7 +20,10 @@ use std::{
     time::Duration,
 };
 
-use crate::auth::unix_ms;
+use crate::{
+    auth::unix_ms,
+    journal::{Journal, JournalError, SegmentId},
+};
 use medigate_chain_client::{
     Client, MediGateConfig, account_id, medigate,
     medigate::runtime_types::{
@@ -39,58 +44,105 @@ pub enum QueueError {
         "the vault holds {0} receipts the chain has not taken yet; reads resume when they are committed"
     )]
     Full(usize),
+    /// The receipt could not be written to the journal.
+    #[error("the vault cannot write its receipt journal: {0}")]
+    Journal(String),
+}
+
+/// A queued receipt and the journal segment holding it.
+type Queued = (Receipt, SegmentId);
+
+/// The queue and its journal, under one lock so that both keep one order.
+#[derive(Debug)]
+struct Pending {
+    receipts: VecDeque<Queued>,
+    journal: Journal,
 }
 
 /// Receipts waiting to be committed, shared by the request handlers and the
 /// committer.
 #[derive(Clone, Debug)]
 pub struct ReceiptQueue {
-    receipts: Arc<Mutex<VecDeque<Receipt>>>,
+    pending: Arc<Mutex<Pending>>,
     capacity: usize,
 }
 
 impl ReceiptQueue {
-    /// An empty queue that holds at most `capacity` receipts.
-    pub fn new(capacity: usize) -> Self {
+    /// A queue that holds at most `capacity` receipts, journaled in
+    /// `journal`, starting with the receipts the journal recovered.
+    pub fn new(capacity: usize, journal: Journal, recovered: Vec<(Receipt, SegmentId)>) -> Self {
         Self {
-            receipts: Arc::default(),
+            pending: Arc::new(Mutex::new(Pending {
+                receipts: recovered.into(),
+                journal,
+            })),
             capacity,
         }
     }
 
-    /// Queues `receipt`, or refuses it when the queue is full.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().expect("receipt queue lock")
+    }
+
+    /// Journals and queues `receipt`, or refuses it when the queue is full
+    /// or the journal cannot be written.
     pub fn push(&self, receipt: Receipt) -> Result<(), QueueError> {
-        let mut receipts = self.receipts.lock().expect("receipt queue lock");
-        if receipts.len() >= self.capacity {
-            return Err(QueueError::Full(receipts.len()));
+        let mut pending = self.lock();
+        if pending.receipts.len() >= self.capacity {
+            return Err(QueueError::Full(pending.receipts.len()));
         }
-        receipts.push_back(receipt);
+        let segment = pending
+            .journal
+            .append(&receipt)
+            .map_err(|error| QueueError::Journal(error.to_string()))?;
+        pending.receipts.push_back((receipt, segment));
         Ok(())
     }
 
-    /// How many receipts wait.
+    /// How many receipts wait to be sent.
     pub fn len(&self) -> usize {
-        self.receipts.lock().expect("receipt queue lock").len()
+        self.lock().receipts.len()
     }
 
-    /// Whether no receipt waits.
+    /// Whether no receipt waits to be sent.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// How many receipts are not yet in a finalized block (waiting or sent).
+    pub fn unfinalized(&self) -> usize {
+        self.lock().journal.outstanding()
+    }
+
+    /// Starts a new journal segment (once per slot).
+    fn rotate_journal(&self) -> Result<(), JournalError> {
+        self.lock().journal.rotate()
+    }
+
     /// Takes up to `most` receipts from the front.
-    fn take(&self, most: usize) -> Vec<Receipt> {
-        let mut receipts = self.receipts.lock().expect("receipt queue lock");
-        let count = most.min(receipts.len());
-        receipts.drain(..count).collect()
+    fn take(&self, most: usize) -> Vec<Queued> {
+        let mut pending = self.lock();
+        let count = most.min(pending.receipts.len());
+        pending.receipts.drain(..count).collect()
     }
 
     /// Puts `batch` back at the front, in its order. Receipts already taken
     /// are put back even past the capacity: they were promised.
-    fn put_back(&self, batch: Vec<Receipt>) {
-        let mut receipts = self.receipts.lock().expect("receipt queue lock");
-        for receipt in batch.into_iter().rev() {
-            receipts.push_front(receipt);
+    fn put_back(&self, batch: Vec<Queued>) {
+        let mut pending = self.lock();
+        for queued in batch.into_iter().rev() {
+            pending.receipts.push_front(queued);
+        }
+    }
+
+    /// Forgets the receipts of `batch`: they are in a finalized block.
+    fn finalized(&self, batch: &[Queued]) {
+        let result = self
+            .lock()
+            .journal
+            .committed(batch.iter().map(|(_, segment)| *segment));
+        if let Err(error) = result {
+            tracing::warn!(%error, "cannot remove a finalized segment of the receipt journal");
         }
     }
 }
@@ -143,7 +195,7 @@ impl ReceiptCommitter {
     pub async fn run(self) {
         let account = account_id(&self.signer);
         let mut nonce: Option<u64> = None;
-        let (failed_sender, mut failed) = tokio::sync::mpsc::unbounded_channel::<Vec<Receipt>>();
+        let (failed_sender, mut failed) = tokio::sync::mpsc::unbounded_channel::<Vec<Queued>>();
         loop {
             tokio::time::sleep(until_flush(
                 unix_ms(),
@@ -155,6 +207,9 @@ impl ReceiptCommitter {
             while let Ok(batch) = failed.try_recv() {
                 self.queue.put_back(batch);
                 nonce = None;
+            }
+            if let Err(error) = self.queue.rotate_journal() {
+                tracing::warn!(%error, "cannot start a new segment of the receipt journal");
             }
             let batch = self.queue.take(self.max_batch);
             if batch.is_empty() {
@@ -200,13 +255,12 @@ impl ReceiptCommitter {
     /// it to `failed` if the chain does not take it.
     async fn submit(
         &self,
-        batch: Vec<Receipt>,
+        batch: Vec<Queued>,
         nonce: u64,
-        failed: tokio::sync::mpsc::UnboundedSender<Vec<Receipt>>,
-    ) -> Result<usize, (String, Vec<Receipt>)> {
-        let call = medigate::tx()
-            .audit()
-            .commit_receipts(BoundedVec(batch.clone()));
+        failed: tokio::sync::mpsc::UnboundedSender<Vec<Queued>>,
+    ) -> Result<usize, (String, Vec<Queued>)> {
+        let receipts = batch.iter().map(|(receipt, _)| receipt.clone()).collect();
+        let call = medigate::tx().audit().commit_receipts(BoundedVec(receipts));
         let params = DefaultExtrinsicParamsBuilder::<MediGateConfig>::new()
             .nonce(nonce)
             .build();
@@ -228,10 +282,14 @@ impl ReceiptCommitter {
             Err(error) => return Err((error, batch)),
         };
         let count = batch.len();
+        let queue = self.queue.clone();
         tokio::spawn(async move {
-            if let Err(error) = progress.wait_for_finalized_success().await {
-                tracing::warn!(%error, count, "a batch of receipts failed; it is sent again");
-                let _ = failed.send(batch);
+            match progress.wait_for_finalized_success().await {
+                Ok(_) => queue.finalized(&batch),
+                Err(error) => {
+                    tracing::warn!(%error, count, "a batch of receipts failed; it is sent again");
+                    let _ = failed.send(batch);
+                }
             }
         });
         Ok(count)
@@ -258,9 +316,15 @@ mod tests {
         }
     }
 
+    fn queue(capacity: usize) -> (tempfile::TempDir, ReceiptQueue) {
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, recovered) = Journal::open(dir.path()).unwrap();
+        (dir, ReceiptQueue::new(capacity, journal, recovered))
+    }
+
     #[test]
     fn a_full_queue_refuses_and_failed_batches_go_back_first() {
-        let queue = ReceiptQueue::new(3);
+        let (_dir, queue) = queue(3);
         for at in 0..3 {
             queue.push(receipt(at)).unwrap();
         }
@@ -269,9 +333,13 @@ mod tests {
         assert_eq!(batch.len(), 2);
         queue.push(receipt(3)).unwrap();
         queue.put_back(batch);
-        let order: Vec<u64> = queue.take(10).iter().map(|r| r.accessed_at).collect();
+        let batch = queue.take(10);
+        let order: Vec<u64> = batch.iter().map(|(r, _)| r.accessed_at).collect();
         assert_eq!(order, vec![0, 1, 2, 3]);
         assert!(queue.is_empty());
+        assert_eq!(queue.unfinalized(), 4, "sent is not finalized");
+        queue.finalized(&batch);
+        assert_eq!(queue.unfinalized(), 0);
     }
 
     #[test]

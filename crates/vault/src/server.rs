@@ -13,6 +13,7 @@ use object_store::ObjectStore;
 use crate::{
     access_gate::{AccessGate, GateLimits},
     config::VaultConfig,
+    journal::{Journal, JournalError},
     receipts::{ReceiptCommitter, ReceiptQueue},
     replay::ReplayGuard,
     service::{VaultState, router},
@@ -47,6 +48,9 @@ pub enum StartError {
         "the vault's account {0} holds no organization attestation, so the chain would refuse its access receipts; ask an authority to attest it"
     )]
     NotAnOrganization(String),
+    /// The receipt journal could not be opened or recovered.
+    #[error("cannot open the vault's receipt journal: {0}")]
+    Journal(#[from] JournalError),
     /// The object store could not be opened.
     #[error("cannot open the vault's storage: {0}")]
     Store(#[from] StoreError),
@@ -152,7 +156,14 @@ pub async fn serve(
             max_in_flight: config.checks_in_flight.into(),
         },
     );
-    let receipts = ReceiptQueue::new(config.receipt_queue);
+    let (journal, recovered) = Journal::open(&config.receipt_journal_dir())?;
+    if !recovered.is_empty() {
+        tracing::info!(
+            receipts = recovered.len(),
+            "receipts of an earlier run are sent again from the journal"
+        );
+    }
+    let receipts = ReceiptQueue::new(config.receipt_queue, journal, recovered);
     let committer = ReceiptCommitter::new(
         chain.clone(),
         signer,
@@ -203,10 +214,10 @@ pub async fn serve(
     }
     tokio::time::sleep(Duration::from_millis(slot_ms)).await;
     committing.abort();
-    if !receipts.is_empty() {
-        tracing::error!(
-            waiting = receipts.len(),
-            "the vault stopped with receipts the chain has not taken"
+    if receipts.unfinalized() > 0 {
+        tracing::warn!(
+            unfinalized = receipts.unfinalized(),
+            "the vault stopped with receipts not yet finalized; they stay in the journal and are sent again at the next start"
         );
     }
     Ok(())

@@ -25,6 +25,7 @@ use axum::{
 };
 use base64::Engine as _;
 use bytes::Bytes;
+use futures::StreamExt as _;
 use medigate_chain_client::{
     AccessQuestion, Client, anchor, is_delegate, is_erased, is_registered,
     medigate::runtime_types::medigate_access_policy::terms::{Action, Purpose},
@@ -113,6 +114,27 @@ impl VaultState {
         Ok(AccountId32(account))
     }
 
+    /// Checks an upload before its body is read: a well-formed content id,
+    /// a valid signature over it, a declared length within the limit, a
+    /// registered uploader. Returns the content id.
+    async fn admit_upload(
+        &self,
+        content_id: &str,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        declared: Option<u64>,
+    ) -> Result<Id, ApiError> {
+        let content_id = parse_id(content_id, "the content id")?;
+        let account = self.authenticate(method, uri, headers, content_id)?;
+        let limit = self.store.max_blob_bytes();
+        if declared.is_some_and(|length| length > limit) {
+            return Err(StoreError::TooLarge { limit }.into());
+        }
+        self.require_registered(&account).await?;
+        Ok(content_id)
+    }
+
     async fn require_registered(&self, account: &AccountId32) -> Result<(), ApiError> {
         let registered = is_registered(&self.chain, account)
             .await
@@ -143,6 +165,11 @@ fn chain_error(error: impl ToString) -> ApiError {
     ApiError::ChainUnavailable(error.to_string())
 }
 
+/// The largest body of a refused upload that is read (and discarded) before
+/// the refusal is answered, so that a client still sending it gets the
+/// answer rather than a broken connection. Longer bodies are cut off.
+const DRAIN_BYTES: u64 = 16 << 20;
+
 async fn put_blob(
     State(state): State<Arc<VaultState>>,
     Path(content_id): Path<String>,
@@ -151,17 +178,23 @@ async fn put_blob(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let content_id = parse_id(&content_id, "the content id")?;
-    let account = state.authenticate(&method, &uri, &headers, content_id)?;
-    let limit = state.store.max_blob_bytes();
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit) {
-        return Err(StoreError::TooLarge { limit }.into());
-    }
-    state.require_registered(&account).await?;
+    let content_id = match state
+        .admit_upload(&content_id, &method, &uri, &headers, declared)
+        .await
+    {
+        Ok(content_id) => content_id,
+        Err(refusal) => {
+            if declared.is_some_and(|length| length <= DRAIN_BYTES) {
+                let mut discarded = body.into_data_stream();
+                while let Some(Ok(_)) = discarded.next().await {}
+            }
+            return Err(refusal);
+        }
+    };
     let stored = state
         .store
         .put_blob(&content_id, body.into_data_stream())

@@ -1,6 +1,7 @@
 //! The vault against a real dev node: reads follow consent and leave receipts
 //! on chain; bad input gets a specific 4xx and stores nothing; every exchange
-//! matches the OpenAPI document; an acknowledged upload survives `kill -9`.
+//! matches the OpenAPI document; an acknowledged upload and the receipts of
+//! served reads survive `kill -9`; the same API over an S3-compatible store.
 
 mod support;
 
@@ -52,6 +53,14 @@ fn seal(owner: [u8; 32], plaintext: &[u8]) -> Sealed {
 
 fn hex(bytes: &[u8]) -> String {
     hex::encode(bytes)
+}
+
+/// The first file under `dir` whose bytes contain `needle`, if any.
+fn file_holding(dir: &Path, needle: &[u8]) -> Option<String> {
+    files_under(dir).into_iter().find(|file| {
+        std::fs::read(dir.join(file))
+            .is_ok_and(|bytes| bytes.windows(needle.len()).any(|window| window == needle))
+    })
 }
 
 /// The files under `dir` (recursively), relative to it.
@@ -415,6 +424,19 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
         opened, lab.plaintext,
         "the doctor decrypts what the patient wrote"
     );
+    // The vault holds the envelope and a wrap, never the plaintext or the
+    // record key.
+    assert!(files_under(&data).len() >= 2);
+    for (what, secret) in [
+        ("plaintext", &lab.plaintext[..]),
+        ("record key", &lab.key.as_bytes()[..]),
+    ] {
+        assert_eq!(
+            file_holding(&data, secret),
+            None,
+            "the vault holds the {what}"
+        );
+    }
 
     let wrong_purpose = read(Signing::By(&doctor), "HOPERAT").await;
     assert_eq!(wrong_purpose.status, StatusCode::FORBIDDEN);
@@ -547,7 +569,8 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
     vault.stop().unwrap();
 }
 
-/// The doctor's receipts on chain, once there are `count`: (block, receipt).
+/// The receipts of `accessor`'s reads on chain, once there are `count`:
+/// (block, receipt).
 async fn wait_for_receipts(
     chain: &mut Chain,
     accessor: [u8; 32],
@@ -627,7 +650,7 @@ fn check_against_openapi(exchanges: &[support::Exchange]) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_acknowledged_upload_survives_kill_9() {
+async fn an_acknowledged_upload_and_the_receipts_of_served_reads_survive_kill_9() {
     let mut chain = Chain::start().await;
     let data = chain.dir.path().join("vault-data");
     let vault = chain.start_vault(&data, &[]).await;
@@ -662,5 +685,198 @@ async fn an_acknowledged_upload_survives_kill_9() {
         back.body, scan.envelope,
         "the blob is whole after the crash"
     );
+
+    // Reads served, then a crash before their receipts can reach a
+    // finalized block: the journal brings them back.
+    for _ in 0..2 {
+        let again = client
+            .send(Signing::By(&patient), Method::GET, &read, Vec::new())
+            .await;
+        assert_eq!(again.status, StatusCode::OK);
+    }
+    vault.kill();
+    let journal = data.join("receipt-journal");
+    assert!(
+        file_holding(&journal, &scan.content_id).is_some() || {
+            // Unless they were finalized already (the slot ended first).
+            wait_for_receipts(&mut chain, patient_id, 3).await.len() >= 3
+        }
+    );
+    let vault = chain.start_vault(&data, &[]).await;
+    let receipts = wait_for_receipts(&mut chain, patient_id, 3).await;
+    assert!(
+        receipts.len() >= 3,
+        "every served read has its receipt: {} of 3",
+        receipts.len()
+    );
+    for (_, receipt) in &receipts {
+        assert_eq!(receipt.record.0, scan.content_id);
+    }
+    vault.stop().unwrap();
+}
+
+/// The S3-compatible server `s3s-fs` (installed by `scripts/setup.sh`),
+/// found on `PATH` or in `MEDIGATE_S3S_FS`.
+fn s3s_fs_binary() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("MEDIGATE_S3S_FS") {
+        return path.into();
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("s3s-fs"))
+        .find(|candidate| candidate.is_file())
+        .expect(
+            "s3s-fs, an S3-compatible server, is needed for this test: run scripts/setup.sh \
+             (it installs it under ~/.cache/medigate/tools/bin) and put it on PATH, \
+             or set MEDIGATE_S3S_FS",
+        )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn blobs_and_wraps_live_in_an_s3_compatible_store() {
+    let mut chain = Chain::start().await;
+    // An S3-compatible server keeping its buckets under `root`.
+    let root = chain.dir.path().join("s3");
+    std::fs::create_dir_all(root.join("medigate")).unwrap();
+    let port = medigate_testnet::free_port();
+    let (access_key, secret_key) = ("medigate-test", "medigate-test-secret");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let _s3 = medigate_testnet::ServiceProcess::start(
+        &s3s_fs_binary(),
+        &[
+            "--host".into(),
+            "127.0.0.1".into(),
+            "--port".into(),
+            port.to_string(),
+            "--access-key".into(),
+            access_key.into(),
+            "--secret-key".into(),
+            secret_key.into(),
+            root.display().to_string(),
+        ],
+        &[],
+        &chain.dir.path().join("s3.log"),
+        endpoint.clone(),
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "s3s-fs does not listen"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let data = chain.dir.path().join("vault-local");
+    let vault = chain
+        .start_vault_with_env(
+            &data,
+            &["--store-url", "s3://medigate/vault"],
+            &[
+                ("AWS_ENDPOINT", &endpoint),
+                ("AWS_ALLOW_HTTP", "true"),
+                ("AWS_ACCESS_KEY_ID", access_key),
+                ("AWS_SECRET_ACCESS_KEY", secret_key),
+                ("AWS_REGION", "us-east-1"),
+            ],
+        )
+        .await;
+    let client = VaultClient::new(vault.base_url());
+    let patient = chain.patient.clone();
+    let patient_id = account_id(&patient).0;
+    let doctor_id = account_id(&chain.doctor).0;
+
+    // A record of several upload parts lands in the bucket as its envelope.
+    let scan = seal(patient_id, &vec![0x3c; 20 << 20]);
+    let path = format!("/blobs/{}", hex(&scan.content_id));
+    let stored = client
+        .send(
+            Signing::By(&patient),
+            Method::PUT,
+            &path,
+            scan.envelope.clone(),
+        )
+        .await;
+    assert_eq!(stored.status, StatusCode::CREATED, "{:?}", stored.json());
+    let object = root
+        .join("medigate/vault/blobs")
+        .join(hex(&scan.content_id));
+    assert_eq!(std::fs::read(&object).unwrap(), scan.envelope);
+    let objects = files_under(&root);
+
+    // A body that is not its content id: refused, the bucket unchanged.
+    let other = seal(patient_id, b"another record");
+    let wrong_path = format!("/blobs/{}", hex(&other.content_id));
+    let wrong = client
+        .send(
+            Signing::OverHash(&patient, other.content_id),
+            Method::PUT,
+            &wrong_path,
+            scan.envelope[..4096].to_vec(),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(files_under(&root), objects);
+
+    // Read back by the owner; a wrap stored and fetched by its grantee.
+    anchor(&chain, &scan).await;
+    let read = format!("{path}?patient={}&purpose=TREAT", hex(&patient_id));
+    let back = client
+        .send(Signing::By(&patient), Method::GET, &read, Vec::new())
+        .await;
+    assert_eq!(back.status, StatusCode::OK);
+    assert_eq!(back.body, scan.envelope);
+    let wrap_path = format!("/wraps/{}/{}", hex(&scan.content_id), hex(&doctor_id));
+    let doctor_public = chain.doctor_identity.encryption_secret().public_key();
+    let wrapped = wrap::wrap(
+        &scan.key,
+        &doctor_public,
+        &WrapBinding {
+            content_id: scan.content_id,
+            grantee: doctor_id,
+            grant: None,
+        },
+    )
+    .unwrap();
+    let put_wrap = client
+        .send(
+            Signing::By(&patient),
+            Method::PUT,
+            &wrap_path,
+            wrapped.to_vec(),
+        )
+        .await;
+    assert!(put_wrap.status.is_success(), "{:?}", put_wrap.json());
+    let doctor = chain.doctor.clone();
+    let got_wrap = client
+        .send(Signing::By(&doctor), Method::GET, &wrap_path, Vec::new())
+        .await;
+    assert_eq!(got_wrap.body, wrapped.to_vec());
+    for (what, secret) in [
+        ("plaintext", &vec![0x3c; 4096][..]),
+        ("record key", &scan.key.as_bytes()[..]),
+    ] {
+        assert_eq!(
+            file_holding(&root, secret),
+            None,
+            "the bucket holds the {what}"
+        );
+    }
+
+    // Erasure empties the bucket of the record.
+    let erased = client
+        .send(Signing::By(&patient), Method::DELETE, &path, Vec::new())
+        .await;
+    assert!(erased.status.is_success());
+    let left: Vec<_> = files_under(&root)
+        .into_iter()
+        .filter(|file| file.contains(&hex(&scan.content_id)))
+        .collect();
+    assert!(left.is_empty(), "left after erasure: {left:?}");
     vault.stop().unwrap();
 }

@@ -101,6 +101,16 @@ impl Chain {
     /// Starts a vault with its data in `data` and `extra` options, and waits
     /// until it serves.
     pub async fn start_vault(&mut self, data: &Path, extra: &[&str]) -> ServiceProcess {
+        self.start_vault_with_env(data, extra, &[]).await
+    }
+
+    /// As [`Chain::start_vault`], with more environment variables.
+    pub async fn start_vault_with_env(
+        &mut self,
+        data: &Path,
+        extra: &[&str],
+        envs: &[(&str, &str)],
+    ) -> ServiceProcess {
         VaultOptions {
             binary: VAULT.into(),
             keystore: self.keystore.clone(),
@@ -109,6 +119,10 @@ impl Chain {
             node_ws_url: self.node.process().ws_url(),
             log_path: self.dir.path().join("vault.log"),
             extra: extra.iter().map(|arg| arg.to_string()).collect(),
+            envs: envs
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
         }
         .start()
         .await
