@@ -1,9 +1,13 @@
 //! FHIR R4 for MediGate: how FHIR resources map onto the records a patient
 //! grants access to.
 //!
+//! - [`validate`]: FHIR R4 JSON checked against HL7's R4 JSON schema, the
+//!   first invalid element named by its path.
 //! - [`category`]: the MediGate [`Category`](medigate_access_policy::Category)
 //!   of a resource (allergies, medications, labs, vitals...).
 
 pub mod category;
+pub mod validate;
 
 pub use category::category_of;
+pub use validate::{FhirError, parse, validate};

@@ -1,0 +1,299 @@
+//! FHIR R4 JSON checked against HL7's R4 JSON schema, with the path of the
+//! first invalid element in the error.
+//!
+//! The schema (`schema/fhir-r4.schema.json.gz`, made by
+//! `schema/make_r4_schema.py`) checks element names (nothing unknown),
+//! primitive formats (dates, codes, decimals...), required value sets (a
+//! `gender` of `mle` is refused) and resource types. Each resource is checked
+//! against its own type's definition; a Bundle's shell and each of its
+//! entries' resources are checked apart, so an error in an entry names the
+//! entry.
+
+use std::{
+    collections::HashMap,
+    io::Read,
+    sync::{Arc, Mutex, OnceLock},
+};
+
+use serde_json::Value;
+
+/// The R4 schema, gzipped.
+const SCHEMA_GZ: &[u8] = include_bytes!("../schema/fhir-r4.schema.json.gz");
+
+/// Why a document is not valid FHIR R4.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FhirError {
+    /// The bytes are not JSON.
+    #[error("not JSON (line {line}, column {column}): {message}")]
+    NotJson {
+        /// The line of the first error.
+        line: usize,
+        /// Its column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The JSON is not a resource: no `resourceType`.
+    #[error("{path} is not a FHIR resource: it has no resourceType")]
+    NotAResource {
+        /// Where (`$` for the document itself).
+        path: String,
+    },
+    /// The resource type is not one FHIR R4 defines.
+    #[error("{path}: {resource_type} is not a FHIR R4 resource type")]
+    UnknownResourceType {
+        /// Where.
+        path: String,
+        /// The type given.
+        resource_type: String,
+    },
+    /// An element is not valid.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The element, FHIRPath-style (`Bundle.entry[2].resource.status`).
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// The compiled schema: one validator per resource type, made when first
+/// needed.
+struct Schema {
+    document: Value,
+    validators: Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
+}
+
+fn schema() -> &'static Schema {
+    static SCHEMA: OnceLock<Schema> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let mut text = Vec::new();
+        flate2::read::GzDecoder::new(SCHEMA_GZ)
+            .read_to_end(&mut text)
+            .expect("the bundled schema decompresses");
+        Schema {
+            document: serde_json::from_slice(&text).expect("the bundled schema is JSON"),
+            validators: Mutex::default(),
+        }
+    })
+}
+
+impl Schema {
+    /// Whether `resource_type` is an R4 resource type.
+    fn knows(&self, resource_type: &str) -> bool {
+        self.document["discriminator"]["mapping"]
+            .get(resource_type)
+            .is_some()
+    }
+
+    /// The validator of `resource_type` (which must be known).
+    fn validator(&self, resource_type: &str) -> Arc<jsonschema::Validator> {
+        let mut validators = self.validators.lock().expect("schema lock");
+        validators
+            .entry(resource_type.to_string())
+            .or_insert_with(|| {
+                let schema = serde_json::json!({
+                    "$schema": "http://json-schema.org/draft-06/schema#",
+                    "definitions": self.document["definitions"],
+                    "allOf": [{ "$ref": format!("#/definitions/{resource_type}") }],
+                });
+                Arc::new(
+                    jsonschema::options()
+                        .build(&schema)
+                        .expect("the bundled schema compiles"),
+                )
+            })
+            .clone()
+    }
+}
+
+/// Parses `bytes` as JSON and checks it is a valid FHIR R4 resource (a
+/// Bundle's entries included); returns the JSON.
+pub fn parse(bytes: &[u8]) -> Result<Value, FhirError> {
+    let document: Value = serde_json::from_slice(bytes).map_err(|error| FhirError::NotJson {
+        line: error.line(),
+        column: error.column(),
+        message: error.to_string(),
+    })?;
+    validate(&document)?;
+    Ok(document)
+}
+
+/// Checks that `resource` is a valid FHIR R4 resource (a Bundle's entries
+/// included).
+pub fn validate(resource: &Value) -> Result<(), FhirError> {
+    validate_at(resource, "")
+}
+
+fn validate_at(resource: &Value, prefix: &str) -> Result<(), FhirError> {
+    let Some(resource_type) = resource.get("resourceType").and_then(Value::as_str) else {
+        return Err(FhirError::NotAResource {
+            path: if prefix.is_empty() {
+                "$".into()
+            } else {
+                prefix.into()
+            },
+        });
+    };
+    let schema = schema();
+    if !schema.knows(resource_type) {
+        return Err(FhirError::UnknownResourceType {
+            path: if prefix.is_empty() {
+                "resourceType".into()
+            } else {
+                format!("{prefix}.resourceType")
+            },
+            resource_type: resource_type.into(),
+        });
+    }
+    let root = if prefix.is_empty() {
+        resource_type
+    } else {
+        prefix
+    };
+    let validator = schema.validator(resource_type);
+    if resource_type == "Bundle" {
+        // The shell without its resources, then each resource on its own.
+        let mut shell = resource.clone();
+        if let Some(entries) = shell.get_mut("entry").and_then(Value::as_array_mut) {
+            for entry in entries {
+                if let Some(entry) = entry.as_object_mut() {
+                    entry.remove("resource");
+                }
+            }
+        }
+        first_error(&validator, &shell, root)?;
+        let entries = resource.get("entry").and_then(Value::as_array);
+        for (index, entry) in entries.into_iter().flatten().enumerate() {
+            if let Some(inner) = entry.get("resource") {
+                validate_at(inner, &format!("{root}.entry[{index}].resource"))?;
+            }
+        }
+        Ok(())
+    } else {
+        first_error(&validator, resource, root)
+    }
+}
+
+fn first_error(
+    validator: &jsonschema::Validator,
+    instance: &Value,
+    root: &str,
+) -> Result<(), FhirError> {
+    match validator.iter_errors(instance).next() {
+        None => Ok(()),
+        Some(error) => Err(FhirError::Invalid {
+            path: fhir_path(root, &error.instance_path().to_string()),
+            message: error.to_string(),
+        }),
+    }
+}
+
+/// `/entry/2/resource` under `Bundle` as `Bundle.entry[2].resource`.
+fn fhir_path(root: &str, pointer: &str) -> String {
+    let mut path = root.to_string();
+    for segment in pointer.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        if segment.chars().all(|c| c.is_ascii_digit()) && !segment.is_empty() {
+            path.push_str(&format!("[{segment}]"));
+        } else {
+            path.push('.');
+            path.push_str(&segment);
+        }
+    }
+    path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn observation() -> Value {
+        json!({
+            "resourceType": "Observation",
+            "id": "hba1c",
+            "status": "final",
+            "category": [{"coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                "code": "laboratory"
+            }]}],
+            "code": {"coding": [{"system": "http://loinc.org", "code": "4548-4"}]},
+            "subject": {"reference": "Patient/p1"},
+            "effectiveDateTime": "2026-03-01T09:30:00+01:00",
+            "valueQuantity": {"value": 6.1, "unit": "%"}
+        })
+    }
+
+    fn invalid_path(resource: &Value) -> String {
+        match validate(resource) {
+            Err(FhirError::Invalid { path, .. }) => path,
+            other => panic!("expected an invalid element, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_resource_passes() {
+        validate(&observation()).unwrap();
+        validate(&json!({"resourceType": "Patient", "gender": "female", "birthDate": "1984-02"}))
+            .unwrap();
+    }
+
+    #[test]
+    fn errors_name_the_element() {
+        let mut bad_code = json!({"resourceType": "Patient", "gender": "mle"});
+        assert_eq!(invalid_path(&bad_code), "Patient.gender");
+        bad_code["gender"] = json!("male");
+        bad_code["birthDate"] = json!("1990-13-45");
+        assert_eq!(invalid_path(&bad_code), "Patient.birthDate");
+
+        let mut unknown_field = observation();
+        unknown_field["valueQuantity"]["unitt"] = json!("mg");
+        assert_eq!(invalid_path(&unknown_field), "Observation.valueQuantity");
+        let mut text_decimal = observation();
+        text_decimal["valueQuantity"]["value"] = json!("abc");
+        assert_eq!(
+            invalid_path(&text_decimal),
+            "Observation.valueQuantity.value"
+        );
+    }
+
+    #[test]
+    fn unknown_types_and_non_resources_are_refused() {
+        assert_eq!(
+            validate(&json!({"resourceType": "Bot"})),
+            Err(FhirError::UnknownResourceType {
+                path: "resourceType".into(),
+                resource_type: "Bot".into()
+            })
+        );
+        assert!(matches!(
+            validate(&json!({"status": "final"})),
+            Err(FhirError::NotAResource { .. })
+        ));
+        assert!(matches!(
+            parse(b"{\"resourceType\":"),
+            Err(FhirError::NotJson { .. })
+        ));
+    }
+
+    #[test]
+    fn an_error_in_a_bundle_entry_names_the_entry() {
+        let mut bad = observation();
+        bad["status"] = json!("done");
+        let bundle = json!({
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {"fullUrl": "urn:uuid:1", "resource": observation(),
+                 "request": {"method": "POST", "url": "Observation"}},
+                {"fullUrl": "urn:uuid:2", "resource": bad,
+                 "request": {"method": "POST", "url": "Observation"}}
+            ]
+        });
+        assert_eq!(invalid_path(&bundle), "Bundle.entry[1].resource.status");
+        let mut shell = bundle.clone();
+        shell["type"] = json!("pile");
+        assert_eq!(invalid_path(&shell), "Bundle.type");
+    }
+}
