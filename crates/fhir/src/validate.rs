@@ -292,6 +292,11 @@ mod tests {
             ]
         });
         assert_eq!(invalid_path(&bundle), "Bundle.entry[1].resource.status");
+        let message = validate(&bundle).unwrap_err().to_string();
+        assert!(
+            message.starts_with("Bundle.entry[1].resource.status: \"done\" is not one of"),
+            "{message}"
+        );
         let mut shell = bundle.clone();
         shell["type"] = json!("pile");
         assert_eq!(invalid_path(&shell), "Bundle.type");
