@@ -3,11 +3,14 @@
 //!
 //! - [`validate`]: FHIR R4 JSON checked against HL7's R4 JSON schema, the
 //!   first invalid element named by its path.
+//! - [`bundle`]: one patient's Bundle split into records by category.
 //! - [`category`]: the MediGate [`Category`](medigate_access_policy::Category)
 //!   of a resource (allergies, medications, labs, vitals...).
 
+pub mod bundle;
 pub mod category;
 pub mod validate;
 
+pub use bundle::{BundleError, BundleRecord, PatientBundle, split_bundle};
 pub use category::category_of;
 pub use validate::{FhirError, parse, validate};

@@ -1,0 +1,291 @@
+//! A patient's Bundle split into the records MediGate keeps: one per
+//! resource, each with its category.
+//!
+//! An import is one patient's: the Bundle holds exactly one Patient, and
+//! every resource that names a patient (`subject` or `patient`) names that
+//! one, by the Patient entry's `fullUrl` or as `Patient/<id>`.
+
+use medigate_access_policy::Category;
+use serde_json::Value;
+
+use crate::{category::category_of, validate::FhirError};
+
+/// The Bundle types an import takes.
+const IMPORTABLE: [&str; 3] = ["transaction", "batch", "collection"];
+
+/// One resource of the Bundle, as a record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BundleRecord {
+    /// Where it was in the Bundle (`Bundle.entry[3]`).
+    pub path: String,
+    /// Its resource type.
+    pub resource_type: String,
+    /// Its category.
+    pub category: Category,
+    /// The resource, as given.
+    pub resource: Value,
+}
+
+/// A Bundle of one patient's records.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PatientBundle {
+    /// The Patient resource.
+    pub patient: Value,
+    /// Every other resource, in Bundle order.
+    pub records: Vec<BundleRecord>,
+}
+
+/// Why a Bundle cannot be imported.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BundleError {
+    /// It is not valid FHIR R4.
+    #[error(transparent)]
+    Invalid(#[from] FhirError),
+    /// It is a resource, but not a Bundle.
+    #[error("a {0} is not a Bundle; import a transaction, batch or collection Bundle")]
+    NotABundle(String),
+    /// A Bundle of a type an import does not take.
+    #[error(
+        "a Bundle of type {0:?} cannot be imported; import a transaction, batch or collection Bundle"
+    )]
+    WrongType(String),
+    /// An entry without a resource.
+    #[error("{0} has no resource")]
+    NoResource(String),
+    /// No Patient in the Bundle.
+    #[error("the Bundle holds no Patient; an import is one patient's records with their Patient")]
+    NoPatient,
+    /// More than one Patient.
+    #[error(
+        "the Bundle holds several patients ({0} and {1}); import each patient's records on their own"
+    )]
+    SeveralPatients(String, String),
+    /// A resource about another patient than the Bundle's.
+    #[error(
+        "{path} is about {reference}, not the Bundle's patient; import each patient's records on their own"
+    )]
+    OtherPatient {
+        /// The element naming the other patient.
+        path: String,
+        /// The reference it holds.
+        reference: String,
+    },
+}
+
+/// Validates `bundle` and splits it into its patient and records.
+pub fn split_bundle(bundle: &Value) -> Result<PatientBundle, BundleError> {
+    crate::validate::validate(bundle)?;
+    let resource_type = bundle["resourceType"].as_str().unwrap_or_default();
+    if resource_type != "Bundle" {
+        return Err(BundleError::NotABundle(resource_type.into()));
+    }
+    let kind = bundle["type"].as_str().unwrap_or_default();
+    if !IMPORTABLE.contains(&kind) {
+        return Err(BundleError::WrongType(kind.into()));
+    }
+    let entries = bundle["entry"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+
+    // The patient, and the references that name it.
+    let mut patient: Option<(usize, &Value)> = None;
+    for (index, entry) in entries.iter().enumerate() {
+        let resource = entry
+            .get("resource")
+            .ok_or_else(|| BundleError::NoResource(format!("Bundle.entry[{index}]")))?;
+        if resource["resourceType"] == "Patient" {
+            if let Some((first, _)) = patient {
+                return Err(BundleError::SeveralPatients(
+                    format!("Bundle.entry[{first}]"),
+                    format!("Bundle.entry[{index}]"),
+                ));
+            }
+            patient = Some((index, resource));
+        }
+    }
+    let (patient_index, patient) = patient.ok_or(BundleError::NoPatient)?;
+    let mut names_patient = Vec::new();
+    if let Some(full_url) = entries[patient_index]["fullUrl"].as_str() {
+        names_patient.push(full_url.to_string());
+    }
+    if let Some(id) = patient["id"].as_str() {
+        names_patient.push(format!("Patient/{id}"));
+    }
+
+    // What each fullUrl in the Bundle is.
+    let types_by_url: std::collections::HashMap<&str, &str> = entries
+        .iter()
+        .filter_map(|entry| {
+            Some((
+                entry["fullUrl"].as_str()?,
+                entry["resource"]["resourceType"].as_str()?,
+            ))
+        })
+        .collect();
+
+    let mut records = Vec::with_capacity(entries.len().saturating_sub(1));
+    for (index, entry) in entries.iter().enumerate() {
+        if index == patient_index {
+            continue;
+        }
+        let resource = &entry["resource"];
+        let path = format!("Bundle.entry[{index}]");
+        for field in ["subject", "patient"] {
+            let Some(reference) = resource[field]["reference"].as_str() else {
+                continue;
+            };
+            // A patient by type, or an entry of the Bundle that is one, or
+            // one that is not in the Bundle at all.
+            let about_a_patient = match types_by_url.get(reference) {
+                Some(resource_type) => *resource_type == "Patient",
+                None => {
+                    reference.starts_with("Patient/")
+                        || reference.contains("/Patient/")
+                        || reference.starts_with("urn:")
+                }
+            };
+            if about_a_patient && !names_patient.iter().any(|name| name == reference) {
+                return Err(BundleError::OtherPatient {
+                    path: format!("{path}.resource.{field}.reference"),
+                    reference: reference.into(),
+                });
+            }
+        }
+        records.push(BundleRecord {
+            path,
+            resource_type: resource["resourceType"].as_str().unwrap_or_default().into(),
+            category: category_of(resource),
+            resource: resource.clone(),
+        });
+    }
+    Ok(PatientBundle {
+        patient: patient.clone(),
+        records,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn patient(uuid: &str) -> Value {
+        json!({
+            "fullUrl": format!("urn:uuid:{uuid}"),
+            "resource": {"resourceType": "Patient", "id": uuid, "gender": "female"},
+            "request": {"method": "POST", "url": "Patient"}
+        })
+    }
+
+    fn condition(subject: &str) -> Value {
+        json!({
+            "fullUrl": "urn:uuid:c1",
+            "resource": {
+                "resourceType": "Condition",
+                "subject": {"reference": subject},
+                "code": {"text": "Asthma"}
+            },
+            "request": {"method": "POST", "url": "Condition"}
+        })
+    }
+
+    fn allergy(patient: &str) -> Value {
+        json!({
+            "resource": {
+                "resourceType": "AllergyIntolerance",
+                "patient": {"reference": patient},
+                "code": {"text": "Penicillin"}
+            },
+            "request": {"method": "POST", "url": "AllergyIntolerance"}
+        })
+    }
+
+    fn bundle(entries: Vec<Value>) -> Value {
+        json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})
+    }
+
+    #[test]
+    fn one_patients_bundle_splits_into_records_by_category() {
+        let split = split_bundle(&bundle(vec![
+            condition("urn:uuid:p1"),
+            patient("p1"),
+            allergy("Patient/p1"),
+        ]))
+        .unwrap();
+        assert_eq!(split.patient["id"], "p1");
+        let records: Vec<_> = split
+            .records
+            .iter()
+            .map(|record| {
+                (
+                    record.path.as_str(),
+                    record.resource_type.as_str(),
+                    record.category,
+                )
+            })
+            .collect();
+        assert_eq!(
+            records,
+            [
+                ("Bundle.entry[0]", "Condition", Category::Problems),
+                ("Bundle.entry[2]", "AllergyIntolerance", Category::Allergies),
+            ]
+        );
+        assert_eq!(split.records[1].resource["code"]["text"], "Penicillin");
+    }
+
+    #[test]
+    fn bundles_of_several_or_no_patients_are_refused() {
+        assert_eq!(
+            split_bundle(&bundle(vec![patient("p1"), patient("p2")])),
+            Err(BundleError::SeveralPatients(
+                "Bundle.entry[0]".into(),
+                "Bundle.entry[1]".into()
+            ))
+        );
+        assert_eq!(
+            split_bundle(&bundle(vec![patient("p1"), condition("urn:uuid:p2")])),
+            Err(BundleError::OtherPatient {
+                path: "Bundle.entry[1].resource.subject.reference".into(),
+                reference: "urn:uuid:p2".into()
+            })
+        );
+        assert_eq!(
+            split_bundle(&bundle(vec![condition("urn:uuid:p1")])),
+            Err(BundleError::NoPatient)
+        );
+        // A subject that is a Group in the Bundle is not another patient.
+        let group = json!({
+            "fullUrl": "urn:uuid:g1",
+            "resource": {"resourceType": "Group", "type": "person", "actual": true}
+        });
+        let split = split_bundle(&bundle(vec![
+            patient("p1"),
+            group,
+            condition("urn:uuid:g1"),
+        ]));
+        assert_eq!(split.unwrap().records.len(), 2);
+    }
+
+    #[test]
+    fn only_importable_bundles_of_valid_resources_are_taken() {
+        let mut searchset = bundle(vec![patient("p1")]);
+        searchset["type"] = json!("searchset");
+        assert_eq!(
+            split_bundle(&searchset),
+            Err(BundleError::WrongType("searchset".into()))
+        );
+        assert_eq!(
+            split_bundle(&json!({"resourceType": "Patient"})),
+            Err(BundleError::NotABundle("Patient".into()))
+        );
+        let mut invalid = condition("urn:uuid:p1");
+        invalid["resource"]["onsetDateTime"] = json!("yesterday");
+        assert!(matches!(
+            split_bundle(&bundle(vec![patient("p1"), invalid])),
+            Err(BundleError::Invalid(FhirError::Invalid { path, .. }))
+                if path == "Bundle.entry[1].resource.onsetDateTime"
+        ));
+    }
+}
