@@ -20,10 +20,14 @@ fuzz() {
     local crate="$1" target="$2"
     echo "fuzzing $crate/$target for ${seconds}s..." >&2
     mkdir -p "crates/$crate/fuzz/corpus/$target"
-    (cd "crates/$crate" && cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- \
+    # Seed inputs kept in the repository, when a crate has them.
+    local seeds=()
+    [ -d "crates/$crate/fuzz/seeds" ] && seeds=("fuzz/seeds")
+    (cd "crates/$crate" && cargo +nightly fuzz run "$target" "fuzz/corpus/$target" "${seeds[@]}" -- \
         -max_total_time="$seconds" -dict=fuzz/dict.txt -rss_limit_mb=2048)
 }
 for target in envelope wrap keystore; do
     fuzz crypto "$target"
 done
 fuzz vault signed_headers
+fuzz fhir bundle
