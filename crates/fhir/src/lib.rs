@@ -4,11 +4,14 @@
 //! - [`validate`]: FHIR R4 JSON checked against HL7's R4 JSON schema, the
 //!   first invalid element named by its path.
 //! - [`bundle`]: one patient's Bundle split into records by category.
+//! - [`synthetic`]: Synthea-shaped patients, deterministic, for tests and
+//!   benchmarks.
 //! - [`category`]: the MediGate [`Category`](medigate_access_policy::Category)
 //!   of a resource (allergies, medications, labs, vitals...).
 
 pub mod bundle;
 pub mod category;
+pub mod synthetic;
 pub mod validate;
 
 pub use bundle::{BundleError, BundleRecord, PatientBundle, split_bundle};
