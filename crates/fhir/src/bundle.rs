@@ -289,3 +289,62 @@ mod tests {
         ));
     }
 }
+
+/// A patient's `$everything`: a `searchset` Bundle of the Patient and the
+/// given resources (as they were imported), `total` counting them all.
+pub fn everything_bundle(patient: &Value, resources: &[Value]) -> Value {
+    let entry = |resource: &Value| {
+        let mut entry = serde_json::Map::new();
+        if let (Some(resource_type), Some(id)) =
+            (resource["resourceType"].as_str(), resource["id"].as_str())
+        {
+            entry.insert("fullUrl".into(), format!("{resource_type}/{id}").into());
+        }
+        entry.insert("resource".into(), resource.clone());
+        entry.insert("search".into(), serde_json::json!({"mode": "match"}));
+        Value::Object(entry)
+    };
+    let entries: Vec<Value> = std::iter::once(patient)
+        .chain(resources)
+        .map(entry)
+        .collect();
+    serde_json::json!({
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": entries.len(),
+        "entry": entries,
+    })
+}
+
+#[cfg(test)]
+mod everything_tests {
+    use super::*;
+    use crate::{synthetic::patient_bundle, validate};
+
+    #[test]
+    fn everything_gives_back_the_imported_resources_as_valid_r4() {
+        let split = split_bundle(&patient_bundle(11, 3)).unwrap();
+        let resources: Vec<Value> = split
+            .records
+            .iter()
+            .map(|record| record.resource.clone())
+            .collect();
+        let everything = everything_bundle(&split.patient, &resources);
+        validate(&everything).unwrap();
+        assert_eq!(everything["total"], 1 + resources.len());
+        assert_eq!(everything["entry"][0]["resource"], split.patient);
+        for (entry, resource) in everything["entry"].as_array().unwrap()[1..]
+            .iter()
+            .zip(&resources)
+        {
+            assert_eq!(
+                &entry["resource"], resource,
+                "resources come back unchanged"
+            );
+        }
+        assert_eq!(
+            everything["entry"][0]["fullUrl"],
+            format!("Patient/{}", split.patient["id"].as_str().unwrap())
+        );
+    }
+}

@@ -3,7 +3,8 @@
 //!
 //! - [`validate`]: FHIR R4 JSON checked against HL7's R4 JSON schema, the
 //!   first invalid element named by its path.
-//! - [`bundle`]: one patient's Bundle split into records by category.
+//! - [`bundle`]: one patient's Bundle split into records by category, and
+//!   a patient's `$everything` Bundle rebuilt from them.
 //! - [`synthetic`]: Synthea-shaped patients, deterministic, for tests and
 //!   benchmarks.
 //! - [`category`]: the MediGate [`Category`](medigate_access_policy::Category)
@@ -14,6 +15,6 @@ pub mod category;
 pub mod synthetic;
 pub mod validate;
 
-pub use bundle::{BundleError, BundleRecord, PatientBundle, split_bundle};
+pub use bundle::{BundleError, BundleRecord, PatientBundle, everything_bundle, split_bundle};
 pub use category::category_of;
 pub use validate::{FhirError, parse, validate};
