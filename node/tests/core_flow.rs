@@ -6,11 +6,9 @@
 //! Participants pay no fees for these calls, up to their budget per window;
 //! strangers pay.
 
-use std::time::Duration;
-
 use medigate_chain_client::{
     AccessChecker, AccessQuestion, ChainError, Client, MediGateConfig, account_id as account,
-    anchor as read_anchor, chain_time, connect, connect_http, free_balance, is_registered,
+    anchor as read_anchor, chain_time, connect_http, free_balance, is_registered,
     medigate::{
         self,
         runtime_types::{
@@ -50,13 +48,9 @@ async fn submit<Call: Payload>(
 
 /// A fresh dev node that finalises, and a client connected to it.
 async fn start_dev_node() -> (DevNode, Client) {
-    let mut node = DevNode::start(NODE).await.expect("the dev node starts");
-    node.process()
-        .wait_for_finalized(1, Duration::from_secs(180))
+    DevNode::start_connected(NODE)
         .await
-        .expect("the dev node finalises");
-    let client = connect(&node.process().ws_url()).await.unwrap();
-    (node, client)
+        .expect("the dev node starts and finalises")
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -14,7 +14,7 @@
 use std::time::{Duration, Instant};
 
 use medigate_chain_client::{
-    AccessChecker, Client, MediGateConfig, account_id as account, chain_time, connect,
+    AccessChecker, Client, MediGateConfig, account_id as account, chain_time,
     medigate::{
         self,
         runtime_types::{
@@ -166,12 +166,9 @@ struct Figures {
 }
 
 async fn one_run(binary: &str, run: u32) -> Figures {
-    let mut node = DevNode::start(binary).await.expect("the dev node starts");
-    node.process()
-        .wait_for_finalized(1, Duration::from_secs(180))
+    let (mut node, client) = DevNode::start_connected(binary)
         .await
-        .expect("finality");
-    let client = connect(&node.process().ws_url()).await.expect("connects");
+        .expect("the dev node starts and finalises");
     let (governance, patient, provider, board) =
         (dev::alice(), dev::bob(), dev::charlie(), dev::dave());
 

@@ -20,7 +20,7 @@ use std::{
 };
 
 use medigate_chain_client::{
-    Client, account_id, chain_time, connect,
+    Client, account_id, chain_time,
     medigate::{
         self,
         runtime_types::{
@@ -175,14 +175,9 @@ async fn block_times(client: &Client, rpc: &RpcClient, from: u32) -> Vec<(u32, u
 
 async fn run(node_binary: &Path, vault_binary: &Path) -> Figures {
     let dir = tempfile::tempdir().unwrap();
-    let mut node = DevNode::start(node_binary)
+    let (mut node, client) = DevNode::start_connected(node_binary)
         .await
-        .expect("the dev node starts");
-    node.process()
-        .wait_for_finalized(1, Duration::from_secs(180))
-        .await
-        .expect("the dev node finalises");
-    let client = connect(&node.process().ws_url()).await.unwrap();
+        .expect("the dev node starts and finalises");
     let participants = Participants::enrol(&client)
         .await
         .expect("participants enrolled");

@@ -39,6 +39,9 @@ pub enum Error {
         /// The transport or node error.
         message: String,
     },
+    /// A client could not connect to the node.
+    #[error(transparent)]
+    Connect(#[from] medigate_chain_client::ConnectError),
     /// A file of the node (base path, log, key) could not be used.
     #[error("{what}: {source}")]
     Io {

@@ -312,6 +312,19 @@ impl DevNode {
         Ok(node)
     }
 
+    /// Starts a `--dev` node, waits for its first finalised block (the chain
+    /// takes transactions) and connects a client to it.
+    pub async fn start_connected(
+        binary: impl Into<PathBuf>,
+    ) -> Result<(Self, medigate_chain_client::Client), Error> {
+        let mut node = Self::start(binary).await?;
+        node.process()
+            .wait_for_finalized(1, Duration::from_secs(180))
+            .await?;
+        let client = medigate_chain_client::connect(&node.process().ws_url()).await?;
+        Ok((node, client))
+    }
+
     /// The running process.
     pub fn process(&mut self) -> &mut NodeProcess {
         self.process.as_mut().expect("the dev node is running")

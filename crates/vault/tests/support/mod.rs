@@ -7,11 +7,10 @@
 use std::{
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
-    time::Duration,
 };
 
 use medigate_chain_client::{
-    Client, MediGateConfig, connect, submit_and_wait,
+    Client, MediGateConfig, submit_and_wait,
     subxt::{extrinsics::ExtrinsicEvents, tx::Payload},
     subxt_signer::sr25519::Keypair,
 };
@@ -72,14 +71,9 @@ pub struct Chain {
 impl Chain {
     /// Starts a dev node and enrols the participants.
     pub async fn start() -> Self {
-        let mut node = DevNode::start(node_binary())
+        let (node, client) = DevNode::start_connected(node_binary())
             .await
-            .expect("the dev node starts");
-        node.process()
-            .wait_for_finalized(1, Duration::from_secs(180))
-            .await
-            .expect("the dev node finalises");
-        let client = connect(&node.process().ws_url()).await.unwrap();
+            .expect("the dev node starts and finalises");
         let participants = Participants::enrol(&client)
             .await
             .expect("the participants are enrolled");
