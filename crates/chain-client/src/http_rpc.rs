@@ -71,6 +71,15 @@ pub enum HttpRpcError {
     NoSubscriptions(String),
 }
 
+/// A JSON-RPC request.
+#[derive(serde::Serialize)]
+struct Request<'a> {
+    jsonrpc: &'static str,
+    id: u64,
+    method: &'a str,
+    params: &'a RawValue,
+}
+
 /// A JSON-RPC response: a result (which may be `null`) or an error.
 #[derive(serde::Deserialize)]
 struct Response {
@@ -123,13 +132,16 @@ impl HttpRpc {
         params: Option<&RawValue>,
     ) -> Result<Box<RawValue>, HttpRpcError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let empty = RawValue::from_string("[]".into()).expect("[] is JSON");
-        let request = serde_json::json!({
-            "jsonrpc": "2.0",
-            "id": id,
-            "method": method,
-            "params": params.unwrap_or(&empty),
-        });
+        static NO_PARAMS: std::sync::OnceLock<Box<RawValue>> = std::sync::OnceLock::new();
+        let no_params =
+            NO_PARAMS.get_or_init(|| RawValue::from_string("[]".into()).expect("[] is JSON"));
+        let request = Request {
+            jsonrpc: "2.0",
+            id,
+            method,
+            // Sent as given: large SCALE arguments are not parsed again.
+            params: params.unwrap_or(no_params.as_ref()),
+        };
         let unreachable = |source| HttpRpcError::Unreachable {
             url: self.url.clone(),
             source,
