@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs what building MediGate needs and a fresh machine lacks:
 # Debian packages (protoc for libp2p's protobuf code, libssl-dev + pkg-config
-# for the system OpenSSL), the Rust WebAssembly targets and rust-src for the
-# runtime, rustfmt for the format check, s3s-fs (an S3-compatible server
-# the vault's tests store blobs in) under ~/.cache/medigate/tools, and HL7's
-# FHIR R4 examples (npm) under ~/.cache/medigate/corpora. Safe to run again:
-# it only installs what is missing.
+# for the system OpenSSL, postgresql for the throwaway server of the gateway's
+# PostgreSQL tests, see scripts/postgres.sh), the Rust WebAssembly targets and
+# rust-src for the runtime, rustfmt for the format check, s3s-fs (an
+# S3-compatible server the vault's tests store blobs in) under
+# ~/.cache/medigate/tools, and HL7's FHIR R4 examples (npm) under
+# ~/.cache/medigate/corpora. Safe to run again: it only installs what is
+# missing.
 set -euo pipefail
 
-packages=(protobuf-compiler pkg-config libssl-dev)
+packages=(protobuf-compiler pkg-config libssl-dev postgresql)
 # npm (for the FHIR corpus below) from Debian unless some npm is there.
 command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every MediGate test: formatting, unit and mock-runtime tests, and the
-# integration tests that start real nodes on loopback.
+# integration tests that start real nodes (and a PostgreSQL server, see
+# scripts/postgres.sh) on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +9,13 @@ cd "$(dirname "$0")/.."
 export PATH="${MEDIGATE_TOOLS:-$HOME/.cache/medigate/tools}/bin:$PATH"
 cargo fmt --all --check
 cargo build --workspace --all-targets
+# A throwaway PostgreSQL server for the gateway's PostgreSQL tests, stopped
+# and deleted however this script ends.
+pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/medigate-pg.XXXXXX")
+trap './scripts/postgres.sh stop "$pg_dir" || true; rm -rf "$pg_dir"' EXIT
+MEDIGATE_TEST_POSTGRES_URL=$(./scripts/postgres.sh start "$pg_dir")
+export MEDIGATE_TEST_POSTGRES_URL
+echo "test: PostgreSQL listens at $MEDIGATE_TEST_POSTGRES_URL (data and log in $pg_dir)"
 cargo test --workspace --no-fail-fast -- --nocapture
 # The pallets' benchmarks, run once each against their mock runtimes, so that
 # the weight measurements keep working.
