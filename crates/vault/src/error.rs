@@ -29,15 +29,16 @@ pub enum ApiError {
     /// The chain's `check_access` denied the read.
     #[error("the chain denies this access: {}", reason_text(.0))]
     Denied(Reason),
-    /// Only the record's owner (or their delegate, or its author) may do this.
-    #[error("only {allowed} may {action} record {record}")]
+    /// Only the record's owner (or their delegate, or its author), or only
+    /// the grantee, may do this.
+    #[error("only {allowed} may {action} {subject}")]
     NotPermitted {
         /// Who may.
         allowed: &'static str,
-        /// What was asked.
+        /// What was asked, ending with what it was asked of ("erase record").
         action: &'static str,
-        /// The content id.
-        record: String,
+        /// The content id or account asked about, in hex.
+        subject: String,
     },
     /// The record is not anchored on the chain.
     #[error("record {0} is not anchored on the chain; anchor it first")]

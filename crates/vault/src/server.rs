@@ -180,7 +180,7 @@ pub async fn serve(
         gate,
         guard: std::sync::Mutex::new(ReplayGuard::new(config.request_window_ms)),
         receipts: receipts.clone(),
-        vault: vault.clone(),
+        vault,
     });
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -8,6 +8,7 @@
 //! | `DELETE /blobs/{content_id}` | the record's owner or delegate | erases the envelope and every wrap |
 //! | `PUT /wraps/{content_id}/{grantee}` | the record's owner, delegate or author | stores a key wrap |
 //! | `GET /wraps/{content_id}/{grantee}` | the grantee | the wrap |
+//! | `GET /grantees/{grantee}/wraps` | the grantee | `{"content_ids": [..]}`: the records with a wrap for the grantee, sorted |
 //! | `GET /health`, `GET /openapi.json` | anyone | the vault's account and queue; the API document |
 //!
 //! Every other request carries the signed-request headers of [`crate::auth`];
@@ -24,7 +25,6 @@ use axum::{
     routing::get,
 };
 use base64::Engine as _;
-use bytes::Bytes;
 use futures::StreamExt as _;
 use medigate_chain_client::{
     AccessQuestion, Client, anchor, is_delegate, is_erased, is_registered,
@@ -76,6 +76,7 @@ pub fn router(state: Arc<VaultState>) -> Router {
             get(get_blob).put(put_blob).delete(delete_blob),
         )
         .route("/wraps/{content_id}/{grantee}", get(get_wrap).put(put_wrap))
+        .route("/grantees/{grantee}/wraps", get(list_wraps))
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
         .with_state(state)
@@ -265,8 +266,8 @@ async fn get_blob(
     let decision = state
         .gate
         .check(AccessQuestion {
-            accessor: accessor.clone(),
-            patient: patient.clone(),
+            accessor,
+            patient,
             record: H256(content_id),
             purpose: purpose.clone(),
             action: Action::Read,
@@ -290,7 +291,7 @@ async fn get_blob(
         purpose,
         action: Action::Read,
         grant: decision.grant,
-        vault: state.vault.clone(),
+        vault: state.vault,
         accessed_at: unix_ms(),
     })?;
 
@@ -336,8 +337,8 @@ async fn delete_blob(
             if !state.speaks_for(&account, &anchor.owner).await? {
                 return Err(ApiError::NotPermitted {
                     allowed: "the record's owner or their delegate",
-                    action: "erase",
-                    record: hex(&content_id),
+                    action: "erase record",
+                    subject: hex(&content_id),
                 });
             }
         }
@@ -382,14 +383,11 @@ async fn put_wrap(
     if account != anchor.author && !state.speaks_for(&account, &anchor.owner).await? {
         return Err(ApiError::NotPermitted {
             allowed: "the record's owner, their delegate or the record's author",
-            action: "add a key wrap to",
-            record: hex(&content_id),
+            action: "add a key wrap to record",
+            subject: hex(&content_id),
         });
     }
-    state
-        .store
-        .put_wrap(&content_id, &grantee, Bytes::from(wrap))
-        .await?;
+    state.store.put_wrap(&content_id, &grantee, wrap).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -411,12 +409,46 @@ async fn get_wrap(
     if account.0 != grantee {
         return Err(ApiError::NotPermitted {
             allowed: "the grantee",
-            action: "fetch a key wrap of",
-            record: hex(&content_id),
+            action: "fetch a key wrap of record",
+            subject: hex(&content_id),
         });
     }
     let wrap = state.store.get_wrap(&content_id, &grantee).await?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], wrap).into_response())
+}
+
+/// The answer of `GET /grantees/{grantee}/wraps`.
+#[derive(Debug, serde::Serialize)]
+struct WrapList {
+    /// The content ids (hex) of the blobs with a wrap for the grantee, sorted.
+    content_ids: Vec<String>,
+}
+
+async fn list_wraps(
+    State(state): State<Arc<VaultState>>,
+    Path(grantee): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Json<WrapList>, ApiError> {
+    let grantee = parse_id(&grantee, "the grantee")?;
+    let account = state.authenticate(
+        &method,
+        &uri,
+        &headers,
+        medigate_crypto::request::body_hash(b""),
+    )?;
+    if account.0 != grantee {
+        return Err(ApiError::NotPermitted {
+            allowed: "the grantee",
+            action: "list the key wraps of grantee",
+            subject: hex(&grantee),
+        });
+    }
+    let content_ids = state.store.list_wraps_for(&grantee).await?;
+    Ok(Json(WrapList {
+        content_ids: content_ids.iter().map(hex).collect(),
+    }))
 }
 
 async fn health(State(state): State<Arc<VaultState>>) -> Json<serde_json::Value> {

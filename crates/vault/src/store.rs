@@ -1,11 +1,16 @@
 //! Blob and wrap storage over `object_store`.
 //!
 //! Layout: `blobs/<content id>` holds an envelope, `wraps/<content id>/<grantee>`
-//! a key wrap (ids in lower-case hex). A blob is streamed in while its
-//! BLAKE3 hash and size are computed; it becomes visible only when it is
-//! complete, matches its content id and fits the size limit. On a local
-//! directory every write is synced and atomically renamed into place before
-//! it is acknowledged: after a crash a blob is either whole or absent.
+//! a key wrap, and `grantees/<grantee>/<content id>` an empty marker for each
+//! wrap, so that a grantee's wraps can be listed (ids in lower-case hex). A
+//! wrap is written before its marker and its marker erased before it, so an
+//! interrupted write or erasure never leaves a marker without its wrap.
+//!
+//! A blob is streamed in while its BLAKE3 hash and size are computed; it
+//! becomes visible only when it is complete, matches its content id and fits
+//! the size limit. On a local directory every write is synced and atomically
+//! renamed into place before it is acknowledged: after a crash a blob is
+//! either whole or absent.
 
 use std::{path::Path, sync::Arc};
 
@@ -116,6 +121,14 @@ impl BlobStore {
         StorePath::from(format!("wraps/{}/{}", hex(content_id), hex(grantee)))
     }
 
+    fn grantee_prefix(grantee: &Id) -> StorePath {
+        StorePath::from(format!("grantees/{}", hex(grantee)))
+    }
+
+    fn marker_path(grantee: &Id, content_id: &Id) -> StorePath {
+        StorePath::from(format!("grantees/{}/{}", hex(grantee), hex(content_id)))
+    }
+
     /// Whether a blob is stored under `content_id`.
     pub async fn contains(&self, content_id: &Id) -> Result<bool, StoreError> {
         match self.store.head(&Self::blob_path(content_id)).await {
@@ -209,7 +222,8 @@ impl BlobStore {
     }
 
     /// Stores the key wrap of `content_id` for `grantee` (replacing an
-    /// earlier one). The blob must be stored.
+    /// earlier one) and marks it in the grantee's list. The blob must be
+    /// stored.
     pub async fn put_wrap(
         &self,
         content_id: &Id,
@@ -225,7 +239,31 @@ impl BlobStore {
                 PutPayload::from(wrap),
             )
             .await?;
+        // After the wrap: a marker never names a wrap that was not written.
+        self.store
+            .put(
+                &Self::marker_path(grantee, content_id),
+                PutPayload::default(),
+            )
+            .await?;
         Ok(())
+    }
+
+    /// The content ids of the blobs with a key wrap for `grantee`, sorted.
+    pub async fn list_wraps_for(&self, grantee: &Id) -> Result<Vec<Id>, StoreError> {
+        let markers: Vec<StorePath> = self
+            .store
+            .list(Some(&Self::grantee_prefix(grantee)))
+            .map_ok(|meta| meta.location)
+            .try_collect()
+            .await?;
+        let mut content_ids: Vec<Id> = markers
+            .iter()
+            .filter_map(|marker| marker.filename().and_then(parse_hex_id))
+            .collect();
+        content_ids.sort_unstable();
+        content_ids.dedup();
+        Ok(content_ids)
     }
 
     /// The key wrap of `content_id` for `grantee`.
@@ -238,8 +276,8 @@ impl BlobStore {
         Ok(found.bytes().await?)
     }
 
-    /// Erases the blob and every wrap of it. Erasing what is not stored is
-    /// not an error.
+    /// Erases the blob, every wrap of it and their markers in the grantees'
+    /// lists. Erasing what is not stored is not an error.
     pub async fn delete_blob(&self, content_id: &Id) -> Result<(), StoreError> {
         let wraps: Vec<StorePath> = self
             .store
@@ -248,11 +286,34 @@ impl BlobStore {
             .try_collect()
             .await?;
         for wrap in wraps {
+            // The marker first: an erasure cut short leaves the wrap, which
+            // the next erasure finds, never a marker that nothing leads to.
+            if let Some(grantee) = wrap.filename().and_then(parse_hex_id) {
+                ignore_missing(
+                    self.store
+                        .delete(&Self::marker_path(&grantee, content_id))
+                        .await,
+                )?;
+            }
             ignore_missing(self.store.delete(&wrap).await)?;
         }
         ignore_missing(self.store.delete(&Self::blob_path(content_id)).await)?;
         Ok(())
     }
+}
+
+/// The id written as 64 hex digits in `text`, if it is one.
+fn parse_hex_id(text: &str) -> Option<Id> {
+    let digits = text.as_bytes();
+    if digits.len() != 64 {
+        return None;
+    }
+    let nibble = |digit: u8| char::from(digit).to_digit(16).map(|value| value as u8);
+    let mut id = [0u8; 32];
+    for (byte, pair) in id.iter_mut().zip(digits.chunks_exact(2)) {
+        *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    }
+    Some(id)
 }
 
 fn not_found(error: object_store::Error, id: &Id) -> StoreError {
@@ -450,5 +511,58 @@ mod tests {
             files_under(root.path())
         );
         store.delete_blob(&content_id).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_grantee_lists_the_blobs_wrapped_for_them_until_they_are_erased() {
+        let root = tempfile::tempdir().unwrap();
+        let store = BlobStore::local(root.path(), 1 << 20).unwrap();
+        let (doctor, nurse, stranger) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+        let (lab, scan) = (id_of(b"lab envelope"), id_of(b"scan envelope"));
+        store
+            .put_blob(&lab, body(&[b"lab envelope"]))
+            .await
+            .unwrap();
+        store
+            .put_blob(&scan, body(&[b"scan envelope"]))
+            .await
+            .unwrap();
+        for (content_id, grantee) in [(&lab, &doctor), (&lab, &nurse), (&scan, &doctor)] {
+            store
+                .put_wrap(content_id, grantee, Bytes::from_static(b"wrap"))
+                .await
+                .unwrap();
+        }
+        // Replacing a wrap lists its blob once.
+        store
+            .put_wrap(&lab, &doctor, Bytes::from_static(b"new wrap"))
+            .await
+            .unwrap();
+        let mut both = vec![lab, scan];
+        both.sort();
+        assert_eq!(store.list_wraps_for(&doctor).await.unwrap(), both);
+        assert_eq!(store.list_wraps_for(&nurse).await.unwrap(), vec![lab]);
+        assert!(store.list_wraps_for(&stranger).await.unwrap().is_empty());
+
+        store.delete_blob(&lab).await.unwrap();
+        assert_eq!(store.list_wraps_for(&doctor).await.unwrap(), vec![scan]);
+        assert!(store.list_wraps_for(&nurse).await.unwrap().is_empty());
+        store.delete_blob(&scan).await.unwrap();
+        assert!(store.list_wraps_for(&doctor).await.unwrap().is_empty());
+        assert!(
+            files_under(root.path()).is_empty(),
+            "{:?}",
+            files_under(root.path())
+        );
+    }
+
+    #[test]
+    fn only_64_hex_digits_name_an_id() {
+        let id: Id = std::array::from_fn(|index| index as u8 * 7);
+        assert_eq!(parse_hex_id(&hex(&id)), Some(id));
+        assert_eq!(parse_hex_id(&hex(&id).to_uppercase()), Some(id));
+        assert_eq!(parse_hex_id(&hex(&id)[..62]), None);
+        assert_eq!(parse_hex_id(&format!("+{}", &hex(&id)[1..])), None);
+        assert_eq!(parse_hex_id(&format!("{}#1", &hex(&id)[..62])), None);
     }
 }

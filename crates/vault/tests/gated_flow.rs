@@ -395,6 +395,35 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
         .send(Signing::By(&patient), Method::GET, &wrap_path, Vec::new())
         .await;
     assert_eq!(others_wrap.status, StatusCode::FORBIDDEN);
+    // The doctor finds the record shared with them; no one else may look.
+    let doctors_wraps = format!("/grantees/{}/wraps", hex(&doctor_id));
+    let listed = client
+        .send(
+            Signing::By(&doctor),
+            Method::GET,
+            &doctors_wraps,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{:?}", listed.json());
+    assert_eq!(
+        listed.json(),
+        serde_json::json!({ "content_ids": [hex(&lab.content_id)] })
+    );
+    let others_list = client
+        .send(
+            Signing::By(&patient),
+            Method::GET,
+            &doctors_wraps,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(others_list.status, StatusCode::FORBIDDEN);
+    assert_eq!(others_list.code(), "not_permitted");
+    let unsigned_list = client
+        .send(Signing::Unsigned, Method::GET, &doctors_wraps, Vec::new())
+        .await;
+    assert_eq!(unsigned_list.status, StatusCode::UNAUTHORIZED);
 
     let best_before_read = chain.node.process().rpc().best_number().await.unwrap();
     let allowed = read(Signing::By(&doctor), "TREAT").await;
@@ -545,6 +574,16 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
         .send(Signing::By(&doctor), Method::GET, &wrap_path, Vec::new())
         .await;
     assert_eq!(wrap_gone.status, StatusCode::NOT_FOUND);
+    let list_emptied = client
+        .send(
+            Signing::By(&doctor),
+            Method::GET,
+            &doctors_wraps,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(list_emptied.status, StatusCode::OK);
+    assert_eq!(list_emptied.json()["content_ids"], serde_json::json!([]));
     assert!(
         !files_under(&data)
             .iter()
@@ -597,6 +636,7 @@ fn check_against_openapi(exchanges: &[support::Exchange]) {
         match parts.as_slice() {
             ["blobs", _] => "/blobs/{content_id}".into(),
             ["wraps", _, _] => "/wraps/{content_id}/{grantee}".into(),
+            ["grantees", _, "wraps"] => "/grantees/{grantee}/wraps".into(),
             _ => path.into(),
         }
     };
@@ -857,6 +897,19 @@ async fn blobs_and_wraps_live_in_an_s3_compatible_store() {
         .send(Signing::By(&doctor), Method::GET, &wrap_path, Vec::new())
         .await;
     assert_eq!(got_wrap.body, wrapped.to_vec());
+    let doctors_wraps = format!("/grantees/{}/wraps", hex(&doctor_id));
+    let listed = client
+        .send(
+            Signing::By(&doctor),
+            Method::GET,
+            &doctors_wraps,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(
+        listed.json(),
+        serde_json::json!({ "content_ids": [hex(&scan.content_id)] })
+    );
     for (what, secret) in [
         ("plaintext", &vec![0x3c; 4096][..]),
         ("record key", &scan.key.as_bytes()[..]),
@@ -878,5 +931,14 @@ async fn blobs_and_wraps_live_in_an_s3_compatible_store() {
         .filter(|file| file.contains(&hex(&scan.content_id)))
         .collect();
     assert!(left.is_empty(), "left after erasure: {left:?}");
+    let listed = client
+        .send(
+            Signing::By(&doctor),
+            Method::GET,
+            &doctors_wraps,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(listed.json(), serde_json::json!({ "content_ids": [] }));
     vault.stop().unwrap();
 }
