@@ -5,14 +5,18 @@
 # PostgreSQL tests, see scripts/postgres.sh), the Rust WebAssembly targets and
 # rust-src for the runtime, rustfmt for the format check, s3s-fs (an
 # S3-compatible server the vault's tests store blobs in) under
-# ~/.cache/medigate/tools, and HL7's FHIR R4 examples (npm) under
-# ~/.cache/medigate/corpora. Safe to run again: it only installs what is
-# missing.
+# ~/.cache/medigate/tools, HL7's FHIR R4 examples (npm) under
+# ~/.cache/medigate/corpora, and the outside FHIR validator of
+# scripts/check_fhir.py (PyPI fhir.resources, pinned) in the virtual
+# environment ~/.cache/medigate/venv. Safe to run again: it only installs
+# what is missing.
 set -euo pipefail
 
 packages=(protobuf-compiler pkg-config libssl-dev postgresql)
 # npm (for the FHIR corpus below) from Debian unless some npm is there.
 command -v npm >/dev/null || packages+=(nodejs npm)
+# Debian's python3 makes virtual environments (below) only with python3-venv.
+python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -50,4 +54,16 @@ if [ ! -d "$examples/package" ]; then
     mkdir -p "$examples"
     (cd "$examples" && npm pack --silent hl7.fhir.r4.examples@4.0.1 >/dev/null \
         && tar xzf hl7.fhir.r4.examples-4.0.1.tgz && rm hl7.fhir.r4.examples-4.0.1.tgz)
+fi
+
+# The outside FHIR validator of scripts/check_fhir.py: fhir.resources 6.4.0,
+# the last release whose models are FHIR R4 (4.0.1) (6.5 and later are R4B
+# and R5). It is built on pydantic 1; every package is pinned.
+venv="$HOME/.cache/medigate/venv"
+python_packages=(fhir.resources==6.4.0 pydantic==1.10.27 email-validator==2.4.0
+    dnspython==2.9.2 idna==3.20 typing_extensions==4.16.0)
+if ! "$venv/bin/python" -c 'import fhir.resources as f; assert f.__version__ == "6.4.0"' 2>/dev/null; then
+    echo "setup: installing fhir.resources 6.4.0 into $venv"
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "${python_packages[@]}"
 fi

@@ -5,6 +5,8 @@
 //!   first invalid element named by its path.
 //! - [`bundle`]: one patient's Bundle split into records by category, and
 //!   a patient's `$everything` Bundle rebuilt from them.
+//! - [`ips`]: a patient's International Patient Summary, a `document`
+//!   Bundle made from their resources.
 //! - [`synthetic`]: Synthea-shaped patients, deterministic, for tests and
 //!   benchmarks.
 //! - [`category`]: the MediGate [`Category`](medigate_access_policy::Category)
@@ -12,9 +14,11 @@
 
 pub mod bundle;
 pub mod category;
+pub mod ips;
 pub mod synthetic;
 pub mod validate;
 
 pub use bundle::{BundleError, BundleRecord, PatientBundle, everything_bundle, split_bundle};
 pub use category::category_of;
+pub use ips::{IpsError, patient_summary};
 pub use validate::{FhirError, parse, validate};

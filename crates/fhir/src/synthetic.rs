@@ -1,8 +1,9 @@
 //! Synthetic patients: transaction Bundles shaped like Synthea's (a Patient,
 //! then encounters, each with vital signs, laboratory results, conditions,
 //! medications, immunizations, procedures, a claim and its explanation of
-//! benefit; allergies once), deterministic for a seed. Test data and
-//! benchmark input made by the project; no real person's data.
+//! benefit; allergies and the ABO/Rh blood group once), deterministic for a
+//! seed. Test data and benchmark input made by the project; no real person's
+//! data.
 
 use serde_json::{Value, json};
 
@@ -38,6 +39,17 @@ const MEDICATIONS: [(&str, &str); 3] = [
     ("860975", "Metformin 500 MG Oral Tablet"),
     ("314076", "Lisinopril 10 MG Oral Tablet"),
     ("895994", "Albuterol 0.09 MG/ACTUAT Inhaler"),
+];
+/// Blood groups: SNOMED code and name, the values of LOINC 882-1.
+const BLOOD_GROUPS: [(&str, &str); 8] = [
+    ("278147001", "Blood group O Rh(D) positive"),
+    ("278148006", "Blood group O Rh(D) negative"),
+    ("278149003", "Blood group A Rh(D) positive"),
+    ("278152006", "Blood group A Rh(D) negative"),
+    ("278150003", "Blood group B Rh(D) positive"),
+    ("278153001", "Blood group B Rh(D) negative"),
+    ("278151004", "Blood group AB Rh(D) positive"),
+    ("278154007", "Blood group AB Rh(D) negative"),
 ];
 
 /// A small deterministic generator (SplitMix64).
@@ -89,7 +101,9 @@ fn entry(url: &str, resource: Value) -> Value {
 }
 
 /// A transaction Bundle of one synthetic patient with `encounters`
-/// encounters (about 14 resources each), the same for the same `seed`.
+/// encounters (14 resources each), the same for the same `seed`: the
+/// Patient, an AllergyIntolerance, the encounters, then one blood-group
+/// Observation (LOINC 882-1, laboratory).
 pub fn patient_bundle(seed: u64, encounters: usize) -> Value {
     let mut draw = Draw(seed);
     let patient_id = draw.uuid();
@@ -256,6 +270,27 @@ pub fn patient_bundle(seed: u64, encounters: usize) -> Value {
             }),
         ));
     }
+    // Drawn last, so that the resources before it are what they were before
+    // the blood group was added.
+    let (group_code, group) = BLOOD_GROUPS[draw.below(BLOOD_GROUPS.len())];
+    let typed = format!(
+        "2009-{:02}-{:02}T08:{:02}:00Z",
+        1 + draw.below(12),
+        1 + draw.below(28),
+        draw.below(60)
+    );
+    entries.push(entry(
+        &format!("urn:uuid:{}", draw.uuid()),
+        json!({
+            "resourceType": "Observation",
+            "status": "final",
+            "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "laboratory"}]}],
+            "code": coded(LOINC, "882-1", "ABO and Rh group [Type] in Blood"),
+            "subject": subject,
+            "effectiveDateTime": typed,
+            "valueCodeableConcept": coded(SNOMED, group_code, group),
+        }),
+    ));
     json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})
 }
 
@@ -270,7 +305,14 @@ mod tests {
         let bundle = patient_bundle(7, 20);
         validate(&bundle).unwrap();
         let split = split_bundle(&bundle).unwrap();
-        assert_eq!(split.records.len(), 1 + 20 * 14);
+        assert_eq!(split.records.len(), 2 + 20 * 14);
+        let blood_groups: Vec<_> = split
+            .records
+            .iter()
+            .filter(|record| record.resource["code"]["coding"][0]["code"] == "882-1")
+            .collect();
+        assert_eq!(blood_groups.len(), 1, "one blood group");
+        assert_eq!(blood_groups[0].category, Category::Labs);
         for category in [
             Category::Allergies,
             Category::Encounters,
