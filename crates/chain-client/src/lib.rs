@@ -15,8 +15,8 @@ pub use access::{
 };
 pub use http_rpc::{HttpRpc, HttpRpcError, connect_http};
 pub use reads::{
-    ChainAnchor, anchor, chain_time, free_balance, holds_role, is_delegate, is_erased,
-    is_registered,
+    ChainAnchor, ChainGrant, ChainRequest, anchor, chain_time, encryption_key, free_balance, grant,
+    holds_role, is_delegate, is_erased, is_registered, pending_request,
 };
 pub use subxt;
 pub use subxt_signer;

@@ -145,3 +145,47 @@ pub async fn holds_role(
     .await?;
     Ok(attestation.is_some_and(|attestation| attestation.revoked_at.is_none()))
 }
+
+/// A grant as read from the chain.
+pub type ChainGrant = medigate::runtime_types::medigate_access_policy::decision::GrantTerms<
+    AccountId32,
+    medigate::runtime_types::bounded_collections::bounded_vec::BoundedVec<H256>,
+    u64,
+>;
+
+/// A pending access request as read from the chain.
+pub type ChainRequest = medigate::runtime_types::pallet_consent::PendingRequest<
+    AccountId32,
+    medigate::runtime_types::medigate_access_policy::terms::Scope<
+        medigate::runtime_types::bounded_collections::bounded_vec::BoundedVec<H256>,
+    >,
+    u32,
+>;
+
+/// The current X25519 encryption key of `account`, if it is registered.
+pub async fn encryption_key(
+    client: &Client,
+    account: &AccountId32,
+) -> Result<Option<[u8; 32]>, ChainError> {
+    let address = medigate::storage().registry().participants();
+    Ok(
+        fetch_entry(client, address, (account.clone(),), "Registry.Participants")
+            .await?
+            .map(|participant| participant.encryption_key),
+    )
+}
+
+/// The grant `grant`, if it exists (revoked grants stay, marked revoked).
+pub async fn grant(client: &Client, grant: u64) -> Result<Option<ChainGrant>, ChainError> {
+    let address = medigate::storage().consent().grants();
+    fetch_entry(client, address, (grant,), "Consent.Grants").await
+}
+
+/// The access request `request`, while it waits for an answer.
+pub async fn pending_request(
+    client: &Client,
+    request: u64,
+) -> Result<Option<ChainRequest>, ChainError> {
+    let address = medigate::storage().consent().requests();
+    fetch_entry(client, address, (request,), "Consent.Requests").await
+}

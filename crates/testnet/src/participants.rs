@@ -12,7 +12,7 @@ use medigate_chain_client::{
         pallet_registry::pallet::Call as RegistryCall,
     },
     submit_and_wait,
-    subxt::utils::{H256, MultiAddress},
+    subxt::utils::{AccountId32, H256, MultiAddress},
     subxt_signer::sr25519::{Keypair, dev},
 };
 use medigate_crypto::{keys::Identity, keystore};
@@ -94,4 +94,47 @@ impl Participants {
         keystore::save(path, &self.vault, passphrase, TEST_KEYSTORE)
             .expect("the vault's keystore is written");
     }
+}
+
+/// Every role a board can attest.
+const ALL_ROLES: [Role; 6] = [
+    Role::Provider,
+    Role::Organization,
+    Role::EmergencyResponder,
+    Role::Researcher,
+    Role::Insurer,
+    Role::Custodian,
+];
+
+/// Sends `account` enough for its registration fee (from Alice, the dev
+/// chain's sudo key).
+pub async fn fund(client: &Client, account: &AccountId32) -> Result<(), ChainError> {
+    let transfer = medigate::tx()
+        .balances()
+        .transfer_keep_alive(MultiAddress::Id(account.clone()), FUNDING);
+    submit_and_wait(client, &transfer, &dev::alice()).await?;
+    Ok(())
+}
+
+/// Appoints Dave, by sudo, as an authority that attests every role.
+pub async fn appoint_board(client: &Client) -> Result<(), ChainError> {
+    let roles = ALL_ROLES
+        .iter()
+        .fold(0u8, |bits, role| bits | 1 << role.clone() as u8);
+    let appoint = RuntimeCall::Registry(RegistryCall::add_authority {
+        authority: account_id(&dev::dave()),
+        roles: RoleSet(roles),
+    });
+    submit_and_wait(client, &medigate::tx().sudo().sudo(appoint), &dev::alice()).await?;
+    Ok(())
+}
+
+/// Attests `account` in `role`, signed by the board [`appoint_board`] made.
+pub async fn attest(client: &Client, account: &AccountId32, role: Role) -> Result<(), ChainError> {
+    let licence = matches!(role, Role::Provider).then(|| H256::repeat_byte(9));
+    let attest = medigate::tx()
+        .registry()
+        .attest(account.clone(), role, licence, None);
+    submit_and_wait(client, &attest, &dev::dave()).await?;
+    Ok(())
 }

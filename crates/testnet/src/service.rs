@@ -196,3 +196,63 @@ impl VaultOptions {
         Ok(vault)
     }
 }
+
+/// How to start a `medigate gateway` process.
+#[derive(Clone, Debug)]
+pub struct GatewayOptions {
+    /// The `medigate` binary.
+    pub binary: PathBuf,
+    /// The user's keystore.
+    pub keystore: PathBuf,
+    /// Its passphrase (the gateway starts unlocked), or none (locked).
+    pub passphrase: Option<String>,
+    /// The gateway's data directory (index, API token).
+    pub data_dir: PathBuf,
+    /// The node's WebSocket URL.
+    pub node_ws_url: String,
+    /// The vault's URL.
+    pub vault_url: String,
+    /// Where its output goes.
+    pub log_path: PathBuf,
+    /// The port to serve on (a free one when `None`).
+    pub port: Option<u16>,
+    /// More arguments.
+    pub extra: Vec<String>,
+}
+
+impl GatewayOptions {
+    /// Starts the gateway and waits until it serves.
+    pub async fn start(&self) -> Result<ServiceProcess, Error> {
+        let port = self.port.unwrap_or_else(crate::free_port);
+        let mut args: Vec<String> = vec![
+            "gateway".into(),
+            "--keystore".into(),
+            self.keystore.display().to_string(),
+            "--data-dir".into(),
+            self.data_dir.display().to_string(),
+            "--listen".into(),
+            format!("127.0.0.1:{port}"),
+            "--node".into(),
+            self.node_ws_url.clone(),
+            "--vault".into(),
+            self.vault_url.clone(),
+        ];
+        args.extend(self.extra.iter().cloned());
+        let envs: Vec<(&str, String)> = self
+            .passphrase
+            .iter()
+            .map(|passphrase| ("MEDIGATE_PASSPHRASE", passphrase.clone()))
+            .collect();
+        let mut gateway = ServiceProcess::start(
+            &self.binary,
+            &args,
+            &envs,
+            &self.log_path,
+            format!("http://127.0.0.1:{port}"),
+        )?;
+        gateway
+            .wait_ready("/health", Duration::from_secs(60))
+            .await?;
+        Ok(gateway)
+    }
+}

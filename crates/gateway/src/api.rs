@@ -1,0 +1,260 @@
+//! The gateway's management API (JSON), what the `medigate` CLI speaks:
+//! unlock, registration, imports with progress, records, consent, audit.
+//!
+//! | request | what |
+//! | --- | --- |
+//! | `GET /health` | `{"unlocked": ..}`, no token needed |
+//! | `POST /api/unlock` `{"passphrase"}` / `POST /api/lock` | open or close the keystore |
+//! | `GET /api/whoami` | the account, whether it is registered |
+//! | `POST /api/register` | registers the account and its encryption key on chain |
+//! | `POST /api/import` (a Bundle) | imports it; answers progress lines (NDJSON), the last one the result |
+//! | `GET /api/records[?type=]` | the user's own records |
+//! | `POST /api/access/requests` `{"patient","categories","purpose","justification"}` | asks a patient for access |
+//! | `POST /api/access/requests/{id}/approve` `{"categories","days"}` | approves, sharing the covered records |
+//! | `POST /api/access/requests/{id}/deny`, `POST /api/access/grants/{id}/revoke` | denies, revokes |
+//! | `GET /api/access` | requests and grants |
+//! | `GET /api/audit` | the audit trail |
+//!
+//! Every request but `/health` carries `Authorization: Bearer <token>`, the
+//! token in the gateway's `api-token` file. Failures answer
+//! `{"error": code, "message": text}`.
+
+use std::sync::Arc;
+
+use axum::{
+    Json, Router,
+    body::{Body, Bytes},
+    extract::{Path, Query, State},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use medigate_chain_client::medigate;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::{
+    Gateway, chain,
+    consent::{parse_account, parse_categories},
+    error::GatewayError,
+    import::{Progress, ProgressSink},
+};
+
+/// The management routes.
+pub fn router() -> Router<Arc<Gateway>> {
+    Router::new()
+        .route("/api/unlock", post(unlock))
+        .route("/api/lock", post(lock))
+        .route("/api/whoami", get(whoami))
+        .route("/api/register", post(register))
+        .route("/api/import", post(import))
+        .route("/api/records", get(records))
+        .route("/api/access", get(access))
+        .route("/api/access/requests", post(request_access))
+        .route("/api/access/requests/{id}/approve", post(approve))
+        .route("/api/access/requests/{id}/deny", post(deny))
+        .route("/api/access/grants/{id}/revoke", post(revoke))
+        .route("/api/audit", get(audit))
+}
+
+/// The health route (no token).
+pub async fn health(State(gateway): State<Arc<Gateway>>) -> Json<Value> {
+    Json(json!({"status": "ok", "unlocked": gateway.keyring.is_unlocked()}))
+}
+
+#[derive(Deserialize)]
+struct UnlockBody {
+    passphrase: String,
+}
+
+async fn unlock(
+    State(gateway): State<Arc<Gateway>>,
+    Json(body): Json<UnlockBody>,
+) -> Result<Json<Value>, GatewayError> {
+    let identity = gateway.unlock(body.passphrase).await?;
+    Ok(Json(
+        json!({"account": hex::encode(identity.signing_keypair().public_key().0)}),
+    ))
+}
+
+async fn lock(State(gateway): State<Arc<Gateway>>) -> Json<Value> {
+    gateway.keyring.lock();
+    Json(json!({"locked": true}))
+}
+
+async fn whoami(State(gateway): State<Arc<Gateway>>) -> Result<Json<Value>, GatewayError> {
+    let identity = gateway.keyring.identity()?;
+    let account = medigate_chain_client::account_id(&identity.signing_keypair());
+    let registered = medigate_chain_client::is_registered(&gateway.reads, &account).await?;
+    Ok(Json(json!({
+        "account": hex::encode(account.0),
+        "encryption_key": hex::encode(identity.encryption_secret().public_key().0),
+        "registered": registered,
+        "vault": gateway.vault.base(),
+    })))
+}
+
+async fn register(State(gateway): State<Arc<Gateway>>) -> Result<Json<Value>, GatewayError> {
+    let identity = gateway.keyring.identity()?;
+    let account = medigate_chain_client::account_id(&identity.signing_keypair());
+    if medigate_chain_client::is_registered(&gateway.reads, &account).await? {
+        return Ok(Json(
+            json!({"account": hex::encode(account.0), "already_registered": true}),
+        ));
+    }
+    let call = medigate::tx()
+        .registry()
+        .register(identity.encryption_secret().public_key().0);
+    chain::submit(&gateway.chain, &call, &identity.signing_keypair()).await?;
+    Ok(Json(
+        json!({"account": hex::encode(account.0), "already_registered": false}),
+    ))
+}
+
+/// Imports the Bundle in the body, answering one JSON line per progress
+/// step and a last line `{"result": report}` or `{"error", "message"}`.
+async fn import(State(gateway): State<Arc<Gateway>>, body: Bytes) -> Response {
+    let (lines, receiver) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let progress_lines = lines.clone();
+    let progress: ProgressSink = Arc::new(move |progress: Progress| {
+        let _ = progress_lines.send(format!("{}\n", json!({"progress": progress})));
+    });
+    // The import runs to its end even if the client goes away.
+    tokio::spawn(async move {
+        let last = match gateway.import_bundle(&body, progress).await {
+            Ok(report) => json!({"result": report}),
+            Err(error) => json!({"error": error.code(), "message": error.to_string()}),
+        };
+        let _ = lines.send(format!("{last}\n"));
+    });
+    let stream = tokio_stream_of(receiver);
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(stream),
+    )
+        .into_response()
+}
+
+fn tokio_stream_of(
+    mut receiver: tokio::sync::mpsc::UnboundedReceiver<String>,
+) -> impl futures::Stream<Item = Result<String, std::convert::Infallible>> {
+    futures::stream::poll_fn(move |context| receiver.poll_recv(context).map(|line| line.map(Ok)))
+}
+
+#[derive(Deserialize)]
+struct RecordsQuery {
+    #[serde(rename = "type")]
+    resource_type: Option<String>,
+}
+
+async fn records(
+    State(gateway): State<Arc<Gateway>>,
+    Query(query): Query<RecordsQuery>,
+) -> Result<Json<Value>, GatewayError> {
+    gateway.keyring.identity()?;
+    let records = gateway
+        .index
+        .own_records(query.resource_type.as_deref())
+        .await?;
+    let listed: Vec<Value> = records
+        .iter()
+        .map(|record| {
+            json!({
+                "resource_type": record.resource_type,
+                "id": record.resource_id,
+                "category": record.category,
+                "version": record.version,
+                "content_id": hex::encode(record.content_id),
+                "size": record.size,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"records": listed})))
+}
+
+#[derive(Deserialize)]
+struct RequestBody {
+    patient: String,
+    #[serde(default)]
+    categories: Vec<String>,
+    purpose: Option<String>,
+    #[serde(default)]
+    justification: String,
+}
+
+async fn request_access(
+    State(gateway): State<Arc<Gateway>>,
+    Json(body): Json<RequestBody>,
+) -> Result<Json<Value>, GatewayError> {
+    let patient = parse_account(&body.patient)?;
+    let categories = parse_categories(&body.categories)?;
+    let purpose = body
+        .purpose
+        .unwrap_or_else(|| gateway.default_purpose.clone());
+    let request = gateway
+        .request_access(patient, &categories, &purpose, &body.justification)
+        .await?;
+    Ok(Json(json!({"request": request})))
+}
+
+#[derive(Deserialize)]
+struct ApproveBody {
+    #[serde(default)]
+    categories: Vec<String>,
+    days: Option<u64>,
+}
+
+/// How long a grant lasts unless the patient says otherwise.
+const DEFAULT_GRANT_DAYS: u64 = 30;
+
+async fn approve(
+    State(gateway): State<Arc<Gateway>>,
+    Path(request): Path<u64>,
+    Json(body): Json<ApproveBody>,
+) -> Result<Json<Value>, GatewayError> {
+    let categories = parse_categories(&body.categories)?;
+    let days = body.days.unwrap_or(DEFAULT_GRANT_DAYS);
+    if days == 0 || days > 3650 {
+        return Err(GatewayError::BadRequest {
+            what: format!("a validity of {days} days"),
+            expected: "between 1 and 3650 days".into(),
+        });
+    }
+    let (grant, shared) = gateway
+        .approve_request(request, &categories, days * 86_400_000)
+        .await?;
+    Ok(Json(
+        json!({"request": request, "grant": grant, "shared": shared}),
+    ))
+}
+
+async fn deny(
+    State(gateway): State<Arc<Gateway>>,
+    Path(request): Path<u64>,
+) -> Result<Json<Value>, GatewayError> {
+    gateway.deny_request(request).await?;
+    Ok(Json(json!({"request": request, "denied": true})))
+}
+
+async fn revoke(
+    State(gateway): State<Arc<Gateway>>,
+    Path(grant): Path<u64>,
+) -> Result<Json<Value>, GatewayError> {
+    gateway.revoke_grant(grant).await?;
+    Ok(Json(json!({
+        "grant": grant,
+        "revoked": true,
+        "note": "vaults refuse this grant's reads from now on; what was already read cannot be recalled"
+    })))
+}
+
+async fn access(State(gateway): State<Arc<Gateway>>) -> Result<Json<Value>, GatewayError> {
+    gateway.sync_index().await?;
+    Ok(Json(
+        serde_json::to_value(gateway.access_view().await?).expect("serializes"),
+    ))
+}
+
+async fn audit(State(gateway): State<Arc<Gateway>>) -> Result<Json<Value>, GatewayError> {
+    gateway.sync_index().await?;
+    Ok(Json(json!({"accesses": gateway.audit_trail().await?})))
+}

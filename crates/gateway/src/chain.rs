@@ -1,0 +1,238 @@
+//! The chain as the gateway uses it: transactions signed by its user, and an
+//! index of the finalized events that concern them.
+
+use std::time::Duration;
+
+use futures::future::try_join_all;
+use medigate_chain_client::{
+    ChainError, Client, MediGateConfig, account_id, medigate,
+    medigate::runtime_types::medigate_access_policy::terms::{Action, Purpose},
+    subxt::{config::DefaultExtrinsicParamsBuilder, extrinsics::ExtrinsicEvents, tx::Payload},
+};
+use medigate_crypto::keys::SigningKeypair;
+
+use crate::{
+    error::GatewayError,
+    index::{Index, IndexedEvent},
+};
+
+/// The HL7 code of a purpose, as the chain's type.
+pub fn purpose_code(purpose: &Purpose) -> &'static str {
+    match purpose {
+        Purpose::Treatment => "TREAT",
+        Purpose::EmergencyTreatment => "ETREAT",
+        Purpose::BreakTheGlass => "BTG",
+        Purpose::Payment => "HPAYMT",
+        Purpose::Operations => "HOPERAT",
+        Purpose::Research => "HRESCH",
+    }
+}
+
+/// The chain's purpose of an HL7 code.
+pub fn purpose_from_code(code: &str) -> Result<Purpose, GatewayError> {
+    Ok(match code {
+        "TREAT" => Purpose::Treatment,
+        "ETREAT" => Purpose::EmergencyTreatment,
+        "BTG" => Purpose::BreakTheGlass,
+        "HPAYMT" => Purpose::Payment,
+        "HOPERAT" => Purpose::Operations,
+        "HRESCH" => Purpose::Research,
+        other => {
+            return Err(GatewayError::BadRequest {
+                what: format!("the purpose {other:?}"),
+                expected:
+                    "an HL7 purpose-of-use code: TREAT, ETREAT, BTG, HPAYMT, HOPERAT or HRESCH"
+                        .into(),
+            });
+        }
+    })
+}
+
+fn action_code(action: &Action) -> &'static str {
+    match action {
+        Action::Read => "read",
+        Action::Write => "write",
+    }
+}
+
+/// Signs `calls` with consecutive nonces, submits them together and waits
+/// until every one succeeds in a finalized block; their events, in order.
+pub async fn submit_together<Call: Payload>(
+    client: &Client,
+    calls: &[Call],
+    signer: &SigningKeypair,
+) -> Result<Vec<ExtrinsicEvents<MediGateConfig>>, GatewayError> {
+    let refused = |error: medigate_chain_client::subxt::error::ExtrinsicError| {
+        GatewayError::from(ChainError::Refused(Box::new(error)))
+    };
+    let transactions = client
+        .at_current_block()
+        .await
+        .map_err(|error| ChainError::BestBlock(Box::new(error)))?
+        .transactions();
+    let first = transactions
+        .account_nonce(&account_id(signer))
+        .await
+        .map_err(refused)?;
+    let mut progress = Vec::with_capacity(calls.len());
+    for (offset, call) in (0u64..).zip(calls) {
+        let params = DefaultExtrinsicParamsBuilder::<MediGateConfig>::new()
+            .nonce(first + offset)
+            .build();
+        let transaction = transactions
+            .create_signable_offline(call, params)
+            .and_then(|mut signable| signable.sign(signer))
+            .map_err(refused)?;
+        progress.push(transaction.submit_and_watch().await.map_err(refused)?);
+    }
+    try_join_all(progress.into_iter().map(|progress| async move {
+        progress
+            .wait_for_finalized_success()
+            .await
+            .map_err(|error| GatewayError::Chain(format!("a transaction did not succeed: {error}")))
+    }))
+    .await
+}
+
+/// Signs and submits one call, waiting for it to succeed in a finalized
+/// block.
+pub async fn submit<Call: Payload>(
+    client: &Client,
+    call: &Call,
+    signer: &SigningKeypair,
+) -> Result<ExtrinsicEvents<MediGateConfig>, GatewayError> {
+    Ok(medigate_chain_client::submit_and_wait(client, call, signer).await?)
+}
+
+/// The events of finalized block `number` that concern `me`.
+async fn events_of_block(
+    client: &Client,
+    index: &Index,
+    me: &str,
+    number: u64,
+) -> Result<Vec<IndexedEvent>, GatewayError> {
+    use medigate::{audit::events as audit, consent::events as consent};
+    let chain = |error: String| GatewayError::Chain(format!("reading block {number}: {error}"));
+    let events = client
+        .at_block(number)
+        .await
+        .map_err(|error| chain(error.to_string()))?
+        .events()
+        .fetch()
+        .await
+        .map_err(|error| chain(error.to_string()))?;
+    let hex = |bytes: &[u8; 32]| hex::encode(bytes);
+    let mut found = Vec::new();
+    for event in events.iter() {
+        let event = event.map_err(|error| chain(error.to_string()))?;
+        let mut indexed = IndexedEvent {
+            block: number as i64,
+            position: event.index() as i64,
+            ..Default::default()
+        };
+        let concerns = |patient: &str, other: &str| patient == me || other == me;
+        if let Some(Ok(requested)) = event.decode_fields_as::<consent::AccessRequested>() {
+            indexed.kind = "requested".into();
+            indexed.request_id = Some(requested.request as i64);
+            indexed.patient = Some(hex(&requested.patient.0));
+            indexed.counterparty = Some(hex(&requested.requester.0));
+            indexed.purpose = Some(purpose_code(&requested.purpose).into());
+        } else if let Some(Ok(granted)) = event.decode_fields_as::<consent::AccessGranted>() {
+            indexed.kind = "granted".into();
+            indexed.grant_id = Some(granted.grant as i64);
+            indexed.patient = Some(hex(&granted.patient.0));
+            indexed.counterparty = Some(hex(&granted.grantee.0));
+            indexed.purpose = Some(purpose_code(&granted.purpose).into());
+            indexed.expires_ms = Some(granted.expires_at as i64);
+        } else if let Some(Ok(approved)) = event.decode_fields_as::<consent::RequestApproved>() {
+            indexed.kind = "approved".into();
+            indexed.request_id = Some(approved.request as i64);
+            indexed.grant_id = Some(approved.grant as i64);
+        } else if let Some(Ok(denied)) = event.decode_fields_as::<consent::RequestDenied>() {
+            indexed.kind = "denied".into();
+            indexed.request_id = Some(denied.request as i64);
+        } else if let Some(Ok(revoked)) = event.decode_fields_as::<consent::GrantRevoked>() {
+            indexed.kind = "revoked".into();
+            indexed.grant_id = Some(revoked.grant as i64);
+        } else if let Some(Ok(recorded)) = event.decode_fields_as::<audit::AccessRecorded>() {
+            let receipt = recorded.receipt;
+            indexed.kind = "read".into();
+            indexed.patient = Some(hex(&receipt.patient.0));
+            indexed.counterparty = Some(hex(&receipt.accessor.0));
+            indexed.purpose = Some(purpose_code(&receipt.purpose).into());
+            indexed.record = Some(hex(&receipt.record.0));
+            indexed.action = Some(action_code(&receipt.action).into());
+            indexed.grant_id = receipt.grant.map(|grant| grant as i64);
+            indexed.vault = Some(hex(&receipt.vault.0));
+            indexed.at_ms = Some(receipt.accessed_at as i64);
+        } else {
+            continue;
+        }
+        let relevant = match (&indexed.patient, &indexed.counterparty) {
+            (Some(patient), Some(other)) => concerns(patient, other),
+            // Events naming only an id concern the user when the id does.
+            _ => {
+                found.iter().any(|earlier: &IndexedEvent| {
+                    (indexed.request_id.is_some() && earlier.request_id == indexed.request_id)
+                        || (indexed.grant_id.is_some() && earlier.grant_id == indexed.grant_id)
+                }) || index.knows(indexed.request_id, indexed.grant_id).await?
+            }
+        };
+        if relevant {
+            found.push(indexed);
+        }
+    }
+    Ok(found)
+}
+
+/// The setting holding the next block to index.
+const NEXT_BLOCK: &str = "next_block";
+
+/// Indexes the finalized blocks from where the index stopped (the current
+/// finalized block on a first start) up to the latest, then follows new
+/// ones, until the task is dropped. Errors are logged and retried.
+pub async fn follow(client: Client, index: Index, me: [u8; 32]) {
+    let me = hex::encode(me);
+    loop {
+        if let Err(error) = follow_once(&client, &index, &me).await {
+            tracing::warn!(%error, "indexing chain events failed; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}
+
+/// Indexes every finalized block not yet indexed.
+pub async fn catch_up(client: &Client, index: &Index, me: &str) -> Result<u64, GatewayError> {
+    let finalized = client
+        .at_current_block()
+        .await
+        .map_err(|error| ChainError::BestBlock(Box::new(error)))?
+        .block_number();
+    let next = match index.setting(NEXT_BLOCK).await? {
+        Some(next) => next.parse().unwrap_or(finalized),
+        None => finalized,
+    };
+    for number in next..=finalized {
+        let events = events_of_block(client, index, me, number).await?;
+        index.insert_events(&events).await?;
+        index
+            .set_setting(NEXT_BLOCK, &(number + 1).to_string())
+            .await?;
+    }
+    Ok(finalized)
+}
+
+async fn follow_once(client: &Client, index: &Index, me: &str) -> Result<(), GatewayError> {
+    let mut blocks = client
+        .stream_blocks()
+        .await
+        .map_err(|error| GatewayError::Chain(error.to_string()))?;
+    catch_up(client, index, me).await?;
+    while let Some(block) = blocks.next().await {
+        block.map_err(|error| GatewayError::Chain(error.to_string()))?;
+        catch_up(client, index, me).await?;
+    }
+    Err(GatewayError::Chain(
+        "the finalized block stream ended".into(),
+    ))
+}

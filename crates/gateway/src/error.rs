@@ -1,0 +1,185 @@
+//! What can go wrong in a gateway, with what the user can do about it, and
+//! how each failure is answered over HTTP.
+
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use medigate_fhir::{BundleError, FhirError};
+
+/// Why a gateway operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The keystore is locked, so nothing can be signed or decrypted.
+    #[error("the keystore is locked: unlock it first (`medigate unlock`)")]
+    Locked,
+    /// The passphrase does not open the keystore.
+    #[error("the passphrase does not open the keystore at {0}")]
+    WrongPassphrase(String),
+    /// The keystore file cannot be read.
+    #[error("cannot open the keystore: {0}")]
+    Keystore(String),
+    /// The request carried no valid API token.
+    #[error(
+        "missing or wrong API token: send `Authorization: Bearer <token>` with the token in the gateway's api-token file"
+    )]
+    Unauthorized,
+    /// The input is not valid FHIR R4.
+    #[error(transparent)]
+    Fhir(#[from] FhirError),
+    /// The Bundle cannot be imported as one patient's records.
+    #[error(transparent)]
+    Bundle(BundleError),
+    /// The Bundle names a patient other than the gateway's user.
+    #[error("{0}")]
+    NotYours(String),
+    /// A malformed request parameter.
+    #[error("{what} is malformed: {expected}")]
+    BadRequest {
+        /// What was wrong.
+        what: String,
+        /// What was expected.
+        expected: String,
+    },
+    /// The body is larger than the gateway accepts.
+    #[error("the body is larger than the gateway's limit of {0} bytes")]
+    TooLarge(usize),
+    /// Nothing with that id that the user may see.
+    #[error("{0} was not found among the records you may see")]
+    NotFound(String),
+    /// The chain refused access (no grant, revoked, expired, other purpose).
+    #[error("access denied by the patient's consent on chain: {0}")]
+    Denied(String),
+    /// The user's account is not registered on the chain.
+    #[error("the account {0} is not registered on the chain: run `medigate register` first")]
+    NotRegistered(String),
+    /// A chain read or transaction failed.
+    #[error("the chain: {0}")]
+    Chain(String),
+    /// The vault refused or failed a request.
+    #[error("the vault: {0}")]
+    Vault(String),
+    /// The index database failed.
+    #[error("the index database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A record could not be decrypted or its key unwrapped.
+    #[error("record {0} cannot be decrypted with this account's keys")]
+    Undecryptable(String),
+    /// Another import is under way.
+    #[error("another import is under way; wait for it to finish")]
+    Busy,
+}
+
+impl From<medigate_chain_client::ChainError> for GatewayError {
+    fn from(error: medigate_chain_client::ChainError) -> Self {
+        GatewayError::Chain(error.to_string())
+    }
+}
+
+impl From<BundleError> for GatewayError {
+    fn from(error: BundleError) -> Self {
+        match error {
+            BundleError::Invalid(invalid) => GatewayError::Fhir(invalid),
+            other => GatewayError::Bundle(other),
+        }
+    }
+}
+
+impl GatewayError {
+    /// The HTTP status of this failure.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            GatewayError::Locked => StatusCode::LOCKED,
+            GatewayError::WrongPassphrase(_) | GatewayError::Unauthorized => {
+                StatusCode::UNAUTHORIZED
+            }
+            GatewayError::Fhir(_)
+            | GatewayError::Bundle(_)
+            | GatewayError::NotYours(_)
+            | GatewayError::BadRequest { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            GatewayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
+            GatewayError::Denied(_) | GatewayError::NotRegistered(_) => StatusCode::FORBIDDEN,
+            GatewayError::Busy => StatusCode::CONFLICT,
+            GatewayError::Keystore(_)
+            | GatewayError::Chain(_)
+            | GatewayError::Vault(_)
+            | GatewayError::Database(_)
+            | GatewayError::Undecryptable(_) => StatusCode::BAD_GATEWAY,
+        }
+    }
+
+    /// A stable code for clients (the CLI maps it to its exit code).
+    pub fn code(&self) -> &'static str {
+        match self {
+            GatewayError::Locked => "keystore_locked",
+            GatewayError::WrongPassphrase(_) => "wrong_passphrase",
+            GatewayError::Keystore(_) => "keystore",
+            GatewayError::Unauthorized => "unauthorized",
+            GatewayError::Fhir(_) => "invalid_fhir",
+            GatewayError::Bundle(_) => "not_importable",
+            GatewayError::NotYours(_) => "other_patient",
+            GatewayError::BadRequest { .. } => "bad_request",
+            GatewayError::TooLarge(_) => "too_large",
+            GatewayError::NotFound(_) => "not_found",
+            GatewayError::Denied(_) => "denied",
+            GatewayError::NotRegistered(_) => "not_registered",
+            GatewayError::Chain(_) => "chain",
+            GatewayError::Vault(_) => "vault",
+            GatewayError::Database(_) => "database",
+            GatewayError::Undecryptable(_) => "undecryptable",
+            GatewayError::Busy => "busy",
+        }
+    }
+
+    /// The FHIR OperationOutcome describing this failure.
+    pub fn operation_outcome(&self) -> serde_json::Value {
+        let code = match self.status() {
+            StatusCode::NOT_FOUND => "not-found",
+            StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED | StatusCode::LOCKED => "security",
+            StatusCode::UNPROCESSABLE_ENTITY | StatusCode::PAYLOAD_TOO_LARGE => "invalid",
+            StatusCode::CONFLICT => "conflict",
+            _ => "transient",
+        };
+        let mut issue = serde_json::json!({
+            "severity": "error",
+            "code": code,
+            "diagnostics": self.to_string(),
+        });
+        if let GatewayError::Fhir(FhirError::Invalid { path, .. }) = self {
+            issue["expression"] = serde_json::json!([path]);
+        }
+        serde_json::json!({"resourceType": "OperationOutcome", "issue": [issue]})
+    }
+}
+
+/// A failure answered as JSON `{"error": code, "message": text}` (the
+/// management API).
+impl IntoResponse for GatewayError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({"error": self.code(), "message": self.to_string()});
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+/// A failure answered as a FHIR OperationOutcome (the `/fhir` facade).
+#[derive(Debug)]
+pub struct FhirFailure(pub GatewayError);
+
+impl From<GatewayError> for FhirFailure {
+    fn from(error: GatewayError) -> Self {
+        FhirFailure(error)
+    }
+}
+
+impl IntoResponse for FhirFailure {
+    fn into_response(self) -> Response {
+        let mut response = (self.0.status(), Json(self.0.operation_outcome())).into_response();
+        response.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static(crate::fhir_api::FHIR_JSON),
+        );
+        response
+    }
+}

@@ -1,0 +1,642 @@
+//! The gateway's index: its user's own records (their envelopes, key wraps
+//! and import state), imports, and the chain events that concern the user
+//! (requests, grants, revocations, access receipts).
+//!
+//! SQLite by default (`sqlite://<data dir>/index.db`), PostgreSQL when the
+//! database URL says `postgres://`; the SQL here is the subset both speak.
+//! The index holds ciphertext, key wraps only the user can open, ids and
+//! codes: never plaintext.
+
+use sqlx::{AnyPool, Row, any::AnyPoolOptions};
+
+use crate::error::GatewayError;
+
+/// How far a record of an import has come.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordState {
+    /// Encrypted, its envelope and key wrap kept in the index.
+    Staged,
+    /// Anchored on chain.
+    Anchored,
+    /// Envelope and owner's key wrap stored in the vault: imported.
+    Stored,
+}
+
+impl RecordState {
+    fn as_str(self) -> &'static str {
+        match self {
+            RecordState::Staged => "staged",
+            RecordState::Anchored => "anchored",
+            RecordState::Stored => "stored",
+        }
+    }
+}
+
+/// One of the user's own records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnRecord {
+    /// The content id of its envelope.
+    pub content_id: [u8; 32],
+    /// The record's stable id (the envelope binds it).
+    pub record_id: [u8; 32],
+    /// Its version (1 for a first import).
+    pub version: u32,
+    /// The FHIR resource type.
+    pub resource_type: String,
+    /// The FHIR logical id.
+    pub resource_id: String,
+    /// The MediGate category code (`labs`).
+    pub category: String,
+    /// The plaintext's size in bytes.
+    pub size: u64,
+    /// The key wrap to the owner.
+    pub owner_wrap: Vec<u8>,
+    /// The content id of the version it replaces.
+    pub previous: Option<[u8; 32]>,
+    /// How far its import came.
+    pub state: RecordState,
+    /// The import it came in.
+    pub import_id: String,
+}
+
+/// A chain event that concerns the user, as indexed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct IndexedEvent {
+    /// The block holding it.
+    pub block: i64,
+    /// Its position among the block's events.
+    pub position: i64,
+    /// What happened: `requested`, `approved`, `denied`, `granted`,
+    /// `revoked` or `read` (an access receipt).
+    pub kind: String,
+    /// The access request, for request events.
+    pub request_id: Option<i64>,
+    /// The grant, for grant events and receipts under a grant.
+    pub grant_id: Option<i64>,
+    /// The patient (hex account).
+    pub patient: Option<String>,
+    /// The other party: requester, grantee, or accessor (hex account).
+    pub counterparty: Option<String>,
+    /// The purpose code (`TREAT`).
+    pub purpose: Option<String>,
+    /// The record read (hex content id), for receipts.
+    pub record: Option<String>,
+    /// The action (`read`), for receipts.
+    pub action: Option<String>,
+    /// The vault that served, for receipts.
+    pub vault: Option<String>,
+    /// When (milliseconds since the Unix epoch): the read, for receipts.
+    pub at_ms: Option<i64>,
+    /// When a grant expires (milliseconds since the Unix epoch).
+    pub expires_ms: Option<i64>,
+}
+
+/// The index database.
+#[derive(Clone, Debug)]
+pub struct Index {
+    pool: AnyPool,
+}
+
+fn decode_id(text: &str) -> Result<[u8; 32], GatewayError> {
+    hex::decode(text)
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| {
+            GatewayError::Database(sqlx::Error::Decode(format!("not an id: {text}").into()))
+        })
+}
+
+fn schema(blob: &str) -> Vec<String> {
+    vec![
+        "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)".into(),
+        format!(
+            "CREATE TABLE IF NOT EXISTS records (
+                content_id TEXT PRIMARY KEY,
+                record_id TEXT NOT NULL,
+                version BIGINT NOT NULL,
+                resource_type TEXT NOT NULL,
+                resource_id TEXT NOT NULL,
+                category TEXT NOT NULL,
+                size BIGINT NOT NULL,
+                owner_wrap {blob} NOT NULL,
+                envelope {blob} NOT NULL,
+                previous TEXT,
+                superseded BIGINT NOT NULL DEFAULT 0,
+                state TEXT NOT NULL,
+                import_id TEXT NOT NULL,
+                seq BIGINT NOT NULL)"
+        ),
+        "CREATE INDEX IF NOT EXISTS records_by_resource ON records (resource_type, resource_id)"
+            .into(),
+        "CREATE INDEX IF NOT EXISTS records_by_state ON records (state)".into(),
+        "CREATE TABLE IF NOT EXISTS imports (
+            import_id TEXT PRIMARY KEY,
+            resources BIGINT NOT NULL,
+            state TEXT NOT NULL,
+            started_ms BIGINT NOT NULL,
+            finished_ms BIGINT)"
+            .into(),
+        "CREATE TABLE IF NOT EXISTS events (
+            block BIGINT NOT NULL,
+            position BIGINT NOT NULL,
+            kind TEXT NOT NULL,
+            request_id BIGINT,
+            grant_id BIGINT,
+            patient TEXT,
+            counterparty TEXT,
+            purpose TEXT,
+            record TEXT,
+            action TEXT,
+            vault TEXT,
+            at_ms BIGINT,
+            expires_ms BIGINT,
+            PRIMARY KEY (block, position))"
+            .into(),
+        "CREATE TABLE IF NOT EXISTS shared (
+            content_id TEXT NOT NULL,
+            grant_id BIGINT NOT NULL,
+            PRIMARY KEY (content_id, grant_id))"
+            .into(),
+    ]
+}
+
+const RECORD_COLUMNS: &str = "content_id, record_id, version, resource_type, resource_id, category, size, owner_wrap, previous, state, import_id";
+
+impl Index {
+    /// Opens (creating if needed) the index at `url`: `sqlite://path` or
+    /// `postgres://user@host:port/database`.
+    pub async fn open(url: &str) -> Result<Self, GatewayError> {
+        sqlx::any::install_default_drivers();
+        let postgres = url.starts_with("postgres");
+        let url = if !postgres && !url.contains('?') {
+            format!("{url}?mode=rwc")
+        } else {
+            url.to_string()
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if postgres { 8 } else { 4 })
+            .connect(&url)
+            .await?;
+        if !postgres {
+            sqlx::query("PRAGMA journal_mode=WAL")
+                .execute(&pool)
+                .await?;
+        }
+        for statement in schema(if postgres { "BYTEA" } else { "BLOB" }) {
+            sqlx::query(&statement).execute(&pool).await?;
+        }
+        Ok(Self { pool })
+    }
+
+    /// A setting, if set.
+    pub async fn setting(&self, name: &str) -> Result<Option<String>, GatewayError> {
+        Ok(sqlx::query("SELECT value FROM settings WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| row.get::<String, _>(0)))
+    }
+
+    /// Sets a setting.
+    pub async fn set_setting(&self, name: &str, value: &str) -> Result<(), GatewayError> {
+        sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The state of an import (`staged` or `done`), if it was started.
+    pub async fn import_state(&self, import_id: &str) -> Result<Option<String>, GatewayError> {
+        Ok(
+            sqlx::query("SELECT state FROM imports WHERE import_id = $1")
+                .bind(import_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|row| row.get::<String, _>(0)),
+        )
+    }
+
+    /// Records an import and its staged records in one transaction: after a
+    /// crash either all of them are staged or none.
+    pub async fn stage_import(
+        &self,
+        import_id: &str,
+        records: &[(OwnRecord, Vec<u8>)],
+        now_ms: i64,
+    ) -> Result<(), GatewayError> {
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO imports (import_id, resources, state, started_ms) VALUES ($1, $2, 'staged', $3)",
+        )
+        .bind(import_id)
+        .bind(records.len() as i64)
+        .bind(now_ms)
+        .execute(&mut *transaction)
+        .await?;
+        for (seq, (record, envelope)) in records.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO records (content_id, record_id, version, resource_type, resource_id,
+                    category, size, owner_wrap, envelope, previous, state, import_id, seq)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .bind(hex::encode(record.content_id))
+            .bind(hex::encode(record.record_id))
+            .bind(record.version as i64)
+            .bind(&record.resource_type)
+            .bind(&record.resource_id)
+            .bind(&record.category)
+            .bind(record.size as i64)
+            .bind(record.owner_wrap.clone())
+            .bind(envelope.clone())
+            .bind(record.previous.map(hex::encode))
+            .bind(RecordState::Staged.as_str())
+            .bind(import_id)
+            .bind(seq as i64)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Moves records to `state`.
+    pub async fn set_state(
+        &self,
+        content_ids: &[[u8; 32]],
+        state: RecordState,
+    ) -> Result<(), GatewayError> {
+        let mut transaction = self.pool.begin().await?;
+        for content_id in content_ids {
+            sqlx::query("UPDATE records SET state = $1 WHERE content_id = $2")
+                .bind(state.as_str())
+                .bind(hex::encode(content_id))
+                .execute(&mut *transaction)
+                .await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Marks an import done and the versions it replaced superseded.
+    pub async fn finish_import(&self, import_id: &str, now_ms: i64) -> Result<(), GatewayError> {
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE records SET superseded = 1 WHERE content_id IN
+                (SELECT previous FROM records WHERE import_id = $1 AND previous IS NOT NULL)",
+        )
+        .bind(import_id)
+        .execute(&mut *transaction)
+        .await?;
+        sqlx::query("UPDATE imports SET state = 'done', finished_ms = $1 WHERE import_id = $2")
+            .bind(now_ms)
+            .bind(import_id)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Imports not yet done, oldest first.
+    pub async fn unfinished_imports(&self) -> Result<Vec<String>, GatewayError> {
+        Ok(
+            sqlx::query("SELECT import_id FROM imports WHERE state <> 'done' ORDER BY started_ms")
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(|row| row.get::<String, _>(0))
+                .collect(),
+        )
+    }
+
+    fn record_from_row(row: &sqlx::any::AnyRow) -> Result<OwnRecord, GatewayError> {
+        let state = match row.get::<String, _>(9).as_str() {
+            "staged" => RecordState::Staged,
+            "anchored" => RecordState::Anchored,
+            _ => RecordState::Stored,
+        };
+        Ok(OwnRecord {
+            content_id: decode_id(&row.get::<String, _>(0))?,
+            record_id: decode_id(&row.get::<String, _>(1))?,
+            version: row.get::<i64, _>(2) as u32,
+            resource_type: row.get(3),
+            resource_id: row.get(4),
+            category: row.get(5),
+            size: row.get::<i64, _>(6) as u64,
+            owner_wrap: row.get(7),
+            previous: row
+                .get::<Option<String>, _>(8)
+                .map(|text| decode_id(&text))
+                .transpose()?,
+            state,
+            import_id: row.get(10),
+        })
+    }
+
+    /// The records of an import, in Bundle order.
+    pub async fn records_of_import(&self, import_id: &str) -> Result<Vec<OwnRecord>, GatewayError> {
+        sqlx::query(&format!(
+            "SELECT {RECORD_COLUMNS} FROM records WHERE import_id = $1 ORDER BY seq"
+        ))
+        .bind(import_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(Self::record_from_row)
+        .collect()
+    }
+
+    /// The user's imported, current records (not superseded), optionally of
+    /// one resource type, oldest first.
+    pub async fn own_records(
+        &self,
+        resource_type: Option<&str>,
+    ) -> Result<Vec<OwnRecord>, GatewayError> {
+        let rows = match resource_type {
+            Some(resource_type) => {
+                sqlx::query(&format!(
+                    "SELECT {RECORD_COLUMNS} FROM records
+                     WHERE state = 'stored' AND superseded = 0 AND resource_type = $1
+                     ORDER BY import_id, seq"
+                ))
+                .bind(resource_type)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(&format!(
+                    "SELECT {RECORD_COLUMNS} FROM records
+                     WHERE state = 'stored' AND superseded = 0 ORDER BY import_id, seq"
+                ))
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(Self::record_from_row).collect()
+    }
+
+    /// The current version of the user's record `resource_type/resource_id`.
+    pub async fn own_record(
+        &self,
+        resource_type: &str,
+        resource_id: &str,
+    ) -> Result<Option<OwnRecord>, GatewayError> {
+        sqlx::query(&format!(
+            "SELECT {RECORD_COLUMNS} FROM records
+             WHERE resource_type = $1 AND resource_id = $2 AND superseded = 0 AND state = 'stored'"
+        ))
+        .bind(resource_type)
+        .bind(resource_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(Self::record_from_row)
+        .transpose()
+    }
+
+    /// The latest version of `resource_type/resource_id` in any state (what
+    /// a new import of it replaces).
+    pub async fn latest_version(
+        &self,
+        resource_type: &str,
+        resource_id: &str,
+    ) -> Result<Option<OwnRecord>, GatewayError> {
+        sqlx::query(&format!(
+            "SELECT {RECORD_COLUMNS} FROM records
+             WHERE resource_type = $1 AND resource_id = $2 ORDER BY version DESC LIMIT 1"
+        ))
+        .bind(resource_type)
+        .bind(resource_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(Self::record_from_row)
+        .transpose()
+    }
+
+    /// The envelope of one of the user's records.
+    pub async fn envelope(&self, content_id: &[u8; 32]) -> Result<Vec<u8>, GatewayError> {
+        sqlx::query("SELECT envelope FROM records WHERE content_id = $1")
+            .bind(hex::encode(content_id))
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| row.get::<Vec<u8>, _>(0))
+            .ok_or_else(|| GatewayError::NotFound(hex::encode(content_id)))
+    }
+
+    /// Notes that `content_id`'s key was wrapped for `grant`.
+    pub async fn mark_shared(
+        &self,
+        content_ids: &[[u8; 32]],
+        grant: u64,
+    ) -> Result<(), GatewayError> {
+        let mut transaction = self.pool.begin().await?;
+        for content_id in content_ids {
+            sqlx::query(
+                "INSERT INTO shared (content_id, grant_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(hex::encode(content_id))
+            .bind(grant as i64)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// The records whose key was wrapped for `grant`.
+    pub async fn shared_under(&self, grant: u64) -> Result<Vec<[u8; 32]>, GatewayError> {
+        sqlx::query("SELECT content_id FROM shared WHERE grant_id = $1")
+            .bind(grant as i64)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| decode_id(&row.get::<String, _>(0)))
+            .collect()
+    }
+
+    /// Stores indexed events (again: an event already indexed is kept).
+    pub async fn insert_events(&self, events: &[IndexedEvent]) -> Result<(), GatewayError> {
+        let mut transaction = self.pool.begin().await?;
+        for event in events {
+            sqlx::query(
+                "INSERT INTO events (block, position, kind, request_id, grant_id, patient,
+                    counterparty, purpose, record, action, vault, at_ms, expires_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                 ON CONFLICT (block, position) DO NOTHING",
+            )
+            .bind(event.block)
+            .bind(event.position)
+            .bind(&event.kind)
+            .bind(event.request_id)
+            .bind(event.grant_id)
+            .bind(&event.patient)
+            .bind(&event.counterparty)
+            .bind(&event.purpose)
+            .bind(&event.record)
+            .bind(&event.action)
+            .bind(&event.vault)
+            .bind(event.at_ms)
+            .bind(event.expires_ms)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Indexed events of these kinds, in chain order.
+    pub async fn events(&self, kinds: &[&str]) -> Result<Vec<IndexedEvent>, GatewayError> {
+        let rows = sqlx::query(
+            "SELECT block, position, kind, request_id, grant_id, patient, counterparty, purpose,
+                record, action, vault, at_ms, expires_ms FROM events ORDER BY block, position",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| IndexedEvent {
+                block: row.get(0),
+                position: row.get(1),
+                kind: row.get(2),
+                request_id: row.get(3),
+                grant_id: row.get(4),
+                patient: row.get(5),
+                counterparty: row.get(6),
+                purpose: row.get(7),
+                record: row.get(8),
+                action: row.get(9),
+                vault: row.get(10),
+                at_ms: row.get(11),
+                expires_ms: row.get(12),
+            })
+            .filter(|event| kinds.is_empty() || kinds.contains(&event.kind.as_str()))
+            .collect())
+    }
+
+    /// Whether a request or grant id appears in the index (so that events
+    /// naming only the id concern the user).
+    pub async fn knows(
+        &self,
+        request: Option<i64>,
+        grant: Option<i64>,
+    ) -> Result<bool, GatewayError> {
+        let row =
+            sqlx::query("SELECT COUNT(*) FROM events WHERE (request_id = $1) OR (grant_id = $2)")
+                .bind(request.unwrap_or(-1))
+                .bind(grant.unwrap_or(-1))
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(row.get::<i64, _>(0) > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn record(seed: u8, resource_type: &str, id: &str) -> OwnRecord {
+        OwnRecord {
+            content_id: [seed; 32],
+            record_id: [seed.wrapping_add(100); 32],
+            version: 1,
+            resource_type: resource_type.into(),
+            resource_id: id.into(),
+            category: "labs".into(),
+            size: 10,
+            owner_wrap: vec![seed; 86],
+            previous: None,
+            state: RecordState::Staged,
+            import_id: "import-1".into(),
+        }
+    }
+
+    async fn exercise(index: Index) {
+        let records = vec![
+            (record(1, "Observation", "a"), vec![1, 2, 3]),
+            (record(2, "Condition", "b"), vec![4, 5]),
+        ];
+        index.stage_import("import-1", &records, 5).await.unwrap();
+        assert_eq!(
+            index.import_state("import-1").await.unwrap().as_deref(),
+            Some("staged")
+        );
+        assert_eq!(index.unfinished_imports().await.unwrap(), vec!["import-1"]);
+        assert!(
+            index.own_records(None).await.unwrap().is_empty(),
+            "staged is not imported"
+        );
+        index
+            .set_state(&[[1; 32], [2; 32]], RecordState::Stored)
+            .await
+            .unwrap();
+        index.finish_import("import-1", 6).await.unwrap();
+        assert!(index.unfinished_imports().await.unwrap().is_empty());
+        let own = index.own_records(Some("Observation")).await.unwrap();
+        assert_eq!(own.len(), 1);
+        assert_eq!(own[0].owner_wrap, vec![1; 86]);
+        assert_eq!(own[0].state, RecordState::Stored);
+        assert_eq!(index.envelope(&[2; 32]).await.unwrap(), vec![4, 5]);
+        assert!(index.own_record("Condition", "b").await.unwrap().is_some());
+
+        let event = IndexedEvent {
+            block: 3,
+            position: 1,
+            kind: "granted".into(),
+            grant_id: Some(7),
+            patient: Some("aa".into()),
+            ..Default::default()
+        };
+        index
+            .insert_events(&[event.clone(), event.clone()])
+            .await
+            .unwrap();
+        assert_eq!(index.events(&["granted"]).await.unwrap(), vec![event]);
+        assert!(index.knows(None, Some(7)).await.unwrap());
+        assert!(!index.knows(Some(7), None).await.unwrap());
+
+        index.mark_shared(&[[1; 32]], 7).await.unwrap();
+        index.mark_shared(&[[1; 32]], 7).await.unwrap();
+        assert_eq!(index.shared_under(7).await.unwrap(), vec![[1; 32]]);
+        index.set_setting("next_block", "9").await.unwrap();
+        index.set_setting("next_block", "10").await.unwrap();
+        assert_eq!(
+            index.setting("next_block").await.unwrap().as_deref(),
+            Some("10")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_sqlite_index_keeps_records_events_and_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("index.db").display());
+        exercise(Index::open(&url).await.unwrap()).await;
+    }
+
+    /// Runs against the PostgreSQL server the test command starts
+    /// (`MEDIGATE_TEST_POSTGRES_URL`); without it, the test says so and
+    /// passes only outside CI.
+    #[tokio::test]
+    async fn the_postgres_index_keeps_records_events_and_settings() {
+        let Ok(url) = std::env::var("MEDIGATE_TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var_os("CI_REQUIRE_POSTGRES").is_none(),
+                "MEDIGATE_TEST_POSTGRES_URL is not set"
+            );
+            eprintln!("MEDIGATE_TEST_POSTGRES_URL is not set: the PostgreSQL index is not tested");
+            return;
+        };
+        let index = Index::open(&url).await.unwrap();
+        for table in ["records", "imports", "events", "shared", "settings"] {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&index.pool)
+                .await
+                .unwrap();
+        }
+        exercise(index).await;
+    }
+}

@@ -1,0 +1,319 @@
+//! The records the gateway's user may see, decrypted: their own (from the
+//! index) and those patients shared with them (from the vault, each read
+//! asked of the chain and receipted by the vault).
+
+use std::collections::HashMap;
+
+use futures::{StreamExt, TryStreamExt};
+use medigate_access_policy::Category;
+use medigate_chain_client::{
+    AccessQuestion, anchor,
+    medigate::runtime_types::medigate_access_policy::terms::{Action, Purpose},
+    subxt::utils::{AccountId32, H256},
+};
+use medigate_crypto::{
+    keys::Identity,
+    record::{EnvelopeHeader, RecordBinding, decrypt},
+    wrap::{WrapBinding, unwrap},
+};
+use serde_json::Value;
+
+use crate::{
+    Gateway,
+    error::GatewayError,
+    index::OwnRecord,
+    vault_client::{Fetched, ReadOutcome},
+};
+
+const READS_IN_FLIGHT: usize = 16;
+
+/// A record, decrypted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VisibleRecord {
+    /// Its owner (the patient).
+    pub patient: [u8; 32],
+    /// The content id of its envelope.
+    pub content_id: [u8; 32],
+    /// Its category.
+    pub category: Category,
+    /// Its resource type.
+    pub resource_type: String,
+    /// Its logical id.
+    pub id: String,
+    /// Its JSON text, as imported.
+    pub text: String,
+}
+
+impl VisibleRecord {
+    /// The resource, parsed (for filtering; numbers may lose their exact
+    /// spelling: answer with [`VisibleRecord::text`]).
+    pub fn parsed(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+}
+
+/// What an anchor says about a shared record (anchors do not change).
+#[derive(Clone, Copy, Debug)]
+pub struct SharedAnchor {
+    owner: [u8; 32],
+    category: Category,
+    version: u32,
+}
+
+/// The categories a resource of `resource_type` can be in.
+pub fn categories_of_type(resource_type: &str) -> Vec<Category> {
+    match resource_type {
+        "Observation" => vec![
+            Category::Vitals,
+            Category::Labs,
+            Category::Imaging,
+            Category::Other,
+        ],
+        "DiagnosticReport" => vec![Category::Labs, Category::Imaging, Category::Notes],
+        "Composition" => vec![Category::Summary, Category::Notes],
+        other => {
+            let probe = serde_json::json!({"resourceType": other});
+            vec![medigate_fhir::category_of(&probe)]
+        }
+    }
+}
+
+fn decrypt_text(
+    key: &medigate_crypto::record::RecordKey,
+    binding: RecordBinding,
+    envelope: &[u8],
+    content_id: &[u8; 32],
+) -> Result<String, GatewayError> {
+    let mut plaintext = Vec::with_capacity(envelope.len());
+    decrypt(key, binding, envelope, &mut plaintext)
+        .map_err(|_| GatewayError::Undecryptable(hex::encode(content_id)))?;
+    String::from_utf8(plaintext).map_err(|_| GatewayError::Undecryptable(hex::encode(content_id)))
+}
+
+impl Gateway {
+    /// Decrypts one of the user's own records from the index.
+    pub async fn open_own(
+        &self,
+        identity: &Identity,
+        record: &OwnRecord,
+    ) -> Result<VisibleRecord, GatewayError> {
+        let owner = identity.signing_keypair().public_key().0;
+        let envelope = self.index.envelope(&record.content_id).await?;
+        let key = unwrap(
+            &record.owner_wrap,
+            &identity.encryption_secret(),
+            &WrapBinding {
+                content_id: record.content_id,
+                grantee: owner,
+                grant: None,
+            },
+        )
+        .map_err(|_| GatewayError::Undecryptable(hex::encode(record.content_id)))?;
+        let binding = RecordBinding {
+            record_id: record.record_id,
+            version: record.version,
+            owner,
+        };
+        let text = decrypt_text(&key, binding, &envelope, &record.content_id)?;
+        Ok(VisibleRecord {
+            patient: owner,
+            content_id: record.content_id,
+            category: Category::from_code(&record.category).unwrap_or(Category::Other),
+            resource_type: record.resource_type.clone(),
+            id: record.resource_id.clone(),
+            text,
+        })
+    }
+
+    /// The user's own current records, of `resource_type` if given.
+    pub async fn own_visible(
+        &self,
+        identity: &Identity,
+        resource_type: Option<&str>,
+    ) -> Result<Vec<VisibleRecord>, GatewayError> {
+        let records = self.index.own_records(resource_type).await?;
+        let mut visible = Vec::with_capacity(records.len());
+        for record in &records {
+            visible.push(self.open_own(identity, record).await?);
+        }
+        Ok(visible)
+    }
+
+    async fn shared_anchor(
+        &self,
+        content_id: [u8; 32],
+    ) -> Result<Option<SharedAnchor>, GatewayError> {
+        if let Some(known) = self.anchors.lock().expect("not poisoned").get(&content_id) {
+            return Ok(Some(*known));
+        }
+        let Some(found) = anchor(&self.reads, H256(content_id)).await? else {
+            return Ok(None);
+        };
+        let known = SharedAnchor {
+            owner: found.owner.0,
+            category: Category::ALL
+                .get(found.category as usize)
+                .copied()
+                .unwrap_or(Category::Other),
+            version: found.version,
+        };
+        self.anchors
+            .lock()
+            .expect("not poisoned")
+            .insert(content_id, known);
+        Ok(Some(known))
+    }
+
+    /// Records shared with the user: of `patient` if given, in a category
+    /// `resource_type` can be in if given, that the chain allows the user to
+    /// read for `purpose` now. Each one is read from the vault (one access
+    /// receipt each) and decrypted. When candidates exist but the chain
+    /// allows none, the answer is [`GatewayError::Denied`] with its reason.
+    pub async fn shared_visible(
+        &self,
+        identity: &Identity,
+        patient: Option<[u8; 32]>,
+        resource_type: Option<&str>,
+        purpose: &Purpose,
+    ) -> Result<Vec<VisibleRecord>, GatewayError> {
+        let signer = identity.signing_keypair();
+        let me = signer.public_key().0;
+        let categories = resource_type.map(categories_of_type);
+        let listed = self.vault.wrapped_for(&signer, &me).await?;
+        let anchors: Vec<Option<SharedAnchor>> = futures::stream::iter(listed.iter().copied())
+            .map(|content_id| self.shared_anchor(content_id))
+            .buffered(READS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let candidates: Vec<([u8; 32], SharedAnchor)> = listed
+            .iter()
+            .zip(anchors)
+            .filter_map(|(content_id, anchor)| anchor.map(|anchor| (*content_id, anchor)))
+            .filter(|(_, anchor)| anchor.owner != me)
+            .filter(|(_, anchor)| patient.is_none_or(|patient| anchor.owner == patient))
+            .filter(|(_, anchor)| {
+                categories
+                    .as_ref()
+                    .is_none_or(|categories| categories.contains(&anchor.category))
+            })
+            .collect();
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut allowed = Vec::new();
+        let mut refusal = None;
+        for chunk in candidates.chunks(medigate_chain_client::MAX_ACCESS_QUESTIONS) {
+            let questions: Vec<AccessQuestion> = chunk
+                .iter()
+                .map(|(content_id, anchor)| AccessQuestion {
+                    accessor: AccountId32(me),
+                    patient: AccountId32(anchor.owner),
+                    record: H256(*content_id),
+                    purpose: purpose.clone(),
+                    action: Action::Read,
+                })
+                .collect();
+            let decisions = self
+                .checker
+                .check_access_many(&questions)
+                .await
+                .map_err(|error| GatewayError::Chain(error.to_string()))?;
+            for (candidate, decision) in chunk.iter().zip(decisions) {
+                if decision.allowed {
+                    allowed.push(*candidate);
+                } else {
+                    refusal.get_or_insert(format!("{:?}", decision.reason));
+                }
+            }
+        }
+        if allowed.is_empty() {
+            return Err(GatewayError::Denied(refusal.unwrap_or_default()));
+        }
+        let records: Vec<Option<VisibleRecord>> = futures::stream::iter(allowed)
+            .map(|(content_id, anchor)| self.read_shared(identity, content_id, anchor, purpose))
+            .buffered(READS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        let records: Vec<VisibleRecord> = records.into_iter().flatten().collect();
+        let mut seen = self.seen.lock().expect("not poisoned");
+        for record in &records {
+            seen.insert(
+                (record.resource_type.clone(), record.id.clone()),
+                (record.content_id, record.patient),
+            );
+        }
+        Ok(records)
+    }
+
+    /// Reads one shared record from the vault and decrypts it; `None` when
+    /// the vault refuses (consent changed since the chain was asked).
+    async fn read_shared(
+        &self,
+        identity: &Identity,
+        content_id: [u8; 32],
+        anchor: SharedAnchor,
+        purpose: &Purpose,
+    ) -> Result<Option<VisibleRecord>, GatewayError> {
+        let signer = identity.signing_keypair();
+        let me = signer.public_key().0;
+        let outcome = self
+            .vault
+            .get_blob(
+                &signer,
+                &content_id,
+                &anchor.owner,
+                crate::chain::purpose_code(purpose),
+            )
+            .await?;
+        let Fetched {
+            envelope,
+            wrap,
+            grant,
+        } = match outcome {
+            ReadOutcome::Served(fetched) => fetched,
+            ReadOutcome::Denied { code, message } => {
+                tracing::info!(code, message, "the vault refused a read");
+                return Ok(None);
+            }
+        };
+        let undecryptable = || GatewayError::Undecryptable(hex::encode(content_id));
+        let wrap = wrap.ok_or_else(undecryptable)?;
+        let key = unwrap(
+            &wrap,
+            &identity.encryption_secret(),
+            &WrapBinding {
+                content_id,
+                grantee: me,
+                grant,
+            },
+        )
+        .map_err(|_| undecryptable())?;
+        let header = EnvelopeHeader::parse(&envelope).map_err(|_| undecryptable())?;
+        if header.binding.owner != anchor.owner || header.binding.version != anchor.version {
+            return Err(undecryptable());
+        }
+        let text = decrypt_text(&key, header.binding, &envelope, &content_id)?;
+        let parsed: Value = serde_json::from_str(&text).map_err(|_| undecryptable())?;
+        Ok(Some(VisibleRecord {
+            patient: anchor.owner,
+            content_id,
+            category: anchor.category,
+            resource_type: parsed["resourceType"].as_str().unwrap_or_default().into(),
+            id: parsed["id"].as_str().unwrap_or_default().into(),
+            text,
+        }))
+    }
+
+    /// Where a shared record read before was: `(content id, patient)`.
+    pub fn seen_shared(&self, resource_type: &str, id: &str) -> Option<([u8; 32], [u8; 32])> {
+        self.seen
+            .lock()
+            .expect("not poisoned")
+            .get(&(resource_type.to_string(), id.to_string()))
+            .copied()
+    }
+}
+
+/// What the gateway remembers of shared records it read: where each
+/// `(type, id)` is.
+pub type SeenRecords = HashMap<(String, String), ([u8; 32], [u8; 32])>;

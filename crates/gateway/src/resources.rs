@@ -1,0 +1,263 @@
+//! Resources kept byte for byte: an imported Bundle taken apart into the
+//! exact JSON text of each resource (so that decimals such as `1.50` stay
+//! as written), and search results put together from such texts.
+
+use medigate_access_policy::Category;
+use medigate_fhir::{BundleError, category_of, split_bundle};
+use serde::Deserialize;
+use serde_json::{Value, value::RawValue};
+
+use crate::error::GatewayError;
+
+/// One resource of an import, as it will be stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImportedResource {
+    /// Its resource type.
+    pub resource_type: String,
+    /// Its logical id (given, or taken from its `fullUrl`).
+    pub id: String,
+    /// Its category.
+    pub category: Category,
+    /// Its JSON text: as given, with `id` added first when it had none.
+    pub text: String,
+}
+
+/// A patient's Bundle taken apart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImportedBundle {
+    /// The Patient's logical id.
+    pub patient_id: String,
+    /// Every resource, the Patient included, in Bundle order.
+    pub resources: Vec<ImportedResource>,
+}
+
+#[derive(Deserialize)]
+struct RawBundle<'a> {
+    #[serde(borrow, default)]
+    entry: Vec<RawEntry<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawEntry<'a> {
+    #[serde(rename = "fullUrl")]
+    full_url: Option<String>,
+    #[serde(borrow)]
+    resource: Option<&'a RawValue>,
+}
+
+/// The id a resource without one takes: the UUID of a `urn:uuid:` fullUrl,
+/// the last segment of a RESTful one, else one derived from the import and
+/// the entry's position (the same on every retry of the import).
+fn id_from_full_url(full_url: Option<&str>, import_id: &str, position: usize) -> String {
+    let valid = |id: &str| {
+        !id.is_empty()
+            && id.len() <= 64
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    };
+    if let Some(url) = full_url {
+        if let Some(uuid) = url.strip_prefix("urn:uuid:").filter(|id| valid(id)) {
+            return uuid.to_string();
+        }
+        if let Some(last) = url
+            .rsplit('/')
+            .next()
+            .filter(|id| valid(id) && url.contains('/'))
+        {
+            return last.to_string();
+        }
+    }
+    let digest = blake3::hash(format!("{import_id}/{position}").as_bytes());
+    hex::encode(&digest.as_bytes()[..16])
+}
+
+/// `text` (a JSON object) with `"id": id` added as its first member.
+fn with_id(text: &str, id: &str) -> String {
+    let open = text.find('{').expect("a resource is a JSON object");
+    let id = serde_json::to_string(id).expect("a string serializes");
+    format!("{}{{\"id\":{id},{}", &text[..open], &text[open + 1..])
+}
+
+/// Validates `bytes` as one patient's Bundle (R4, one Patient, nothing about
+/// anyone else) and takes it apart into resources, each kept as written.
+pub fn take_apart(bytes: &[u8], import_id: &str) -> Result<ImportedBundle, GatewayError> {
+    let bundle = medigate_fhir::parse(bytes)?;
+    let split = split_bundle(&bundle)?;
+    let raw: RawBundle<'_> =
+        serde_json::from_slice(bytes).map_err(|error| medigate_fhir::FhirError::NotJson {
+            line: error.line(),
+            column: error.column(),
+            message: error.to_string(),
+        })?;
+    let entries = bundle["entry"].as_array().cloned().unwrap_or_default();
+    let mut resources = Vec::with_capacity(raw.entry.len());
+    let mut patient_id = None;
+    for (position, (entry, value)) in raw.entry.iter().zip(&entries).enumerate() {
+        let (Some(text), Some(resource)) = (entry.resource, value.get("resource")) else {
+            return Err(BundleError::NoResource(format!("Bundle.entry[{position}]")).into());
+        };
+        let resource_type = resource["resourceType"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let (id, text) = match resource.get("id").and_then(Value::as_str) {
+            Some(id) => (id.to_string(), text.get().to_string()),
+            None => {
+                let id = id_from_full_url(entry.full_url.as_deref(), import_id, position);
+                let text = with_id(text.get(), &id);
+                (id, text)
+            }
+        };
+        let imported = ImportedResource {
+            category: category_of(resource),
+            resource_type,
+            id,
+            text,
+        };
+        if imported.resource_type == "Patient" {
+            patient_id = Some(imported.id.clone());
+        }
+        resources.push(imported);
+    }
+    debug_assert_eq!(resources.len(), split.records.len() + 1);
+    Ok(ImportedBundle {
+        patient_id: patient_id.ok_or(GatewayError::Bundle(BundleError::NoPatient))?,
+        resources,
+    })
+}
+
+/// One entry of a Bundle the facade answers with.
+pub struct Entry<'a> {
+    /// The resource's type.
+    pub resource_type: &'a str,
+    /// Its id.
+    pub id: &'a str,
+    /// Its JSON text, as stored.
+    pub text: &'a str,
+}
+
+/// A `searchset` Bundle of `entries` (resources as stored), with `total`
+/// matches and paging `links` (relation, url).
+pub fn searchset(
+    base: &str,
+    entries: &[Entry<'_>],
+    total: usize,
+    links: &[(&str, String)],
+) -> String {
+    let mut out = String::with_capacity(entries.iter().map(|entry| entry.text.len() + 96).sum());
+    out.push_str("{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":");
+    out.push_str(&total.to_string());
+    if !links.is_empty() {
+        out.push_str(",\"link\":[");
+        for (position, (relation, url)) in links.iter().enumerate() {
+            if position > 0 {
+                out.push(',');
+            }
+            out.push_str(&serde_json::json!({"relation": relation, "url": url}).to_string());
+        }
+        out.push(']');
+    }
+    out.push_str(",\"entry\":[");
+    for (position, entry) in entries.iter().enumerate() {
+        if position > 0 {
+            out.push(',');
+        }
+        let full_url = format!("{base}/{}/{}", entry.resource_type, entry.id);
+        out.push_str("{\"fullUrl\":");
+        out.push_str(&serde_json::to_string(&full_url).expect("a string serializes"));
+        out.push_str(",\"resource\":");
+        out.push_str(entry.text);
+        out.push_str(",\"search\":{\"mode\":\"match\"}}");
+    }
+    out.push_str("]}");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BUNDLE: &str = r#"{"resourceType":"Bundle","type":"transaction","entry":[
+        {"fullUrl":"urn:uuid:6f1c2c1e-0000-4000-8000-000000000001",
+         "resource":{"resourceType":"Patient","id":"p1","gender":"female"},
+         "request":{"method":"POST","url":"Patient"}},
+        {"fullUrl":"urn:uuid:6f1c2c1e-0000-4000-8000-000000000002",
+         "resource":{"resourceType":"Observation","status":"final",
+            "category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}]}],
+            "code":{"text":"Temperature"},"subject":{"reference":"Patient/p1"},
+            "valueQuantity":{"value":37.50,"unit":"Cel"}},
+         "request":{"method":"POST","url":"Observation"}}]}"#;
+
+    #[test]
+    fn resources_keep_their_text_and_take_ids_from_full_urls() {
+        let taken = take_apart(BUNDLE.as_bytes(), "import").unwrap();
+        assert_eq!(taken.patient_id, "p1");
+        assert_eq!(taken.resources.len(), 2);
+        let observation = &taken.resources[1];
+        assert_eq!(observation.id, "6f1c2c1e-0000-4000-8000-000000000002");
+        assert_eq!(observation.category, Category::Vitals);
+        assert!(
+            observation.text.contains("37.50"),
+            "the decimal is kept as written"
+        );
+        let parsed: Value = serde_json::from_str(&observation.text).unwrap();
+        assert_eq!(parsed["id"], observation.id.as_str());
+        assert_eq!(
+            taken.resources[0].text,
+            r#"{"resourceType":"Patient","id":"p1","gender":"female"}"#
+        );
+    }
+
+    #[test]
+    fn a_derived_id_is_the_same_on_every_retry() {
+        assert_eq!(
+            id_from_full_url(None, "i", 3),
+            id_from_full_url(None, "i", 3)
+        );
+        assert_ne!(
+            id_from_full_url(None, "i", 3),
+            id_from_full_url(None, "i", 4)
+        );
+        assert_eq!(
+            id_from_full_url(Some("http://example.org/fhir/Observation/o-1"), "i", 0),
+            "o-1"
+        );
+    }
+
+    #[test]
+    fn a_searchset_is_valid_r4_with_the_texts_inside() {
+        let taken = take_apart(BUNDLE.as_bytes(), "import").unwrap();
+        let entries: Vec<Entry<'_>> = taken
+            .resources
+            .iter()
+            .map(|resource| Entry {
+                resource_type: &resource.resource_type,
+                id: &resource.id,
+                text: &resource.text,
+            })
+            .collect();
+        let text = searchset(
+            "http://gw/fhir",
+            &entries,
+            2,
+            &[("self", "http://gw/fhir/x".into())],
+        );
+        assert!(text.contains("37.50"));
+        let bundle = medigate_fhir::parse(text.as_bytes()).unwrap();
+        medigate_fhir::validate(&bundle).unwrap();
+    }
+
+    #[test]
+    fn a_bundle_of_two_patients_is_refused() {
+        let two = BUNDLE.replace(
+            r#""resource":{"resourceType":"Observation""#,
+            r#""resource":{"resourceType":"Patient","id":"p2"},"x":{"resourceType":"Observation""#,
+        );
+        assert!(matches!(
+            take_apart(two.as_bytes(), "import"),
+            Err(GatewayError::Bundle(BundleError::SeveralPatients(..)))
+                | Err(GatewayError::Fhir(_))
+        ));
+    }
+}

@@ -1,0 +1,163 @@
+//! Running a gateway: open the index, connect to the chain and the vault,
+//! unlock if a passphrase was given, serve until Ctrl-C.
+
+use std::{
+    net::SocketAddr,
+    path::Path,
+    sync::{Arc, Mutex},
+};
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, Request, State},
+    http::header,
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use medigate_chain_client::{AccessChecker, connect, connect_http};
+use rand_core::{OsRng, RngCore};
+
+use crate::{
+    Gateway, GatewayConfig, api, error::GatewayError, fhir_api, index::Index, keyring::Keyring,
+    vault_client::VaultClient,
+};
+
+/// Reads the API token at `path`, making one (owner-only) if there is none.
+pub fn api_token(path: &Path) -> Result<String, GatewayError> {
+    if let Ok(token) = std::fs::read_to_string(path) {
+        return Ok(token.trim().to_string());
+    }
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    let io = |error: std::io::Error| GatewayError::Keystore(format!("{}: {error}", path.display()));
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(path).map_err(io)?, token.as_bytes())
+        .map_err(io)?;
+    Ok(token)
+}
+
+async fn require_token(State(token): State<Arc<String>>, request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    // Compare in constant time: the token is a secret.
+    let matches = presented.is_some_and(|presented| {
+        presented.len() == token.len()
+            && presented
+                .bytes()
+                .zip(token.bytes())
+                .fold(0u8, |difference, (a, b)| difference | (a ^ b))
+                == 0
+    });
+    if matches {
+        next.run(request).await
+    } else if request.uri().path().starts_with("/fhir") {
+        crate::error::FhirFailure(GatewayError::Unauthorized).into_response()
+    } else {
+        GatewayError::Unauthorized.into_response()
+    }
+}
+
+/// The gateway's whole HTTP interface.
+pub fn router(gateway: Arc<Gateway>, token: String, max_body: usize) -> Router {
+    let protected = fhir_api::router()
+        .merge(api::router())
+        .layer(middleware::from_fn_with_state(
+            Arc::new(token),
+            require_token,
+        ));
+    Router::new()
+        .route("/health", get(api::health))
+        .merge(protected)
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(gateway)
+}
+
+/// Builds a gateway from `config`: connects to the chain, opens the index.
+pub async fn build(config: &GatewayConfig) -> Result<Arc<Gateway>, GatewayError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|error| {
+        GatewayError::Keystore(format!("{}: {error}", config.data_dir.display()))
+    })?;
+    if !config.keystore.exists() {
+        return Err(GatewayError::Keystore(format!(
+            "{} does not exist: make one with `medigate keys new`",
+            config.keystore.display()
+        )));
+    }
+    let unreachable =
+        |error: medigate_chain_client::ConnectError| GatewayError::Chain(error.to_string());
+    let chain = connect(&config.node).await.map_err(unreachable)?;
+    let reads = connect_http(&config.node_http_url())
+        .await
+        .map_err(unreachable)?;
+    let checker = AccessChecker::new(&config.node_http_url())
+        .map_err(|error| GatewayError::Chain(error.to_string()))?;
+    crate::chain::purpose_from_code(&config.purpose)?;
+    Ok(Arc::new(Gateway {
+        keyring: Keyring::locked(&config.keystore),
+        chain,
+        reads,
+        checker,
+        vault: VaultClient::new(&config.vault),
+        index: Index::open(&config.database_url()).await?,
+        default_purpose: config.purpose.clone(),
+        import_lock: tokio::sync::Mutex::new(()),
+        anchors: Mutex::default(),
+        seen: Mutex::default(),
+        follower: Mutex::new(None),
+    }))
+}
+
+/// Runs a gateway until Ctrl-C or SIGTERM.
+pub async fn serve(config: GatewayConfig) -> Result<(), GatewayError> {
+    let gateway = build(&config).await?;
+    if let Some(passphrase) = &config.passphrase {
+        gateway.unlock(passphrase.clone()).await?;
+    }
+    let token = api_token(&config.token_path())?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|error| GatewayError::BadRequest {
+            what: format!("the listen address {}", config.listen),
+            expected: format!("a free local address ({error})"),
+        })?;
+    let address: SocketAddr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+    println!(
+        "medigate gateway {} listening on http://{address} (FHIR at http://{address}/fhir; API token in {})",
+        env!("CARGO_PKG_VERSION"),
+        config.token_path().display()
+    );
+    let app = router(gateway, token, config.max_bundle_bytes);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await
+        .map_err(|error| GatewayError::Vault(format!("serving failed: {error}")))?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let terminate = async {
+        #[cfg(unix)]
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}

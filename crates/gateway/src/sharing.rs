@@ -1,0 +1,145 @@
+//! Sharing records under a grant: each record key the grant covers, wrapped
+//! to the grantee's encryption key and stored in the vault beside the
+//! envelope. The chain's grant decides what the vault serves; the wrap is
+//! what lets the grantee decrypt it.
+
+use futures::{StreamExt, TryStreamExt};
+use medigate_chain_client::{
+    encryption_key, grant,
+    medigate::runtime_types::medigate_access_policy::terms::Scope,
+    subxt::utils::{AccountId32, H256},
+};
+use medigate_crypto::{
+    keys::{EncryptionPublicKey, Identity},
+    wrap::{WrapBinding, unwrap, wrap},
+};
+
+use crate::{
+    Gateway,
+    error::GatewayError,
+    import::{Progress, ProgressSink},
+    index::OwnRecord,
+};
+
+const WRAPS_IN_FLIGHT: usize = 32;
+
+/// Whether a grant's `scope` covers `record`.
+fn covers(
+    scope: &Scope<medigate_chain_client::medigate::runtime_types::bounded_collections::bounded_vec::BoundedVec<H256>>,
+    record: &OwnRecord,
+) -> bool {
+    match scope {
+        Scope::All => true,
+        Scope::Categories(set) => medigate_access_policy::Category::from_code(&record.category)
+            .is_some_and(|category| set.0 & (1 << category as u16) != 0),
+        Scope::Records(ids) => ids.0.contains(&H256(record.content_id)),
+    }
+}
+
+impl Gateway {
+    /// Wraps the keys of the user's records that grant `grant_id` covers
+    /// for its grantee (those not wrapped yet); returns how many were
+    /// wrapped. A revoked, expired or unknown grant, or one of another
+    /// patient, shares nothing.
+    pub async fn share_under_grant(
+        &self,
+        identity: &Identity,
+        grant_id: u64,
+    ) -> Result<u64, GatewayError> {
+        let signer = identity.signing_keypair();
+        let me = medigate_chain_client::account_id(&signer);
+        let Some(terms) = grant(&self.reads, grant_id).await? else {
+            return Ok(0);
+        };
+        let now = medigate_chain_client::chain_time(&self.reads).await?;
+        if terms.patient != me || terms.revoked || terms.expires_at <= now {
+            return Ok(0);
+        }
+        let grantee_key = encryption_key(&self.reads, &terms.grantee)
+            .await?
+            .ok_or_else(|| GatewayError::NotRegistered(hex::encode(terms.grantee.0)))?;
+        let already: std::collections::HashSet<[u8; 32]> = self
+            .index
+            .shared_under(grant_id)
+            .await?
+            .into_iter()
+            .collect();
+        let records: Vec<OwnRecord> = self
+            .index
+            .own_records(None)
+            .await?
+            .into_iter()
+            .filter(|record| covers(&terms.scope, record) && !already.contains(&record.content_id))
+            .collect();
+        let secret = identity.encryption_secret();
+        let grantee: AccountId32 = terms.grantee.clone();
+        let shared: Vec<[u8; 32]> = futures::stream::iter(records)
+            .map(|record| {
+                let (signer, secret, grantee) = (&signer, &secret, &grantee);
+                async move {
+                    let key = unwrap(
+                        &record.owner_wrap,
+                        secret,
+                        &WrapBinding {
+                            content_id: record.content_id,
+                            grantee: me.0,
+                            grant: None,
+                        },
+                    )
+                    .map_err(|_| GatewayError::Undecryptable(hex::encode(record.content_id)))?;
+                    let wrapped = wrap(
+                        &key,
+                        &EncryptionPublicKey(grantee_key),
+                        &WrapBinding {
+                            content_id: record.content_id,
+                            grantee: grantee.0,
+                            grant: Some(grant_id),
+                        },
+                    )
+                    .map_err(|error| GatewayError::Undecryptable(error.to_string()))?;
+                    self.vault
+                        .put_wrap(signer, &record.content_id, &grantee.0, wrapped.to_vec())
+                        .await?;
+                    Ok::<_, GatewayError>(record.content_id)
+                }
+            })
+            .buffer_unordered(WRAPS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        self.index.mark_shared(&shared, grant_id).await?;
+        Ok(shared.len() as u64)
+    }
+
+    /// Shares newly imported records under every current grant of the
+    /// user's (as the index knows them); returns how many wraps were made.
+    pub async fn share_with_current_grantees(
+        &self,
+        identity: &Identity,
+        progress: &ProgressSink,
+    ) -> Result<u64, GatewayError> {
+        let me = hex::encode(identity.signing_keypair().public_key().0);
+        let events = self.index.events(&["granted", "revoked"]).await?;
+        let revoked: Vec<i64> = events
+            .iter()
+            .filter(|event| event.kind == "revoked")
+            .filter_map(|event| event.grant_id)
+            .collect();
+        let grants: Vec<u64> = events
+            .iter()
+            .filter(|event| event.kind == "granted" && event.patient.as_deref() == Some(&me))
+            .filter_map(|event| event.grant_id)
+            .filter(|grant| !revoked.contains(grant))
+            .map(|grant| grant as u64)
+            .collect();
+        let mut shared = 0;
+        for (done, grant_id) in grants.iter().enumerate() {
+            shared += self.share_under_grant(identity, *grant_id).await?;
+            progress(Progress {
+                phase: "sharing",
+                done: done as u64 + 1,
+                total: grants.len() as u64,
+            });
+        }
+        Ok(shared)
+    }
+}
