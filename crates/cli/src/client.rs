@@ -187,7 +187,7 @@ impl GatewayClient {
                 .map_err(|error| CliError::Usage(format!("{}: {error}", file.display())))?;
             let result = self.import_one(&file, bytes, json).await?;
             if json {
-                println!("{}", serde_json::json!({"file": file, "result": result}));
+                out(&serde_json::json!({"file": file, "result": result}).to_string());
             } else {
                 let status = if result["already_imported"] == true {
                     "already imported".to_string()
@@ -199,7 +199,7 @@ impl GatewayClient {
                 } else {
                     format!("{} records imported", result["records"])
                 };
-                println!("{}: {status}", file.display());
+                out(&format!("{}: {status}", file.display()));
             }
         }
         Ok(())
@@ -268,12 +268,22 @@ impl GatewayClient {
     }
 }
 
+/// Writes `text` and a newline to standard output; a closed pipe (`| head`)
+/// is not an error.
+pub fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.write_all(b"\n"));
+}
+
 /// Prints `answer` as JSON, or as `text(answer)`.
 pub fn print(json: bool, answer: &Value, text: impl Fn(&Value) -> String) {
     if json {
-        println!("{answer}");
+        out(&answer.to_string());
     } else {
-        println!("{}", text(answer));
+        out(&text(answer));
     }
 }
 

@@ -53,12 +53,13 @@ pub struct DevOptions {
     no_wait: bool,
 }
 
-/// The demo participants: name, role to attest (none for the patient), and
-/// whether they run a gateway.
+/// The demo participants, each with a gateway: name and the role attested
+/// (none for the patient).
 const PARTICIPANTS: [(&str, Option<Role>); 6] = [
     ("patient", None),
-    ("doctor", Some(Role::Provider)),
+    // The hospital is attested before the doctor who works there.
     ("hospital", Some(Role::Organization)),
+    ("doctor", Some(Role::Provider)),
     ("responder", Some(Role::EmergencyResponder)),
     ("researcher", Some(Role::Researcher)),
     ("insurer", Some(Role::Insurer)),
@@ -172,6 +173,9 @@ pub struct DevNetwork {
 /// Starts and seeds the network.
 pub async fn start(options: &DevOptions) -> Result<DevNetwork, CliError> {
     let started = Instant::now();
+    if options.port != 0 {
+        check_ports(options.port)?;
+    }
     let dir = &options.dir;
     if dir.exists() {
         std::fs::remove_dir_all(dir)
@@ -371,6 +375,35 @@ fn summary(dir: &Path, description: &Value) -> String {
     lines.join("\n")
 }
 
+/// Waits for Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    let terminate = async {
+        #[cfg(unix)]
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}
+
+/// Fails unless the gateways' ports are free (another network may be
+/// running).
+fn check_ports(first: u16) -> Result<(), CliError> {
+    for port in (first..).take(PARTICIPANTS.len()) {
+        std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|error| {
+            CliError::Dev(format!(
+                "port {port} is taken ({error}): is another `medigate dev` running? Stop it, or choose other ports with --port"
+            ))
+        })?;
+    }
+    Ok(())
+}
+
 /// Runs `medigate dev`.
 pub async fn run(options: DevOptions) -> Result<(), CliError> {
     let network = start(&options).await?;
@@ -379,7 +412,7 @@ pub async fn run(options: DevOptions) -> Result<(), CliError> {
     if options.no_wait {
         return Ok(());
     }
-    let _ = tokio::signal::ctrl_c().await;
+    stop_signal().await;
     eprintln!("dev: stopping…");
     let DevNetwork {
         mut node,

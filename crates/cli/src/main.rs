@@ -298,7 +298,7 @@ async fn records(
                 )));
             }
             let text = gateway.get_text(&format!("/fhir/{reference}")).await?;
-            println!("{text}");
+            client::out(&text);
             Ok(())
         }
         RecordsCommand::Export { patient, out } => {
@@ -319,11 +319,12 @@ async fn records(
                     let total = serde_json::from_str::<serde_json::Value>(&text)
                         .map(|bundle| bundle["total"].clone())
                         .unwrap_or_default();
-                    if !json {
-                        eprintln!("exported {total} resources to {}", out.display());
-                    }
+                    let answer = serde_json::json!({"exported": total, "file": out});
+                    client::print(json, &answer, |_| {
+                        format!("exported {total} resources to {}", out.display())
+                    });
                 }
-                None => println!("{text}"),
+                None => client::out(&text),
             }
             Ok(())
         }

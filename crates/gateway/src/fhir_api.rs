@@ -532,8 +532,9 @@ async fn transaction(
         .map(|resource| {
             json!({"response": {
                 "status": if report.already_imported { "200 OK" } else { "201 Created" },
-                "location": format!("{}/{}/_history/{}", resource.resource_type, resource.id, resource.version),
-                "etag": format!("W/\"{}\"", resource.version),
+                // FHIR counts versions from 1.
+                "location": format!("{}/{}/_history/{}", resource.resource_type, resource.id, resource.version + 1),
+                "etag": format!("W/\"{}\"", resource.version + 1),
             }})
         })
         .collect();

@@ -75,7 +75,7 @@ pub struct ImportedRecord {
     pub resource_type: String,
     /// Its logical id.
     pub id: String,
-    /// Its version.
+    /// Its version, as the chain counts (0 for a first version).
     pub version: u32,
     /// The content id of its envelope (hex).
     pub content_id: String,
@@ -119,7 +119,8 @@ fn encrypt_all(
         let key = RecordKey::generate();
         let binding = RecordBinding {
             record_id: record_id(&owner, resource),
-            version: previous.as_ref().map_or(1, |previous| previous.version + 1),
+            // The chain counts versions from 0, and so do envelopes.
+            version: previous.as_ref().map_or(0, |previous| previous.version + 1),
             owner,
         };
         let mut envelope = Vec::with_capacity(resource.text.len() + 256);

@@ -39,7 +39,7 @@ pub struct OwnRecord {
     pub content_id: [u8; 32],
     /// The record's stable id (the envelope binds it).
     pub record_id: [u8; 32],
-    /// Its version (1 for a first import).
+    /// Its version, as the chain counts (0 for a first version).
     pub version: u32,
     /// The FHIR resource type.
     pub resource_type: String,

@@ -1,0 +1,497 @@
+//! The core loop, end to end, through the `medigate` CLI against a
+//! `medigate dev` network (a real node, vault and gateways on loopback):
+//! import, request, approve two categories, read exactly those records as
+//! imported, revoke, denied, and an audit trail of exactly the doctor's
+//! reads. Also the CLI's answers to bad input and a locked keystore.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::{Path, PathBuf},
+    process::{Child, Command, Output},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, value::RawValue};
+
+const MEDIGATE: &str = env!("CARGO_BIN_EXE_medigate");
+
+/// A `medigate dev` network, stopped (SIGTERM, so it stops its processes)
+/// when dropped.
+struct Network {
+    child: Child,
+    dir: tempfile::TempDir,
+    description: Value,
+}
+
+impl Network {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let log = std::fs::File::create(dir.path().join("dev.log")).unwrap();
+        let child = Command::new(MEDIGATE)
+            .args(["dev", "--port", "0", "--encounters", "4", "--dir"])
+            .arg(dir.path().join("net"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("medigate dev starts");
+        let mut network = Network {
+            child,
+            dir,
+            description: Value::Null,
+        };
+        let description = network.dir.path().join("net/network.json");
+        let started = Instant::now();
+        while !description.exists() {
+            if let Ok(Some(status)) = network.child.try_wait() {
+                panic!("medigate dev exited ({status}): {}", network.log());
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(300),
+                "medigate dev is not up after 5 minutes: {}",
+                network.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        network.description = serde_json::from_slice(&std::fs::read(description).unwrap()).unwrap();
+        network
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("dev.log")).unwrap_or_default()
+    }
+
+    fn participant(&self, name: &str) -> &Value {
+        self.description["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|participant| participant["name"] == name)
+            .unwrap()
+    }
+
+    fn account(&self, name: &str) -> String {
+        self.participant(name)["account"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Runs `medigate args` as `name`.
+    fn run(&self, name: &str, args: &[&str]) -> Output {
+        let participant = self.participant(name);
+        Command::new(MEDIGATE)
+            .args(args)
+            .env("MEDIGATE_GATEWAY", participant["gateway"].as_str().unwrap())
+            .env(
+                "MEDIGATE_TOKEN_FILE",
+                participant["token_file"].as_str().unwrap(),
+            )
+            .env_remove("MEDIGATE_PASSPHRASE")
+            .output()
+            .expect("medigate runs")
+    }
+
+    /// Runs `medigate --json args` as `name`, expecting success.
+    fn json(&self, name: &str, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend(args);
+        let output = self.run(name, &all);
+        assert!(
+            output.status.success(),
+            "medigate {args:?} as {name} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+    }
+}
+
+/// The resources of a Bundle file, by `Type/id`, as their exact JSON text.
+fn resources_of(path: &Path) -> BTreeMap<String, String> {
+    #[derive(serde::Deserialize)]
+    struct Bundle<'a> {
+        #[serde(borrow)]
+        entry: Vec<Entry<'a>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry<'a> {
+        #[serde(borrow)]
+        resource: &'a RawValue,
+    }
+    let bytes = std::fs::read(path).unwrap();
+    let bundle: Bundle<'_> = serde_json::from_slice(&bytes).unwrap();
+    bundle
+        .entry
+        .iter()
+        .map(|entry| {
+            let parsed: Value = serde_json::from_str(entry.resource.get()).unwrap();
+            (
+                format!(
+                    "{}/{}",
+                    parsed["resourceType"].as_str().unwrap(),
+                    parsed["id"].as_str().unwrap()
+                ),
+                entry.resource.get().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn category(text: &str) -> &'static str {
+    medigate_fhir::category_of(&serde_json::from_str(text).unwrap()).code()
+}
+
+/// The outside validator (`fhir.resources`, R4) on `paths`, when installed
+/// (the test command installs it; `MEDIGATE_REQUIRE_FHIR_CHECK` makes its
+/// absence a failure).
+fn outside_validator(paths: &[PathBuf]) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/check_fhir.py");
+    let python = std::env::var("HOME")
+        .map(|home| PathBuf::from(home).join(".cache/medigate/venv/bin/python"))
+        .unwrap();
+    if !python.exists() {
+        assert!(
+            std::env::var_os("MEDIGATE_REQUIRE_FHIR_CHECK").is_none(),
+            "{} is missing: run scripts/setup.sh",
+            python.display()
+        );
+        eprintln!("fhir.resources is not installed: the outside validator is skipped");
+        return;
+    }
+    let output = Command::new(python)
+        .arg(script)
+        .args(paths)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "fhir.resources refuses exported FHIR:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn the_core_loop_from_the_command_line() {
+    let network = Network::start();
+    let patient = network.account("patient");
+    let doctor = network.account("doctor");
+
+    // The patient imports a Bundle (on top of the demo records).
+    let bundle = network.path("visit.json");
+    std::fs::write(
+        &bundle,
+        medigate_fhir::synthetic::patient_bundle(7, 3).to_string(),
+    )
+    .unwrap();
+    let imported = network.json("patient", &["import", bundle.to_str().unwrap()]);
+    assert!(imported["result"]["records"].as_u64().unwrap() > 40);
+    let again = network.json("patient", &["import", bundle.to_str().unwrap()]);
+    assert_eq!(
+        again["result"]["already_imported"], true,
+        "an import is done once"
+    );
+
+    // What the patient holds, as imported.
+    let own_export = network.path("patient-export.json");
+    network.json(
+        "patient",
+        &["records", "export", "--out", own_export.to_str().unwrap()],
+    );
+    let own = resources_of(&own_export);
+    let approved = ["labs", "vitals"];
+    let expected: BTreeMap<&String, &String> = own
+        .iter()
+        .filter(|(_, text)| approved.contains(&category(text)))
+        .collect();
+    assert!(expected.len() > 20 && expected.len() < own.len());
+
+    // Before any consent the doctor sees nothing.
+    let before = network.run("doctor", &["records", "export", "--patient", &patient]);
+    assert!(before.status.success());
+    let before: Value = serde_json::from_slice(&before.stdout).unwrap();
+    assert_eq!(before["total"], 0, "default deny");
+
+    // The doctor asks for four categories; the patient approves two.
+    let requested = network.json(
+        "doctor",
+        &[
+            "access",
+            "request",
+            "--patient",
+            &patient,
+            "--categories",
+            "labs,vitals,problems,allergies",
+            "--justification",
+            "follow-up visit",
+        ],
+    );
+    let request = requested["request"].as_u64().unwrap().to_string();
+    let listed = network.json("patient", &["access", "list"]);
+    assert_eq!(listed["requests"][0]["status"], "pending");
+    assert_eq!(listed["requests"][0]["requester"], doctor.as_str());
+    let approval = network.json(
+        "patient",
+        &[
+            "access",
+            "approve",
+            &request,
+            "--categories",
+            "labs,vitals",
+            "--days",
+            "1",
+        ],
+    );
+    assert_eq!(
+        approval["shared"].as_u64().unwrap() as usize,
+        expected.len()
+    );
+
+    // The doctor reads exactly the approved records, byte for byte as imported.
+    let doctor_export = network.path("doctor-export.json");
+    network.json(
+        "doctor",
+        &[
+            "records",
+            "export",
+            "--patient",
+            &patient,
+            "--out",
+            doctor_export.to_str().unwrap(),
+        ],
+    );
+    let read = resources_of(&doctor_export);
+    assert_eq!(
+        read.iter().collect::<BTreeMap<_, _>>(),
+        expected,
+        "the doctor gets the approved categories, identical to the imported resources"
+    );
+    let conditions = network.run("doctor", &["records", "show", "Condition/none"]);
+    assert_eq!(
+        conditions.status.code(),
+        Some(6),
+        "nothing outside the approved categories"
+    );
+
+    // Exported FHIR passes an outside validator: the Bundles and each resource.
+    let single = network.path("single");
+    std::fs::create_dir_all(&single).unwrap();
+    for (position, text) in read.values().take(20).enumerate() {
+        std::fs::write(single.join(format!("{position}.json")), text).unwrap();
+    }
+    outside_validator(&[own_export.clone(), doctor_export.clone(), single]);
+
+    // The patient revokes; the doctor is denied.
+    let grant = approval["grant"].as_u64().unwrap().to_string();
+    network.json("patient", &["access", "revoke", &grant]);
+    let denied = network.run("doctor", &["records", "export", "--patient", &patient]);
+    assert_eq!(
+        denied.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&denied.stderr)
+    );
+    assert!(String::from_utf8_lossy(&denied.stderr).contains("Revoked"));
+
+    // The audit trail shows exactly the doctor's reads: each approved record
+    // once, nothing else (receipts land on chain a block or two later).
+    let expected_records: BTreeSet<String> = {
+        let (own_records, _) = (network.json("patient", &["records", "list"]), ());
+        own_records["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|record| approved.contains(&record["category"].as_str().unwrap()))
+            .map(|record| record["content_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let started = Instant::now();
+    let audit = loop {
+        let audit = network.json("patient", &["audit"]);
+        if audit["accesses"].as_array().unwrap().len() >= expected_records.len()
+            || started.elapsed() > Duration::from_secs(60)
+        {
+            break audit;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let accesses = audit["accesses"].as_array().unwrap();
+    assert_eq!(
+        accesses.len(),
+        expected_records.len(),
+        "one receipt per read, no more"
+    );
+    assert!(
+        accesses
+            .iter()
+            .all(|access| access["counterparty"] == doctor.as_str()
+                && access["purpose"] == "TREAT"
+                && access["patient"] == patient.as_str())
+    );
+    let audited: BTreeSet<String> = accesses
+        .iter()
+        .map(|access| access["record"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(audited, expected_records);
+}
+
+#[test]
+fn bad_input_and_a_locked_keystore_get_specific_errors() {
+    let network = Network::start();
+    let before = network.json("patient", &["records", "list"])["records"]
+        .as_array()
+        .unwrap()
+        .len();
+    let write = |name: &str, text: &str| {
+        let path = network.path(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+
+    let malformed = write(
+        "malformed.json",
+        r#"{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient","id":"p","gender":"mle"}}]}"#,
+    );
+    let output = network.run("patient", &["import", malformed.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("Bundle.entry[0].resource.gender"));
+
+    let unknown = write(
+        "unknown.json",
+        r#"{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Spaceship","id":"s"}}]}"#,
+    );
+    assert_eq!(
+        network
+            .run("patient", &["import", unknown.to_str().unwrap()])
+            .status
+            .code(),
+        Some(4)
+    );
+
+    let two = write(
+        "two.json",
+        r#"{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","id":"a"}},{"resource":{"resourceType":"Patient","id":"b"}}]}"#,
+    );
+    let output = network.run("patient", &["import", two.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("several patients"));
+
+    let not_json = write("not.json", "{\"resourceType\": ");
+    assert_eq!(
+        network
+            .run("patient", &["import", not_json.to_str().unwrap()])
+            .status
+            .code(),
+        Some(4)
+    );
+
+    // A locked keystore: nothing is imported until it is unlocked.
+    network.json("patient", &["lock"]);
+    let good = write(
+        "good.json",
+        &medigate_fhir::synthetic::patient_bundle(3, 1).to_string(),
+    );
+    let output = network.run("patient", &["import", good.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("locked"));
+    let wrong = Command::new(MEDIGATE)
+        .args(["unlock"])
+        .env(
+            "MEDIGATE_GATEWAY",
+            network.participant("patient")["gateway"].as_str().unwrap(),
+        )
+        .env(
+            "MEDIGATE_TOKEN_FILE",
+            network.participant("patient")["token_file"]
+                .as_str()
+                .unwrap(),
+        )
+        .env("MEDIGATE_PASSPHRASE", "not the passphrase")
+        .output()
+        .unwrap();
+    assert_eq!(wrong.status.code(), Some(3));
+    let right = Command::new(MEDIGATE)
+        .args(["unlock"])
+        .env(
+            "MEDIGATE_GATEWAY",
+            network.participant("patient")["gateway"].as_str().unwrap(),
+        )
+        .env(
+            "MEDIGATE_TOKEN_FILE",
+            network.participant("patient")["token_file"]
+                .as_str()
+                .unwrap(),
+        )
+        .env(
+            "MEDIGATE_PASSPHRASE",
+            network.description["passphrase"].as_str().unwrap(),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        right.status.success(),
+        "{}",
+        String::from_utf8_lossy(&right.stderr)
+    );
+
+    // Nothing of the refused imports stayed.
+    let after = network.json("patient", &["records", "list"])["records"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(after, before);
+
+    // A wrong API token, an unknown account, an unknown request.
+    let stranger = Command::new(MEDIGATE)
+        .args(["records", "list"])
+        .env(
+            "MEDIGATE_GATEWAY",
+            network.participant("patient")["gateway"].as_str().unwrap(),
+        )
+        .env("MEDIGATE_TOKEN_FILE", malformed.to_str().unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(stranger.status.code(), Some(5));
+    let nobody = "11".repeat(32);
+    assert_eq!(
+        network
+            .run("doctor", &["access", "request", "--patient", &nobody])
+            .status
+            .code(),
+        Some(5)
+    );
+    assert_eq!(
+        network
+            .run("patient", &["access", "approve", "999"])
+            .status
+            .code(),
+        Some(6)
+    );
+    assert_eq!(
+        network
+            .run("doctor", &["access", "request", "--patient", "xyz"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
