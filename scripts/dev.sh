@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Builds the MediGate node and starts a development chain: one validator
-# (Alice), a block every second, GRANDPA finality, JSON-RPC on
-# ws://127.0.0.1:9944. The chain starts fresh each time unless
-# MEDIGATE_BASE_PATH names a directory to keep it in. Extra arguments go to
-# the node (e.g. --rpc-port 9955).
+# Builds MediGate and runs `medigate dev`: a complete network on this machine
+# (a dev node, a vault, one gateway per demo participant: a patient with
+# imported records, a hospital, a doctor, an emergency responder, a
+# researcher, an insurer), printing where each gateway listens and what to
+# try first. Stop it with Ctrl-C. Arguments go to `medigate dev` (see
+# `medigate dev --help`: --dir, --port, --encounters).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,10 +13,4 @@ cd "$(dirname "$0")/.."
 # one set of compiled dependencies.
 cargo build --workspace --all-targets
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-
-if [ -n "${MEDIGATE_BASE_PATH:-}" ]; then
-    storage=(--base-path "$MEDIGATE_BASE_PATH")
-else
-    storage=(--tmp)
-fi
-exec "$target_dir/debug/medigate-node" --dev "${storage[@]}" "$@"
+exec "$target_dir/debug/medigate" dev "$@"

@@ -15,6 +15,9 @@ pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/medigate-pg.XXXXXX")
 trap './scripts/postgres.sh stop "$pg_dir" || true; rm -rf "$pg_dir"' EXIT
 MEDIGATE_TEST_POSTGRES_URL=$(./scripts/postgres.sh start "$pg_dir")
 export MEDIGATE_TEST_POSTGRES_URL
+# Here the PostgreSQL index and the outside FHIR validator (fhir.resources,
+# installed by setup.sh) must be tested, not skipped.
+export MEDIGATE_REQUIRE_POSTGRES=1 MEDIGATE_REQUIRE_FHIR_CHECK=1
 echo "test: PostgreSQL listens at $MEDIGATE_TEST_POSTGRES_URL (data and log in $pg_dir)"
 cargo test --workspace --no-fail-fast -- --nocapture
 # The pallets' benchmarks, run once each against their mock runtimes, so that

@@ -76,6 +76,19 @@ enum Command {
     /// Start a complete local network (dev node, vault, gateways) with demo
     /// participants and records.
     Dev(dev::DevOptions),
+    /// Write a synthetic patient's transaction Bundle (Synthea-shaped, valid
+    /// R4, the same for the same seed): demo data for imports.
+    SyntheticBundle {
+        /// The seed (another seed, another patient).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Encounters (about 14 resources each).
+        #[arg(long, default_value_t = 20)]
+        encounters: usize,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -254,6 +267,21 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Dev(options) => dev::run(options).await,
+        Command::SyntheticBundle {
+            seed,
+            encounters,
+            out,
+        } => {
+            let bundle = medigate_fhir::synthetic::patient_bundle(seed, encounters);
+            let resources = bundle["entry"].as_array().map_or(0, Vec::len);
+            std::fs::write(&out, bundle.to_string())
+                .map_err(|error| CliError::Usage(format!("{}: {error}", out.display())))?;
+            let answer = serde_json::json!({"file": out, "resources": resources});
+            client::print(json, &answer, |_| {
+                format!("wrote {resources} resources to {}", out.display())
+            });
+            Ok(())
+        }
     }
 }
 

@@ -624,7 +624,7 @@ mod tests {
     async fn the_postgres_index_keeps_records_events_and_settings() {
         let Ok(url) = std::env::var("MEDIGATE_TEST_POSTGRES_URL") else {
             assert!(
-                std::env::var_os("CI_REQUIRE_POSTGRES").is_none(),
+                std::env::var_os("MEDIGATE_REQUIRE_POSTGRES").is_none(),
                 "MEDIGATE_TEST_POSTGRES_URL is not set"
             );
             eprintln!("MEDIGATE_TEST_POSTGRES_URL is not set: the PostgreSQL index is not tested");

@@ -1,0 +1,105 @@
+"""Runs a `medigate dev` network and measures, through the `medigate` CLI:
+
+- import throughput: each run imports a new synthetic patient Bundle into
+  the patient's gateway and is timed from the command's start to its end;
+- approval to first read: the doctor asks for labs, then the time from the
+  start of the patient's `access approve` to the end of the doctor's first
+  successful `records show` of a lab result.
+
+Usage: import.py MEDIGATE RUNS ENCOUNTERS
+"""
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+medigate, runs, encounters = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+work = tempfile.mkdtemp(prefix="medigate-import-bench-")
+network_dir = os.path.join(work, "net")
+dev = subprocess.Popen(
+    [medigate, "dev", "--dir", network_dir, "--port", "0", "--encounters", "1"],
+    stdout=open(os.path.join(work, "dev.log"), "w"),
+    stderr=subprocess.STDOUT,
+)
+
+
+def stop():
+    dev.send_signal(signal.SIGTERM)
+    try:
+        dev.wait(30)
+    except subprocess.TimeoutExpired:
+        dev.kill()
+
+
+try:
+    description = os.path.join(network_dir, "network.json")
+    started = time.time()
+    while not os.path.exists(description):
+        if dev.poll() is not None or time.time() - started > 300:
+            sys.exit("medigate dev did not start: see " + os.path.join(work, "dev.log"))
+        time.sleep(0.2)
+    network = json.load(open(description))
+    who = {p["name"]: p for p in network["participants"]}
+
+    def run(name, *args):
+        env = dict(os.environ, MEDIGATE_GATEWAY=who[name]["gateway"], MEDIGATE_TOKEN_FILE=who[name]["token_file"])
+        done = subprocess.run([medigate, "--json", *args], env=env, capture_output=True, text=True)
+        return done.returncode, done.stdout.strip().splitlines()[-1:] and json.loads(done.stdout.strip().splitlines()[-1]) or None, done.stderr
+
+    rates, sizes = [], []
+    for seed in range(runs):
+        bundle = os.path.join(work, f"bundle-{seed}.json")
+        run("patient", "synthetic-bundle", "--seed", str(1000 + seed), "--encounters", str(encounters), "--out", bundle)
+        began = time.perf_counter()
+        code, answer, error = run("patient", "import", bundle)
+        elapsed = time.perf_counter() - began
+        if code != 0:
+            sys.exit("import failed: " + error)
+        records = answer["result"]["records"]
+        sizes.append(records)
+        rates.append(records / elapsed)
+        print(f"import run {seed + 1}: {records} resources in {elapsed:.2f} s = {records / elapsed:,.0f} resources/s", flush=True)
+
+    patient = who["patient"]["account"]
+    _, listed, _ = run("patient", "records", "list", "--type", "Observation")
+    labs = [r for r in listed["records"] if r["category"] == "labs"]
+    approvals, reads, totals = [], [], []
+    for attempt in range(runs):
+        code, requested, error = run("doctor", "access", "request", "--patient", patient, "--categories", "labs")
+        if code != 0:
+            sys.exit("request failed: " + error)
+        began = time.perf_counter()
+        code, approved, error = run("patient", "access", "approve", str(requested["request"]), "--days", "1")
+        approved_at = time.perf_counter()
+        if code != 0:
+            sys.exit("approval failed: " + error)
+        record = labs[attempt % len(labs)]
+        while True:
+            done = subprocess.run(
+                [medigate, "records", "show", f"Observation/{record['id']}"],
+                env=dict(os.environ, MEDIGATE_GATEWAY=who["doctor"]["gateway"], MEDIGATE_TOKEN_FILE=who["doctor"]["token_file"]),
+                capture_output=True, text=True)
+            if done.returncode == 0:
+                break
+            if time.perf_counter() - began > 60:
+                sys.exit("the doctor never read the record: " + done.stderr)
+        read_at = time.perf_counter()
+        approvals.append(approved_at - began)
+        reads.append(read_at - approved_at)
+        totals.append(read_at - began)
+        print(f"approval run {attempt + 1}: approve {approvals[-1]:.2f} s (finalized, {approved['shared']} keys shared), "
+              f"first read {reads[-1] * 1000:.0f} ms, total {totals[-1]:.2f} s", flush=True)
+        # Revoke so that the next run starts from no grant.
+        run("patient", "access", "revoke", str(approved["grant"]))
+
+    print()
+    print(f"import: median {statistics.median(rates):,.0f} resources/s over {runs} Bundles of {statistics.median(sizes):.0f} resources (goal >= 2,000)")
+    print(f"approval to first decrypted read: median {statistics.median(totals):.2f} s "
+          f"(approval finalized {statistics.median(approvals):.2f} s, then first read {statistics.median(reads) * 1000:.0f} ms)")
+finally:
+    stop()
