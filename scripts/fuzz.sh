@@ -30,4 +30,6 @@ for target in envelope wrap keystore; do
     fuzz crypto "$target"
 done
 fuzz vault signed_headers
+fuzz vault batch
 fuzz fhir bundle
+fuzz fhir raw_bundle

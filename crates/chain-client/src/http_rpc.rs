@@ -32,7 +32,13 @@ pub struct HttpRpc {
     http: reqwest::Client,
     url: String,
     next_id: AtomicU64,
+    /// Requests under way: bounded, so that a burst queues here instead of
+    /// opening more connections than the node serves.
+    in_flight: tokio::sync::Semaphore,
 }
+
+/// The most requests one [`HttpRpc`] has under way at once.
+pub const MAX_REQUESTS_IN_FLIGHT: usize = 16;
 
 /// Why an HTTP JSON-RPC request failed.
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +122,7 @@ impl HttpRpc {
             http,
             url: url.to_string(),
             next_id: AtomicU64::new(1),
+            in_flight: tokio::sync::Semaphore::new(MAX_REQUESTS_IN_FLIGHT),
         })
     }
 
@@ -146,20 +153,28 @@ impl HttpRpc {
             url: self.url.clone(),
             source,
         };
-        let body = self
+        let _permit = self
+            .in_flight
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        let answer = self
             .http
             .post(&self.url)
             .json(&request)
             .send()
             .await
-            .map_err(unreachable)?
-            .bytes()
-            .await
             .map_err(unreachable)?;
+        let status = answer.status();
+        let body = answer.bytes().await.map_err(unreachable)?;
         let malformed = |detail: String| HttpRpcError::Malformed {
             method: method.to_string(),
             detail,
         };
+        if !status.is_success() && !body.starts_with(b"{") {
+            let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+            return Err(malformed(format!("HTTP {status}: {text}")));
+        }
         let response: Response =
             serde_json::from_slice(&body).map_err(|error| malformed(error.to_string()))?;
         match (response.result, response.error) {

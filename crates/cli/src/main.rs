@@ -112,6 +112,9 @@ enum RecordsCommand {
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Export an International Patient Summary document instead.
+        #[arg(long)]
+        summary: bool,
     },
 }
 
@@ -329,7 +332,11 @@ async fn records(
             client::out(&text);
             Ok(())
         }
-        RecordsCommand::Export { patient, out } => {
+        RecordsCommand::Export {
+            patient,
+            out,
+            summary,
+        } => {
             let patient = match patient {
                 Some(patient) => patient,
                 None => gateway.get("/api/whoami").await?["account"]
@@ -337,16 +344,17 @@ async fn records(
                     .unwrap_or_default()
                     .to_string(),
             };
+            let operation = if summary { "$summary" } else { "$everything" };
             let text = gateway
-                .get_text(&format!("/fhir/Patient/{patient}/$everything"))
+                .get_text(&format!("/fhir/Patient/{patient}/{operation}"))
                 .await?;
             match out {
                 Some(out) => {
                     std::fs::write(&out, &text)
                         .map_err(|error| CliError::Usage(format!("{}: {error}", out.display())))?;
                     let total = serde_json::from_str::<serde_json::Value>(&text)
-                        .map(|bundle| bundle["total"].clone())
-                        .unwrap_or_default();
+                        .map(|bundle| bundle["entry"].as_array().map_or(0, Vec::len).into())
+                        .unwrap_or(serde_json::Value::Null);
                     let answer = serde_json::json!({"exported": total, "file": out});
                     client::print(json, &answer, |_| {
                         format!("exported {total} resources to {}", out.display())

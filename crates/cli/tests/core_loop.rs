@@ -226,6 +226,22 @@ fn the_core_loop_from_the_command_line() {
         .collect();
     assert!(expected.len() > 20 && expected.len() < own.len());
 
+    // The patient's own International Patient Summary is valid R4.
+    let summary = network.path("patient-summary.json");
+    network.json(
+        "patient",
+        &[
+            "records",
+            "export",
+            "--summary",
+            "--out",
+            summary.to_str().unwrap(),
+        ],
+    );
+    let document: Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    assert_eq!(document["type"], "document");
+    medigate_fhir::validate(&document).unwrap();
+
     // Before any consent the doctor sees nothing.
     let before = network.run("doctor", &["records", "export", "--patient", &patient]);
     assert!(before.status.success());
@@ -299,7 +315,7 @@ fn the_core_loop_from_the_command_line() {
     for (position, text) in read.values().take(20).enumerate() {
         std::fs::write(single.join(format!("{position}.json")), text).unwrap();
     }
-    outside_validator(&[own_export.clone(), doctor_export.clone(), single]);
+    outside_validator(&[own_export.clone(), doctor_export.clone(), summary, single]);
 
     // The patient revokes; the doctor is denied.
     let grant = approval["grant"].as_u64().unwrap().to_string();

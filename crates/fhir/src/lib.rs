@@ -7,6 +7,8 @@
 //!   a patient's `$everything` Bundle rebuilt from them.
 //! - [`ips`]: a patient's International Patient Summary, a `document`
 //!   Bundle made from their resources.
+//! - [`raw`]: a Bundle taken apart into each resource's exact JSON text
+//!   (decimals as written), and searchset Bundles put together from texts.
 //! - [`synthetic`]: Synthea-shaped patients, deterministic, for tests and
 //!   benchmarks.
 //! - [`category`]: the MediGate [`Category`](medigate_access_policy::Category)
@@ -15,6 +17,7 @@
 pub mod bundle;
 pub mod category;
 pub mod ips;
+pub mod raw;
 pub mod synthetic;
 pub mod validate;
 

@@ -55,6 +55,55 @@ fn action_code(action: &Action) -> &'static str {
     }
 }
 
+/// Signs `calls` with consecutive nonces and submits them together; each
+/// returned future ends when its call succeeds in a finalized block (or
+/// fails), so that what follows one call need not wait for the others.
+pub async fn submit_each<Call: Payload>(
+    client: &Client,
+    calls: &[Call],
+    signer: &SigningKeypair,
+) -> Result<Vec<futures::future::BoxFuture<'static, Result<(), GatewayError>>>, GatewayError> {
+    use futures::FutureExt;
+    let refused = |error: medigate_chain_client::subxt::error::ExtrinsicError| {
+        GatewayError::from(ChainError::Refused(Box::new(error)))
+    };
+    let transactions = client
+        .at_current_block()
+        .await
+        .map_err(|error| ChainError::BestBlock(Box::new(error)))?
+        .transactions();
+    let first = transactions
+        .account_nonce(&account_id(signer))
+        .await
+        .map_err(refused)?;
+    let mut finalized = Vec::with_capacity(calls.len());
+    for (offset, call) in (0u64..).zip(calls) {
+        let params = DefaultExtrinsicParamsBuilder::<MediGateConfig>::new()
+            .nonce(first + offset)
+            .build();
+        let progress = transactions
+            .create_signable_offline(call, params)
+            .and_then(|mut signable| signable.sign(signer))
+            .map_err(refused)?
+            .submit_and_watch()
+            .await
+            .map_err(refused)?;
+        finalized.push(
+            async move {
+                progress
+                    .wait_for_finalized_success()
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| {
+                        GatewayError::Chain(format!("a transaction did not succeed: {error}"))
+                    })
+            }
+            .boxed(),
+        );
+    }
+    Ok(finalized)
+}
+
 /// Signs `calls` with consecutive nonces, submits them together and waits
 /// until every one succeeds in a finalized block; their events, in order.
 pub async fn submit_together<Call: Payload>(

@@ -9,6 +9,7 @@
 //! | `GET /fhir/{type}?patient=&date=&code=&_count=&_offset=` | a searchset Bundle |
 //! | `GET /fhir?_type=A,B&patient=...` | the same over several types |
 //! | `GET /fhir/Patient/{id}/$everything` | every record of the patient the user may see |
+//! | `GET /fhir/Patient/{id}/$summary` | an International Patient Summary document of them |
 //! | `POST /fhir` (a transaction Bundle) | imports it; a transaction-response Bundle |
 //!
 //! `patient` is a patient's account id (64 hex digits) or, for the user's
@@ -29,13 +30,14 @@ use axum::{
 use medigate_crypto::keys::Identity;
 use serde_json::{Value, json};
 
+use medigate_fhir::raw::{Entry, searchset};
+
 use crate::{
     Gateway, chain,
     consent::parse_account,
     error::{FhirFailure, GatewayError},
     import::ProgressSink,
     records::VisibleRecord,
-    resources::{Entry, searchset},
 };
 
 /// The FHIR JSON media type.
@@ -110,10 +112,12 @@ pub fn capability_statement() -> Value {
                 "searchParam": search_params,
             });
             if *resource_type == "Patient" {
-                resource["operation"] = json!([{
-                    "name": "everything",
-                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"
-                }]);
+                resource["operation"] = json!([
+                    {"name": "everything",
+                     "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"},
+                    {"name": "summary",
+                     "definition": "http://hl7.org/fhir/uv/ips/OperationDefinition/summary"}
+                ]);
             }
             resource
         })
@@ -497,13 +501,19 @@ async fn everything(
     Path((id, operation)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, FhirFailure> {
-    if operation != "$everything" {
+    if operation != "$everything" && operation != "$summary" {
         return Err(GatewayError::NotFound(format!("Patient/{id}/{operation}")).into());
     }
     let identity = gateway.keyring.identity()?;
     let purpose = purpose_of(&gateway, &headers)?;
     let filter = patient_filter(&gateway, &identity, Some(&id)).await?;
     let records = gather(&gateway, &identity, &filter, None, &purpose).await?;
+    if operation == "$summary" {
+        return Ok(fhir(
+            StatusCode::OK,
+            summary(&identity, &id, &records)?.to_string(),
+        ));
+    }
     let entries: Vec<Entry<'_>> = records
         .iter()
         .map(|record| Entry {
@@ -518,6 +528,61 @@ async fn everything(
         StatusCode::OK,
         searchset(&base, &entries, entries.len(), &links),
     ))
+}
+
+/// Whether `resource` is about the Patient `id` (or names no patient).
+fn about_patient(resource: &Value, id: &str) -> bool {
+    let reference = ["subject", "patient"]
+        .iter()
+        .find_map(|element| resource[element]["reference"].as_str());
+    reference.is_none_or(|reference| {
+        reference == format!("urn:uuid:{id}") || reference.ends_with(&format!("Patient/{id}"))
+    })
+}
+
+/// An International Patient Summary of the Patient `requested` (a Patient
+/// id, or an account: then the latest Patient imported) from `records`,
+/// authored by the user's account.
+fn summary(
+    identity: &Identity,
+    requested: &str,
+    records: &[VisibleRecord],
+) -> Result<Value, GatewayError> {
+    let parsed: Vec<Value> = records.iter().map(VisibleRecord::parsed).collect();
+    let patients: Vec<&Value> = parsed
+        .iter()
+        .filter(|resource| resource["resourceType"] == "Patient")
+        .collect();
+    let patient = patients
+        .iter()
+        .find(|patient| patient["id"] == requested)
+        .or(patients.last())
+        .copied()
+        .ok_or_else(|| {
+            GatewayError::NotFound(
+                "the Patient resource (its demographics are not shared with you)".into(),
+            )
+        })?;
+    let id = patient["id"].as_str().unwrap_or_default();
+    let others: Vec<Value> = parsed
+        .iter()
+        .filter(|resource| resource["resourceType"] != "Patient" && about_patient(resource, id))
+        .cloned()
+        .collect();
+    let author = format!(
+        "MediGate gateway of {}",
+        hex::encode(identity.signing_keypair().public_key().0)
+    );
+    medigate_fhir::patient_summary(
+        patient,
+        &others,
+        &crate::utc_instant(crate::now_ms()),
+        &author,
+    )
+    .map_err(|error| GatewayError::BadRequest {
+        what: "the patient's records".into(),
+        expected: format!("records an International Patient Summary can be made of ({error})"),
+    })
 }
 
 async fn transaction(

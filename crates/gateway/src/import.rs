@@ -3,15 +3,18 @@
 //! vault with the owner's key wrap.
 //!
 //! Order matters for crash safety. The index holds each staged envelope
-//! and key wrap before anything leaves the gateway; records are anchored
-//! before their envelopes reach the vault, so the vault never holds an
-//! envelope without an anchor. An import cut short (a crash, a lost node)
-//! is completed from the index: on the next start, or when the same Bundle
-//! is imported again.
+//! and key wrap before anything leaves the gateway, in one transaction.
+//! All anchor batches are sent at once; as each is finalized, its records
+//! go to the vault (envelope and owner's key wrap in one vault batch), so
+//! the vault never holds an envelope the chain does not anchor. An import
+//! cut short (a crash, a lost node) is completed from the index: anchors
+//! the chain does not have are sent again, and storing (idempotent) is
+//! repeated. That happens on the next start, or when the same Bundle is
+//! imported again.
 
 use std::sync::Arc;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use medigate_chain_client::{
     anchor, medigate,
     medigate::runtime_types::{
@@ -25,25 +28,34 @@ use medigate_crypto::{
     record::{RecordBinding, RecordKey, encrypt},
     wrap::{WrapBinding, wrap},
 };
+use medigate_fhir::raw::{ImportedResource, take_apart};
+use medigate_vault::batch::BatchItem;
 use serde::Serialize;
 
 use crate::{
     Gateway, chain,
     error::GatewayError,
     index::{OwnRecord, RecordState},
-    resources::{ImportedResource, take_apart},
 };
 
 /// The most records one `anchor_batch` call carries (the runtime's
 /// `MaxBatch`).
 pub const ANCHOR_BATCH: usize = 1000;
-/// Envelopes sent to the vault at once.
-const UPLOADS_IN_FLIGHT: usize = 32;
+/// Chain reads at once when a resumed import checks its anchors.
+const ANCHOR_CHECKS_IN_FLIGHT: usize = 16;
+/// Records (envelope and owner's key wrap) per vault batch: a few hundred
+/// KiB for small records.
+const RECORDS_PER_BATCH: usize = 256;
+/// Key wraps per vault batch when sharing.
+pub const WRAPS_PER_BATCH: usize = 1024;
+/// Vault batches sent at once by one import step.
+pub const BATCHES_IN_FLIGHT: usize = 2;
 
 /// Where an import is, for progress bars.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Progress {
-    /// The phase: `encrypting`, `anchoring`, `storing`, `sharing`, `done`.
+    /// The phase: `encrypting`, then `anchoring` and `storing` (each batch
+    /// stored as soon as its anchors are final), `sharing`, `done`.
     pub phase: &'static str,
     /// Records through this phase so far.
     pub done: u64,
@@ -182,7 +194,7 @@ impl Gateway {
         let state = self.index.import_state(&import_id).await?;
         let resumed = state.as_deref() == Some("staged");
         if state.is_none() {
-            let bundle = take_apart(bytes, &import_id)?;
+            let bundle = take_apart(bytes, &import_id).map_err(GatewayError::from)?;
             let mut resources = Vec::with_capacity(bundle.resources.len());
             for resource in bundle.resources {
                 let previous = self
@@ -266,92 +278,170 @@ impl Gateway {
 
         // Anchor what is not anchored yet. A batch sent before a crash may
         // have landed: the chain says which.
-        let mut to_anchor = Vec::new();
-        for record in records
+        let staged: Vec<&OwnRecord> = records
             .iter()
             .filter(|record| record.state == RecordState::Staged)
-        {
-            if resumed && self.anchor_exists(record).await? {
-                self.index
-                    .set_state(&[record.content_id], RecordState::Anchored)
-                    .await?;
-            } else {
-                to_anchor.push(record);
-            }
-        }
-        let mut anchored = total - to_anchor.len() as u64;
-        for batches in to_anchor.chunks(ANCHOR_BATCH * 8) {
-            let calls: Vec<_> = batches
-                .chunks(ANCHOR_BATCH)
-                .map(|batch| {
-                    let requests = batch
-                        .iter()
-                        .map(|record| AnchorRequest {
-                            content_id: H256(record.content_id),
-                            category: chain_category(&record.category),
-                            size: record.size,
-                            previous: record.previous.map(H256),
-                        })
-                        .collect();
-                    medigate::tx()
-                        .records()
-                        .anchor_batch(owner.clone(), BoundedVec(requests))
-                })
-                .collect();
-            chain::submit_together(&self.chain, &calls, &signer).await?;
-            let ids: Vec<[u8; 32]> = batches.iter().map(|record| record.content_id).collect();
-            self.index.set_state(&ids, RecordState::Anchored).await?;
-            anchored += ids.len() as u64;
-            progress(Progress {
-                phase: "anchoring",
-                done: anchored,
-                total,
-            });
-        }
-
-        // Store envelopes and owner wraps in the vault.
-        let to_store: Vec<OwnRecord> = records
+            .collect();
+        let landed: Vec<bool> = if resumed {
+            let content_ids: Vec<[u8; 32]> =
+                staged.iter().map(|record| record.content_id).collect();
+            futures::stream::iter(content_ids)
+                .map(|content_id| self.anchor_exists(content_id))
+                .buffered(ANCHOR_CHECKS_IN_FLIGHT)
+                .try_collect()
+                .await?
+        } else {
+            vec![false; staged.len()]
+        };
+        let (already, to_anchor): (Vec<(&OwnRecord, bool)>, Vec<(&OwnRecord, bool)>) = staged
+            .into_iter()
+            .zip(landed)
+            .partition(|(_, landed)| *landed);
+        let already: Vec<[u8; 32]> = already
             .iter()
-            .filter(|record| record.state != RecordState::Stored)
+            .map(|(record, _)| record.content_id)
+            .collect();
+        self.index
+            .set_state(&already, RecordState::Anchored)
+            .await?;
+        let to_anchor: Vec<&OwnRecord> = to_anchor.into_iter().map(|(record, _)| record).collect();
+
+        // Every anchor batch is sent at once; as each one is finalized, its
+        // envelopes and the owner's key wraps go to the vault together
+        // (the vault takes wraps of anchored records only), while later
+        // batches are still on their way.
+        let anchored_count = std::sync::atomic::AtomicU64::new(total - to_anchor.len() as u64);
+        let stored_count = std::sync::atomic::AtomicU64::new(
+            records
+                .iter()
+                .filter(|record| record.state == RecordState::Stored)
+                .count() as u64,
+        );
+        let counters = (&anchored_count, &stored_count);
+        let batches: Vec<Vec<OwnRecord>> = to_anchor
+            .chunks(ANCHOR_BATCH)
+            .map(|batch| batch.iter().map(|record| (*record).clone()).collect())
+            .collect();
+        let calls: Vec<_> = batches
+            .iter()
+            .map(|batch| {
+                let requests = batch
+                    .iter()
+                    .map(|record| AnchorRequest {
+                        content_id: H256(record.content_id),
+                        category: chain_category(&record.category),
+                        size: record.size,
+                        previous: record.previous.map(H256),
+                    })
+                    .collect();
+                medigate::tx()
+                    .records()
+                    .anchor_batch(owner.clone(), BoundedVec(requests))
+            })
+            .collect();
+        let finality = if calls.is_empty() {
+            Vec::new()
+        } else {
+            chain::submit_each(&self.chain, &calls, &signer).await?
+        };
+        // Records anchored before (an interrupted import) are stored at once.
+        let ready: Vec<OwnRecord> = records
+            .iter()
+            .filter(|record| record.state == RecordState::Anchored)
             .cloned()
             .collect();
-        let mut stored = total - to_store.len() as u64;
-        let owner_bytes = owner.0;
-        let mut uploads = futures::stream::iter(to_store)
-            .map(|record| {
+        let mut pipelines: futures::stream::FuturesUnordered<_> = batches
+            .into_iter()
+            .zip(finality)
+            .map(|(batch, finalized)| {
                 let signer = &signer;
                 async move {
-                    let envelope = self.index.envelope(&record.content_id).await?;
-                    self.vault
-                        .put_blob(signer, &record.content_id, envelope)
-                        .await?;
-                    self.vault
-                        .put_wrap(signer, &record.content_id, &owner_bytes, record.owner_wrap)
-                        .await?;
-                    Ok::<_, GatewayError>(record.content_id)
+                    finalized.await?;
+                    let ids: Vec<[u8; 32]> = batch.iter().map(|record| record.content_id).collect();
+                    self.index.set_state(&ids, RecordState::Anchored).await?;
+                    let anchored = counters
+                        .0
+                        .fetch_add(ids.len() as u64, std::sync::atomic::Ordering::Relaxed)
+                        + ids.len() as u64;
+                    progress(Progress {
+                        phase: "anchoring",
+                        done: anchored,
+                        total,
+                    });
+                    self.store_records(signer, batch, counters.1, total, progress)
+                        .await
                 }
+                .boxed()
             })
-            .buffer_unordered(UPLOADS_IN_FLIGHT)
-            .try_chunks(256);
-        while let Some(done) = uploads.next().await {
-            let done = done.map_err(|error| error.1)?;
-            self.index.set_state(&done, RecordState::Stored).await?;
-            stored += done.len() as u64;
-            progress(Progress {
-                phase: "storing",
-                done: stored,
-                total,
-            });
+            .collect();
+        if !ready.is_empty() {
+            pipelines.push(
+                self.store_records(&signer, ready, &stored_count, total, progress)
+                    .boxed(),
+            );
         }
+        while let Some(done) = pipelines.next().await {
+            done?;
+        }
+        drop(pipelines);
 
         let shared = self.share_with_current_grantees(identity, progress).await?;
         self.index.finish_import(import_id, crate::now_ms()).await?;
         Ok(shared)
     }
 
-    async fn anchor_exists(&self, record: &OwnRecord) -> Result<bool, GatewayError> {
-        Ok(anchor(&self.reads, H256(record.content_id))
-            .await?
-            .is_some())
+    /// Stores anchored records in the vault, envelope and owner's key wrap
+    /// together, a few vault batches at a time; marks them stored.
+    async fn store_records(
+        &self,
+        signer: &medigate_crypto::keys::SigningKeypair,
+        records: Vec<OwnRecord>,
+        stored: &std::sync::atomic::AtomicU64,
+        total: u64,
+        progress: &ProgressSink,
+    ) -> Result<(), GatewayError> {
+        let owner = signer.public_key().0;
+        let batches: Vec<Vec<OwnRecord>> = records
+            .chunks(RECORDS_PER_BATCH)
+            .map(<[OwnRecord]>::to_vec)
+            .collect();
+        let mut sent = futures::stream::iter(batches)
+            .map(|batch| async move {
+                let mut envelopes = Vec::with_capacity(batch.len());
+                for record in &batch {
+                    envelopes.push(self.index.envelope(&record.content_id).await?);
+                }
+                let mut items = Vec::with_capacity(batch.len() * 2);
+                for (record, envelope) in batch.iter().zip(&envelopes) {
+                    items.push(BatchItem::Envelope {
+                        content_id: record.content_id,
+                        bytes: envelope,
+                    });
+                    items.push(BatchItem::KeyWrap {
+                        content_id: record.content_id,
+                        grantee: owner,
+                        bytes: &record.owner_wrap,
+                    });
+                }
+                self.vault.put_batch(signer, &items).await?;
+                let ids: Vec<[u8; 32]> = batch.iter().map(|record| record.content_id).collect();
+                self.index.set_state(&ids, RecordState::Stored).await?;
+                Ok::<_, GatewayError>(ids.len() as u64)
+            })
+            .buffer_unordered(BATCHES_IN_FLIGHT);
+        while let Some(done) = sent.next().await {
+            let count = done?;
+            let now = stored.fetch_add(count, std::sync::atomic::Ordering::Relaxed) + count;
+            progress(Progress {
+                phase: "storing",
+                done: now,
+                total,
+            });
+        }
+        Ok(())
+    }
+
+    async fn anchor_exists(&self, content_id: [u8; 32]) -> Result<bool, GatewayError> {
+        Ok(anchor(&self.reads, H256(content_id)).await?.is_some())
     }
 }

@@ -8,7 +8,6 @@
 //! - [`keyring`]: the keystore, locked or unlocked;
 //! - [`vault_client`]: signed requests to a vault;
 //! - [`chain`]: transactions and the follower of finalized events;
-//! - [`resources`]: resources kept as their exact JSON text;
 //! - [`import`]: Bundle → encrypted, anchored, stored records;
 //! - [`sharing`]: record keys wrapped for a grantee;
 //! - [`records`]: the records the user may see, decrypted;
@@ -25,7 +24,6 @@ pub mod import;
 pub mod index;
 pub mod keyring;
 pub mod records;
-pub mod resources;
 pub mod server;
 pub mod sharing;
 pub mod vault_client;
@@ -75,6 +73,34 @@ pub fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
+/// Milliseconds since the Unix epoch as an RFC 3339 instant in UTC
+/// (`2026-11-24T13:05:00Z`).
+pub fn utc_instant(ms: i64) -> String {
+    let seconds = ms.div_euclid(1000);
+    let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    // The civil date of a day count (Howard Hinnant's days_from_civil, inverted).
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
 impl Gateway {
     /// Fails with [`GatewayError::NotRegistered`] unless the user's account
     /// is registered on chain.
@@ -115,5 +141,18 @@ impl Gateway {
             });
         }
         Ok(identity)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn instants_print_in_utc() {
+        assert_eq!(super::utc_instant(0), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            super::utc_instant(1_795_000_000_000),
+            "2026-11-18T11:06:40Z"
+        );
+        assert_eq!(super::utc_instant(951_782_400_000), "2000-02-29T00:00:00Z");
     }
 }

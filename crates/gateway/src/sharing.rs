@@ -13,15 +13,14 @@ use medigate_crypto::{
     keys::{EncryptionPublicKey, Identity},
     wrap::{WrapBinding, unwrap, wrap},
 };
+use medigate_vault::batch::BatchItem;
 
 use crate::{
     Gateway,
     error::GatewayError,
-    import::{Progress, ProgressSink},
+    import::{BATCHES_IN_FLIGHT, Progress, ProgressSink, WRAPS_PER_BATCH},
     index::OwnRecord,
 };
-
-const WRAPS_IN_FLIGHT: usize = 32;
 
 /// Whether a grant's `scope` covers `record`.
 fn covers(
@@ -73,39 +72,52 @@ impl Gateway {
             .collect();
         let secret = identity.encryption_secret();
         let grantee: AccountId32 = terms.grantee.clone();
-        let shared: Vec<[u8; 32]> = futures::stream::iter(records)
-            .map(|record| {
-                let (signer, secret, grantee) = (&signer, &secret, &grantee);
+        let mut wrapped = Vec::with_capacity(records.len());
+        for record in &records {
+            let key = unwrap(
+                &record.owner_wrap,
+                &secret,
+                &WrapBinding {
+                    content_id: record.content_id,
+                    grantee: me.0,
+                    grant: None,
+                },
+            )
+            .map_err(|_| GatewayError::Undecryptable(hex::encode(record.content_id)))?;
+            let wrap = wrap(
+                &key,
+                &EncryptionPublicKey(grantee_key),
+                &WrapBinding {
+                    content_id: record.content_id,
+                    grantee: grantee.0,
+                    grant: Some(grant_id),
+                },
+            )
+            .map_err(|error| GatewayError::Undecryptable(error.to_string()))?;
+            wrapped.push((record.content_id, wrap));
+        }
+        let batches: Vec<Vec<([u8; 32], [u8; medigate_crypto::wrap::WRAP_LEN])>> =
+            wrapped.chunks(WRAPS_PER_BATCH).map(<[_]>::to_vec).collect();
+        let shared: Vec<Vec<[u8; 32]>> = futures::stream::iter(batches)
+            .map(|batch| {
+                let (signer, grantee) = (&signer, &grantee);
                 async move {
-                    let key = unwrap(
-                        &record.owner_wrap,
-                        secret,
-                        &WrapBinding {
-                            content_id: record.content_id,
-                            grantee: me.0,
-                            grant: None,
-                        },
-                    )
-                    .map_err(|_| GatewayError::Undecryptable(hex::encode(record.content_id)))?;
-                    let wrapped = wrap(
-                        &key,
-                        &EncryptionPublicKey(grantee_key),
-                        &WrapBinding {
-                            content_id: record.content_id,
+                    let items: Vec<BatchItem<'_>> = batch
+                        .iter()
+                        .map(|(content_id, wrap)| BatchItem::KeyWrap {
+                            content_id: *content_id,
                             grantee: grantee.0,
-                            grant: Some(grant_id),
-                        },
-                    )
-                    .map_err(|error| GatewayError::Undecryptable(error.to_string()))?;
-                    self.vault
-                        .put_wrap(signer, &record.content_id, &grantee.0, wrapped.to_vec())
-                        .await?;
-                    Ok::<_, GatewayError>(record.content_id)
+                            bytes: wrap,
+                        })
+                        .collect();
+                    self.vault.put_batch(signer, &items).await?;
+                    Ok::<_, GatewayError>(batch.iter().map(|(content_id, _)| *content_id).collect())
                 }
             })
-            .buffer_unordered(WRAPS_IN_FLIGHT)
+            .buffer_unordered(BATCHES_IN_FLIGHT)
             .try_collect()
             .await?;
+        let shared: Vec<[u8; 32]> = shared.into_iter().flatten().collect();
         self.index.mark_shared(&shared, grant_id).await?;
         Ok(shared.len() as u64)
     }

@@ -3,7 +3,10 @@
 
 use base64::Engine as _;
 use medigate_crypto::keys::SigningKeypair;
-use medigate_vault::auth::{sign_headers, sign_headers_for_hash, unix_ms};
+use medigate_vault::{
+    auth::{sign_headers, sign_headers_for_hash, unix_ms},
+    batch::BatchItem,
+};
 use reqwest::{Method, StatusCode};
 
 use crate::error::GatewayError;
@@ -113,6 +116,35 @@ impl VaultClient {
             Ok(())
         } else {
             Err(Self::refusal(response, "storing an envelope").await)
+        }
+    }
+
+    /// Stores many envelopes and key wraps in one request (`POST /batches`,
+    /// all or nothing).
+    pub async fn put_batch(
+        &self,
+        signer: &SigningKeypair,
+        items: &[BatchItem<'_>],
+    ) -> Result<(), GatewayError> {
+        let mut body = Vec::with_capacity(
+            items
+                .iter()
+                .map(|item| match item {
+                    BatchItem::Envelope { bytes, .. } => bytes.len() + 37,
+                    BatchItem::KeyWrap { bytes, .. } => bytes.len() + 69,
+                })
+                .sum(),
+        );
+        for item in items {
+            medigate_vault::batch::encode(item, &mut body);
+        }
+        let path = "/batches";
+        let headers = sign_headers(signer, "POST", path, &body, unix_ms());
+        let response = self.send(Method::POST, path, headers, body).await?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(Self::refusal(response, "storing a batch").await)
         }
     }
 

@@ -69,6 +69,10 @@ impl NodeOptions {
             "--no-prometheus".to_string(),
             "--no-telemetry".to_string(),
             "--no-mdns".to_string(),
+            // A vault and several gateways on one machine each keep a pool
+            // of HTTP connections to the node; 100 (the default) is tight.
+            "--rpc-max-connections".to_string(),
+            "1000".to_string(),
         ]);
         if let Some(validator) = &self.validator {
             args.push(format!("--{validator}"));

@@ -51,6 +51,9 @@ pub enum ApiError {
         /// Its expected format.
         expected: &'static str,
     },
+    /// A batch body is not in its format.
+    #[error(transparent)]
+    Batch(#[from] crate::batch::BatchError),
     /// The `purpose` query parameter names no purpose MediGate knows.
     #[error("unknown purpose {0:?}; use one of TREAT, ETREAT, BTG, HPAYMT, HOPERAT, HRESCH")]
     UnknownPurpose(String),
@@ -121,6 +124,7 @@ impl ApiError {
             ApiError::NotPermitted { .. } => (StatusCode::FORBIDDEN, "not_permitted"),
             ApiError::NotAnchored(_) => (StatusCode::NOT_FOUND, "not_anchored"),
             ApiError::Malformed { .. } => (StatusCode::BAD_REQUEST, "malformed_request"),
+            ApiError::Batch(_) => (StatusCode::BAD_REQUEST, "malformed_batch"),
             ApiError::UnknownPurpose(_) => (StatusCode::BAD_REQUEST, "unknown_purpose"),
             ApiError::Store(StoreError::ContentIdMismatch { .. }) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "content_id_mismatch")

@@ -21,6 +21,7 @@
 #[cfg(feature = "server")]
 pub mod access_gate;
 pub mod auth;
+pub mod batch;
 #[cfg(feature = "server")]
 pub mod config;
 #[cfg(feature = "server")]

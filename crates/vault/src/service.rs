@@ -9,6 +9,7 @@
 //! | `PUT /wraps/{content_id}/{grantee}` | the record's owner, delegate or author | stores a key wrap |
 //! | `GET /wraps/{content_id}/{grantee}` | the grantee | the wrap |
 //! | `GET /grantees/{grantee}/wraps` | the grantee | `{"content_ids": [..]}`: the records with a wrap for the grantee, sorted |
+//! | `POST /batches` | a registered account (wraps: as for `PUT /wraps`) | stores many small envelopes and key wraps at once ([`crate::batch`]); all or nothing |
 //! | `GET /health`, `GET /openapi.json` | anyone | the vault's account and queue; the API document |
 //!
 //! Every other request carries the signed-request headers of [`crate::auth`];
@@ -35,11 +36,15 @@ use medigate_chain_client::{
 use crate::{
     access_gate::AccessGate,
     auth::{RequestSigner, unix_ms},
+    batch::{BatchItem, MAX_BATCH_BYTES},
     error::ApiError,
     receipts::{Receipt, ReceiptQueue},
     replay::ReplayGuard,
     store::{BlobStore, Id, StoreError, Stored, hex},
 };
+
+/// Anchor reads at once while a batch's key wraps are checked.
+const ANCHOR_READS_PER_BATCH: usize = 8;
 
 /// The header carrying the requester's key wrap (standard base64) on a read.
 pub const KEY_WRAP_HEADER: &str = "x-medigate-key-wrap";
@@ -77,6 +82,7 @@ pub fn router(state: Arc<VaultState>) -> Router {
         )
         .route("/wraps/{content_id}/{grantee}", get(get_wrap).put(put_wrap))
         .route("/grantees/{grantee}/wraps", get(list_wraps))
+        .route("/batches", axum::routing::post(put_batch))
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
         .with_state(state)
@@ -353,6 +359,73 @@ async fn delete_blob(
     }
     state.store.delete_blob(&content_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn put_batch(
+    State(state): State<Arc<VaultState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body = axum::body::to_bytes(body, MAX_BATCH_BYTES)
+        .await
+        .map_err(|_| StoreError::TooLarge {
+            limit: MAX_BATCH_BYTES as u64,
+        })?;
+    let account = state.authenticate(
+        &method,
+        &uri,
+        &headers,
+        medigate_crypto::request::body_hash(&body),
+    )?;
+    state.require_registered(&account).await?;
+    let items = crate::batch::parse(&body)?;
+    let mut envelopes = Vec::new();
+    let mut wraps = Vec::new();
+    for item in &items {
+        match item {
+            BatchItem::Envelope { content_id, bytes } => envelopes.push((*content_id, *bytes)),
+            BatchItem::KeyWrap {
+                content_id,
+                grantee,
+                bytes,
+            } => wraps.push((*content_id, *grantee, *bytes)),
+        }
+    }
+    // As for a single wrap: the record is anchored, and the signer is its
+    // author, its owner or the owner's delegate.
+    let wrapped: std::collections::BTreeSet<Id> =
+        wraps.iter().map(|(content_id, _, _)| *content_id).collect();
+    let anchors: Vec<_> = futures::stream::iter(wrapped)
+        .map(|content_id| {
+            let chain = &state.chain;
+            async move { (content_id, anchor(chain, H256(content_id)).await) }
+        })
+        // Few reads at once: gateways send several batches together, and
+        // the node serves a bounded number of connections.
+        .buffered(ANCHOR_READS_PER_BATCH)
+        .collect()
+        .await;
+    for (content_id, found) in anchors {
+        let found = found
+            .map_err(chain_error)?
+            .ok_or_else(|| ApiError::not_anchored(&content_id))?;
+        if account != found.author && !state.speaks_for(&account, &found.owner).await? {
+            return Err(ApiError::NotPermitted {
+                allowed: "the record's owner, their delegate or the record's author",
+                action: "add a key wrap to record",
+                subject: hex(&content_id),
+            });
+        }
+    }
+    let stored = state.store.put_batch(&envelopes, &wraps).await?;
+    Ok(Json(serde_json::json!({
+        "created": stored.created,
+        "present": stored.present,
+        "wraps": stored.wraps,
+    }))
+    .into_response())
 }
 
 async fn put_wrap(

@@ -74,8 +74,27 @@ pub fn hex(id: &Id) -> String {
 #[derive(Clone, Debug)]
 pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
+    /// The same storage without a sync per write, for batches, which end
+    /// with one sync of the whole file system (local directories only).
+    unsynced: Arc<dyn ObjectStore>,
+    /// The local directory to sync after a batch, if local.
+    sync_root: Option<std::path::PathBuf>,
     max_blob_bytes: u64,
 }
+
+/// What storing a batch did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BatchStored {
+    /// Envelopes stored now.
+    pub created: usize,
+    /// Envelopes that were stored already.
+    pub present: usize,
+    /// Key wraps stored.
+    pub wraps: usize,
+}
+
+/// Writes at once while storing a batch.
+const BATCH_WRITES_IN_FLIGHT: usize = 16;
 
 /// Bytes collected before one part goes to the backend.
 const PART_BYTES: usize = 8 * 1024 * 1024;
@@ -93,15 +112,146 @@ impl BlobStore {
             })
         })?;
         let store = LocalFileSystem::new_with_prefix(root)?.with_fsync(true);
-        Ok(Self::new(Arc::new(store), max_blob_bytes))
+        let unsynced = LocalFileSystem::new_with_prefix(root)?;
+        Ok(Self {
+            store: Arc::new(store),
+            unsynced: Arc::new(unsynced),
+            sync_root: Some(root.to_path_buf()),
+            max_blob_bytes,
+        })
     }
 
-    /// A store on any `object_store` backend.
+    /// A store on any `object_store` backend (whose writes are durable when
+    /// they return).
     pub fn new(store: Arc<dyn ObjectStore>, max_blob_bytes: u64) -> Self {
         Self {
+            unsynced: store.clone(),
             store,
+            sync_root: None,
             max_blob_bytes,
         }
+    }
+
+    /// Stores a batch of small envelopes and key wraps (see
+    /// [`crate::batch`]): every envelope must hash to its content id and
+    /// fit the limit, and every wrap's envelope must be stored or in the
+    /// batch, or nothing is stored. Writes are not synced one by one: the
+    /// whole file system is synced once before this returns, so an
+    /// acknowledged batch is as durable as single uploads.
+    pub async fn put_batch(
+        &self,
+        envelopes: &[(Id, &[u8])],
+        wraps: &[(Id, Id, &[u8])],
+    ) -> Result<BatchStored, StoreError> {
+        for (content_id, bytes) in envelopes {
+            if bytes.len() as u64 > self.max_blob_bytes {
+                return Err(StoreError::TooLarge {
+                    limit: self.max_blob_bytes,
+                });
+            }
+            let actual = *blake3::hash(bytes).as_bytes();
+            if actual != *content_id {
+                return Err(StoreError::ContentIdMismatch {
+                    expected: hex(content_id),
+                    actual: hex(&actual),
+                });
+            }
+        }
+        let in_batch: std::collections::HashSet<Id> = envelopes
+            .iter()
+            .map(|(content_id, _)| *content_id)
+            .collect();
+        let outside: std::collections::BTreeSet<Id> = wraps
+            .iter()
+            .map(|(content_id, _, _)| *content_id)
+            .filter(|content_id| !in_batch.contains(content_id))
+            .collect();
+        for content_id in &outside {
+            if !self.contains(content_id).await? {
+                return Err(StoreError::NotFound(hex(content_id)));
+            }
+        }
+        let mut stored = BatchStored::default();
+        // Owned items: the writes below run concurrently.
+        let envelopes: Vec<(Id, Bytes)> = envelopes
+            .iter()
+            .map(|(content_id, bytes)| (*content_id, Bytes::copy_from_slice(bytes)))
+            .collect();
+        let wraps: Vec<(Id, Id, Bytes)> = wraps
+            .iter()
+            .map(|(content_id, grantee, bytes)| {
+                (*content_id, *grantee, Bytes::copy_from_slice(bytes))
+            })
+            .collect();
+        let created: Vec<bool> = futures::stream::iter(envelopes)
+            .map(|(content_id, bytes)| async move {
+                if self.contains(&content_id).await? {
+                    return Ok::<_, StoreError>(false);
+                }
+                self.unsynced
+                    .put(&Self::blob_path(&content_id), PutPayload::from(bytes))
+                    .await?;
+                Ok(true)
+            })
+            .buffer_unordered(BATCH_WRITES_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        stored.created = created.iter().filter(|created| **created).count();
+        stored.present = created.len() - stored.created;
+        stored.wraps = wraps.len();
+        futures::stream::iter(wraps)
+            .map(|(content_id, grantee, bytes)| async move {
+                self.unsynced
+                    .put(
+                        &Self::wrap_path(&content_id, &grantee),
+                        PutPayload::from(bytes),
+                    )
+                    .await?;
+                self.unsynced
+                    .put(
+                        &Self::marker_path(&grantee, &content_id),
+                        PutPayload::default(),
+                    )
+                    .await?;
+                Ok::<_, StoreError>(())
+            })
+            .buffer_unordered(BATCH_WRITES_IN_FLIGHT)
+            .try_collect::<Vec<()>>()
+            .await?;
+        self.sync().await?;
+        Ok(stored)
+    }
+
+    /// Makes every write so far durable: one `syncfs` of the local
+    /// directory's file system (nothing to do for other backends).
+    async fn sync(&self) -> Result<(), StoreError> {
+        let Some(root) = self.sync_root.clone() else {
+            return Ok(());
+        };
+        let failed = |error: std::io::Error| {
+            StoreError::Backend(object_store::Error::Generic {
+                store: "LocalFileSystem",
+                source: Box::new(error),
+            })
+        };
+        tokio::task::spawn_blocking(move || {
+            let directory = std::fs::File::open(&root)?;
+            #[cfg(target_os = "linux")]
+            {
+                use std::os::fd::AsRawFd;
+                // SAFETY: `syncfs` only reads the descriptor, which stays
+                // open for the call.
+                if unsafe { libc::syncfs(directory.as_raw_fd()) } != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            #[cfg(not(target_os = "linux"))]
+            directory.sync_all()?;
+            Ok(())
+        })
+        .await
+        .expect("syncing does not panic")
+        .map_err(failed)
     }
 
     /// The size limit of blobs, in bytes.

@@ -21,6 +21,7 @@ use medigate_crypto::{
     record::{self, RecordBinding, RecordKey},
     wrap::{self, WrapBinding},
 };
+use medigate_vault::batch::BatchItem;
 use reqwest::{Method, StatusCode};
 use support::{Chain, Signing, VaultClient, submit, unix_ms};
 
@@ -424,6 +425,75 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
         .send(Signing::Unsigned, Method::GET, &doctors_wraps, Vec::new())
         .await;
     assert_eq!(unsigned_list.status, StatusCode::UNAUTHORIZED);
+
+    // A batch: a new envelope and a second wrap of the lab record, stored
+    // together; a batch with one bad envelope stores nothing.
+    let batch_envelope = b"a batched envelope".to_vec();
+    let batch_id = *blake3::hash(&batch_envelope).as_bytes();
+    let batch_grantee = [7u8; 32];
+    let mut batch = Vec::new();
+    for item in [
+        BatchItem::Envelope {
+            content_id: batch_id,
+            bytes: &batch_envelope,
+        },
+        BatchItem::KeyWrap {
+            content_id: lab.content_id,
+            grantee: batch_grantee,
+            bytes: &wrapped,
+        },
+    ] {
+        medigate_vault::batch::encode(&item, &mut batch);
+    }
+    let stored = client
+        .send(
+            Signing::By(&patient),
+            Method::POST,
+            "/batches",
+            batch.clone(),
+        )
+        .await;
+    assert_eq!(stored.status, StatusCode::OK, "{:?}", stored.json());
+    assert_eq!(
+        stored.json(),
+        serde_json::json!({"created": 1, "present": 0, "wraps": 1})
+    );
+    let mut bad_batch = Vec::new();
+    let other_envelope = b"another envelope".to_vec();
+    for item in [
+        BatchItem::Envelope {
+            content_id: *blake3::hash(&other_envelope).as_bytes(),
+            bytes: &other_envelope,
+        },
+        BatchItem::Envelope {
+            content_id: [9u8; 32],
+            bytes: b"not what that id hashes",
+        },
+    ] {
+        medigate_vault::batch::encode(&item, &mut bad_batch);
+    }
+    let refused = client
+        .send(Signing::By(&patient), Method::POST, "/batches", bad_batch)
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.code(), "content_id_mismatch");
+    assert!(
+        !data
+            .join("blobs")
+            .join(hex(blake3::hash(&other_envelope).as_bytes()))
+            .exists(),
+        "a refused batch stores nothing"
+    );
+    let malformed = client
+        .send(
+            Signing::By(&patient),
+            Method::POST,
+            "/batches",
+            vec![1, 2, 3],
+        )
+        .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(malformed.code(), "malformed_batch");
 
     let best_before_read = chain.node.process().rpc().best_number().await.unwrap();
     let allowed = read(Signing::By(&doctor), "TREAT").await;

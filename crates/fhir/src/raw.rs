@@ -3,11 +3,14 @@
 //! as written), and search results put together from such texts.
 
 use medigate_access_policy::Category;
-use medigate_fhir::{BundleError, category_of, split_bundle};
 use serde::Deserialize;
 use serde_json::{Value, value::RawValue};
 
-use crate::error::GatewayError;
+use crate::{
+    bundle::{BundleError, split_bundle},
+    category::category_of,
+    validate::FhirError,
+};
 
 /// One resource of an import, as it will be stored.
 #[derive(Clone, Debug, PartialEq)]
@@ -69,7 +72,10 @@ fn id_from_full_url(full_url: Option<&str>, import_id: &str, position: usize) ->
         }
     }
     let digest = blake3::hash(format!("{import_id}/{position}").as_bytes());
-    hex::encode(&digest.as_bytes()[..16])
+    digest.as_bytes()[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// `text` (a JSON object) with `"id": id` added as its first member.
@@ -81,21 +87,22 @@ fn with_id(text: &str, id: &str) -> String {
 
 /// Validates `bytes` as one patient's Bundle (R4, one Patient, nothing about
 /// anyone else) and takes it apart into resources, each kept as written.
-pub fn take_apart(bytes: &[u8], import_id: &str) -> Result<ImportedBundle, GatewayError> {
-    let bundle = medigate_fhir::parse(bytes)?;
+/// `import_id` seeds the ids of resources that have neither an id nor a
+/// usable `fullUrl`.
+pub fn take_apart(bytes: &[u8], import_id: &str) -> Result<ImportedBundle, BundleError> {
+    let bundle = crate::validate::parse(bytes)?;
     let split = split_bundle(&bundle)?;
-    let raw: RawBundle<'_> =
-        serde_json::from_slice(bytes).map_err(|error| medigate_fhir::FhirError::NotJson {
-            line: error.line(),
-            column: error.column(),
-            message: error.to_string(),
-        })?;
+    let raw: RawBundle<'_> = serde_json::from_slice(bytes).map_err(|error| FhirError::NotJson {
+        line: error.line(),
+        column: error.column(),
+        message: error.to_string(),
+    })?;
     let entries = bundle["entry"].as_array().cloned().unwrap_or_default();
     let mut resources = Vec::with_capacity(raw.entry.len());
     let mut patient_id = None;
     for (position, (entry, value)) in raw.entry.iter().zip(&entries).enumerate() {
         let (Some(text), Some(resource)) = (entry.resource, value.get("resource")) else {
-            return Err(BundleError::NoResource(format!("Bundle.entry[{position}]")).into());
+            return Err(BundleError::NoResource(format!("Bundle.entry[{position}]")));
         };
         let resource_type = resource["resourceType"]
             .as_str()
@@ -122,7 +129,7 @@ pub fn take_apart(bytes: &[u8], import_id: &str) -> Result<ImportedBundle, Gatew
     }
     debug_assert_eq!(resources.len(), split.records.len() + 1);
     Ok(ImportedBundle {
-        patient_id: patient_id.ok_or(GatewayError::Bundle(BundleError::NoPatient))?,
+        patient_id: patient_id.ok_or(BundleError::NoPatient)?,
         resources,
     })
 }
@@ -244,8 +251,8 @@ mod tests {
             &[("self", "http://gw/fhir/x".into())],
         );
         assert!(text.contains("37.50"));
-        let bundle = medigate_fhir::parse(text.as_bytes()).unwrap();
-        medigate_fhir::validate(&bundle).unwrap();
+        let bundle = crate::parse(text.as_bytes()).unwrap();
+        crate::validate(&bundle).unwrap();
     }
 
     #[test]
@@ -256,8 +263,7 @@ mod tests {
         );
         assert!(matches!(
             take_apart(two.as_bytes(), "import"),
-            Err(GatewayError::Bundle(BundleError::SeveralPatients(..)))
-                | Err(GatewayError::Fhir(_))
+            Err(BundleError::SeveralPatients(..)) | Err(BundleError::Invalid(_))
         ));
     }
 }
