@@ -9,6 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use futures::StreamExt;
 use medigate_chain_client::{
     account_id, anchor, medigate::runtime_types::medigate_access_policy::terms::Role,
     submit_and_wait, subxt::utils::H256,
@@ -42,6 +43,8 @@ async fn token(gateway: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_import_is_completed_and_leaves_nothing_orphaned() {
+    let started = Instant::now();
+    let step = |what: &str| eprintln!("{:>6.1} s  {what}", started.elapsed().as_secs_f64());
     let (mut node, client) = DevNode::start_connected(sibling("medigate-node"))
         .await
         .unwrap();
@@ -100,7 +103,9 @@ async fn an_interrupted_import_is_completed_and_leaves_nothing_orphaned() {
         port: None,
         extra: Vec::new(),
     };
+    step("participants enrolled, vault up");
     let gateway: ServiceProcess = options.start().await.unwrap();
+    step("gateway up");
     let http = reqwest::Client::new();
 
     // Import a large Bundle and crash the gateway once envelopes are being
@@ -131,10 +136,12 @@ async fn an_interrupted_import_is_completed_and_leaves_nothing_orphaned() {
         );
     };
     gateway.kill();
+    step("gateway killed while storing");
 
     // Restarted, the gateway completes the import by itself.
     let gateway = options.start().await.unwrap();
-    let started = Instant::now();
+    step("gateway restarted");
+    let waiting = Instant::now();
     let records = loop {
         let listed: Value = http
             .get(format!("{}/api/records", gateway.base_url()))
@@ -150,12 +157,13 @@ async fn an_interrupted_import_is_completed_and_leaves_nothing_orphaned() {
             break records;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(120),
+            waiting.elapsed() < Duration::from_secs(120),
             "the import was not completed: {} of {total} records",
             records.len()
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
+    step("import completed");
     // Importing the same Bundle again finds it done.
     let again = http
         .post(format!("{}/api/import", gateway.base_url()))
@@ -175,13 +183,26 @@ async fn an_interrupted_import_is_completed_and_leaves_nothing_orphaned() {
         .iter()
         .map(|record| record["content_id"].as_str().unwrap().to_string())
         .collect();
-    for content_id in &imported {
-        let id: [u8; 32] = hex::decode(content_id).unwrap().try_into().unwrap();
-        assert!(
-            anchor(&client, H256(id)).await.unwrap().is_some(),
-            "{content_id} is anchored"
-        );
-    }
+    // Reads over HTTP, several at once: over the WebSocket each read can
+    // wait tens of milliseconds for a delayed acknowledgement.
+    let reads = medigate_chain_client::connect_http(&node.process().http_url())
+        .await
+        .unwrap();
+    let anchored: Vec<bool> = futures::stream::iter(imported.iter())
+        .map(|content_id| {
+            let reads = &reads;
+            async move {
+                let id: [u8; 32] = hex::decode(content_id).unwrap().try_into().unwrap();
+                anchor(reads, H256(id)).await.unwrap().is_some()
+            }
+        })
+        .buffered(16)
+        .collect()
+        .await;
+    assert!(
+        anchored.iter().all(|anchored| *anchored),
+        "every record is anchored"
+    );
     let stored: BTreeSet<String> = std::fs::read_dir(vault_data.join("blobs"))
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
@@ -191,7 +212,9 @@ async fn an_interrupted_import_is_completed_and_leaves_nothing_orphaned() {
         stored, imported,
         "the vault holds exactly the imported envelopes"
     );
+    step("checked");
     drop(gateway);
     drop(vault_process);
     node.stop().unwrap();
+    step("stopped");
 }

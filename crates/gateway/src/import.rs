@@ -304,6 +304,7 @@ impl Gateway {
         self.index
             .set_state(&already, RecordState::Anchored)
             .await?;
+        let landed: std::collections::HashSet<[u8; 32]> = already.iter().copied().collect();
         let to_anchor: Vec<&OwnRecord> = to_anchor.into_iter().map(|(record, _)| record).collect();
 
         // Every anchor batch is sent at once; as each one is finalized, its
@@ -344,10 +345,13 @@ impl Gateway {
         } else {
             chain::submit_each(&self.chain, &calls, &signer).await?
         };
-        // Records anchored before (an interrupted import) are stored at once.
+        // Records anchored before (an interrupted import: in the index, or
+        // found on chain just now) are stored at once.
         let ready: Vec<OwnRecord> = records
             .iter()
-            .filter(|record| record.state == RecordState::Anchored)
+            .filter(|record| {
+                record.state == RecordState::Anchored || landed.contains(&record.content_id)
+            })
             .cloned()
             .collect();
         let mut pipelines: futures::stream::FuturesUnordered<_> = batches
