@@ -349,9 +349,15 @@ async fn fee_less_calls_stop_at_the_budget_and_strangers_pay() {
         .unwrap();
     let calls: Vec<_> = (0..=budget).map(anchor).collect();
     let mut blocks = client.stream_blocks().await.unwrap();
-    medigate_chain_client::submit_all(&client, &calls, &patient)
-        .await
-        .expect("the pool takes the calls");
+    // The pool counts a call against the budget once a block includes it.
+    // If the budget's calls are included while the last ones are still
+    // being submitted, the one over budget is refused outright: that call
+    // is not included either.
+    match medigate_chain_client::submit_all(&client, &calls, &patient).await {
+        Ok(()) => {}
+        Err(ChainError::Refused(error)) if format!("{error:?}").contains("custom error: 1") => {}
+        Err(other) => panic!("the pool refuses calls within the budget: {other:?}"),
+    }
     let mut anchored = 0;
     let mut quiet_blocks = 0;
     // Until three blocks in a row anchor nothing more.
