@@ -375,22 +375,6 @@ fn summary(dir: &Path, description: &Value) -> String {
     lines.join("\n")
 }
 
-/// Waits for Ctrl-C or SIGTERM.
-async fn stop_signal() {
-    let terminate = async {
-        #[cfg(unix)]
-        if let Ok(mut signal) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            signal.recv().await;
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate => {}
-    }
-}
-
 /// Fails unless the gateways' ports are free (another network may be
 /// running).
 fn check_ports(first: u16) -> Result<(), CliError> {
@@ -412,7 +396,7 @@ pub async fn run(options: DevOptions) -> Result<(), CliError> {
     if options.no_wait {
         return Ok(());
     }
-    stop_signal().await;
+    medigate_gateway::server::shutdown().await;
     eprintln!("dev: stopping…");
     let DevNetwork {
         mut node,

@@ -105,42 +105,14 @@ pub async fn submit_each<Call: Payload>(
 }
 
 /// Signs `calls` with consecutive nonces, submits them together and waits
-/// until every one succeeds in a finalized block; their events, in order.
+/// until every one succeeds in a finalized block.
 pub async fn submit_together<Call: Payload>(
     client: &Client,
     calls: &[Call],
     signer: &SigningKeypair,
-) -> Result<Vec<ExtrinsicEvents<MediGateConfig>>, GatewayError> {
-    let refused = |error: medigate_chain_client::subxt::error::ExtrinsicError| {
-        GatewayError::from(ChainError::Refused(Box::new(error)))
-    };
-    let transactions = client
-        .at_current_block()
-        .await
-        .map_err(|error| ChainError::BestBlock(Box::new(error)))?
-        .transactions();
-    let first = transactions
-        .account_nonce(&account_id(signer))
-        .await
-        .map_err(refused)?;
-    let mut progress = Vec::with_capacity(calls.len());
-    for (offset, call) in (0u64..).zip(calls) {
-        let params = DefaultExtrinsicParamsBuilder::<MediGateConfig>::new()
-            .nonce(first + offset)
-            .build();
-        let transaction = transactions
-            .create_signable_offline(call, params)
-            .and_then(|mut signable| signable.sign(signer))
-            .map_err(refused)?;
-        progress.push(transaction.submit_and_watch().await.map_err(refused)?);
-    }
-    try_join_all(progress.into_iter().map(|progress| async move {
-        progress
-            .wait_for_finalized_success()
-            .await
-            .map_err(|error| GatewayError::Chain(format!("a transaction did not succeed: {error}")))
-    }))
-    .await
+) -> Result<(), GatewayError> {
+    try_join_all(submit_each(client, calls, signer).await?).await?;
+    Ok(())
 }
 
 /// Signs and submits one call, waiting for it to succeed in a finalized

@@ -147,7 +147,8 @@ pub async fn serve(config: GatewayConfig) -> Result<(), GatewayError> {
     Ok(())
 }
 
-async fn shutdown() {
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn shutdown() {
     let terminate = async {
         #[cfg(unix)]
         if let Ok(mut signal) =
