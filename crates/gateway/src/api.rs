@@ -113,6 +113,12 @@ async fn register(State(gateway): State<Arc<Gateway>>) -> Result<Json<Value>, Ga
 /// Imports the Bundle in the body, answering one JSON line per progress
 /// step and a last line `{"result": report}` or `{"error", "message"}`.
 async fn import(State(gateway): State<Arc<Gateway>>, body: Bytes) -> Response {
+    import_stream(gateway, body)
+}
+
+/// Imports `body` in the background, answering its progress as NDJSON
+/// lines, the last one `{"result": report}` or `{"error", "message"}`.
+pub fn import_stream(gateway: Arc<Gateway>, body: Bytes) -> Response {
     let (lines, receiver) = tokio::sync::mpsc::unbounded_channel::<String>();
     let progress_lines = lines.clone();
     let progress: ProgressSink = Arc::new(move |progress: Progress| {

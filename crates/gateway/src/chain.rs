@@ -257,3 +257,50 @@ async fn follow_once(client: &Client, index: &Index, me: &str) -> Result<(), Gat
         "the finalized block stream ended".into(),
     ))
 }
+
+/// An event as a node gives it, to prove what the index says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainEvent {
+    /// The hash of the block holding it (hex).
+    pub block_hash: String,
+    /// Its pallet (`Audit`).
+    pub pallet: String,
+    /// Its name (`AccessRecorded`).
+    pub variant: String,
+    /// Its fields, SCALE-encoded (hex).
+    pub data: String,
+}
+
+/// Event `position` of block `number`, read from the node again.
+pub async fn event_at(
+    gateway: &crate::Gateway,
+    number: u64,
+    position: u32,
+) -> Result<ChainEvent, GatewayError> {
+    let chain = |error: String| GatewayError::Chain(format!("reading block {number}: {error}"));
+    let block = gateway
+        .reads
+        .at_block(number)
+        .await
+        .map_err(|error| chain(error.to_string()))?;
+    let block_hash = hex::encode(block.block_hash().0);
+    let events = block
+        .events()
+        .fetch()
+        .await
+        .map_err(|error| chain(error.to_string()))?;
+    for event in events.iter() {
+        let event = event.map_err(|error| chain(error.to_string()))?;
+        if event.index() == position {
+            return Ok(ChainEvent {
+                block_hash,
+                pallet: event.pallet_name().to_string(),
+                variant: event.event_name().to_string(),
+                data: hex::encode(event.field_bytes()),
+            });
+        }
+    }
+    Err(GatewayError::NotFound(format!(
+        "event {position} of block {number}"
+    )))
+}

@@ -52,6 +52,10 @@ pub struct GatewayConfig {
     /// The largest Bundle the gateway accepts, in bytes.
     #[arg(long, default_value_t = 256 << 20)]
     pub max_bundle_bytes: usize,
+
+    /// Minutes without a request after which a web app session ends.
+    #[arg(long, env = "MEDIGATE_WEB_IDLE_MINUTES", default_value_t = 15)]
+    pub web_idle_minutes: u64,
 }
 
 impl GatewayConfig {

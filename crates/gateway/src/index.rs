@@ -398,6 +398,23 @@ impl Index {
         .transpose()
     }
 
+    /// The user's record whose envelope is `content_id`, in any version or
+    /// state.
+    pub async fn record_by_content_id(
+        &self,
+        content_id: &[u8; 32],
+    ) -> Result<Option<OwnRecord>, GatewayError> {
+        sqlx::query(&format!(
+            "SELECT {RECORD_COLUMNS} FROM records WHERE content_id = $1"
+        ))
+        .bind(hex::encode(content_id))
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(Self::record_from_row)
+        .transpose()
+    }
+
     /// The latest version of `resource_type/resource_id` in any state (what
     /// a new import of it replaces).
     pub async fn latest_version(

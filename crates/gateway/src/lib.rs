@@ -12,7 +12,8 @@
 //! - [`sharing`]: record keys wrapped for a grantee;
 //! - [`records`]: the records the user may see, decrypted;
 //! - [`consent`]: requests, approvals, denials, revocations, the audit trail;
-//! - [`fhir_api`] and [`api`]: the HTTP interfaces; [`server`] runs them.
+//! - [`fhir_api`] and [`api`]: the HTTP interfaces; [`web`]: the web app;
+//!   [`server`] runs them.
 
 pub mod api;
 pub mod chain;
@@ -27,6 +28,7 @@ pub mod records;
 pub mod server;
 pub mod sharing;
 pub mod vault_client;
+pub mod web;
 
 use std::{
     collections::HashMap,

@@ -245,6 +245,51 @@ impl Gateway {
         Ok(records)
     }
 
+    /// The shared record `content_id`, if the chain allows the user to read
+    /// it for `purpose` now: read from the vault (one access receipt) and
+    /// decrypted.
+    pub async fn shared_record(
+        &self,
+        identity: &Identity,
+        content_id: [u8; 32],
+        purpose: &Purpose,
+    ) -> Result<VisibleRecord, GatewayError> {
+        let me = identity.signing_keypair().public_key().0;
+        let not_found = || GatewayError::NotFound(format!("record {}", hex::encode(content_id)));
+        let anchor = self
+            .shared_anchor(content_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let question = AccessQuestion {
+            accessor: AccountId32(me),
+            patient: AccountId32(anchor.owner),
+            record: H256(content_id),
+            purpose: purpose.clone(),
+            action: Action::Read,
+        };
+        let decision = self
+            .checker
+            .check_access_many(std::slice::from_ref(&question))
+            .await
+            .map_err(|error| GatewayError::Chain(error.to_string()))?
+            .pop()
+            .ok_or_else(not_found)?;
+        if !decision.allowed {
+            return Err(GatewayError::Denied(format!("{:?}", decision.reason)));
+        }
+        let record = self
+            .read_shared(identity, content_id, anchor, purpose)
+            .await?
+            .ok_or_else(|| {
+                GatewayError::Denied("the vault refused the read under current consent".into())
+            })?;
+        self.seen.lock().expect("not poisoned").insert(
+            (record.resource_type.clone(), record.id.clone()),
+            (record.content_id, record.patient),
+        );
+        Ok(record)
+    }
+
     /// Reads one shared record from the vault and decrypts it; `None` when
     /// the vault refuses (consent changed since the chain was asked).
     async fn read_shared(

@@ -12,7 +12,7 @@ use axum::{
     extract::{DefaultBodyLimit, Request, State},
     http::header,
     middleware::{self, Next},
-    response::{IntoResponse, Response},
+    response::{IntoResponse, Redirect, Response},
     routing::get,
 };
 use medigate_chain_client::{AccessChecker, connect, connect_http};
@@ -20,7 +20,7 @@ use rand_core::{OsRng, RngCore};
 
 use crate::{
     Gateway, GatewayConfig, api, error::GatewayError, fhir_api, index::Index, keyring::Keyring,
-    vault_client::VaultClient,
+    vault_client::VaultClient, web,
 };
 
 /// Reads the API token at `path`, making one (owner-only) if there is none.
@@ -68,8 +68,14 @@ async fn require_token(State(token): State<Arc<String>>, request: Request, next:
     }
 }
 
-/// The gateway's whole HTTP interface.
-pub fn router(gateway: Arc<Gateway>, token: String, max_body: usize) -> Router {
+/// The gateway's whole HTTP interface: `/fhir` and `/api` (API token),
+/// `/app` (web sessions), `/health`.
+pub fn router(
+    gateway: Arc<Gateway>,
+    token: String,
+    max_body: usize,
+    web_idle_minutes: u64,
+) -> Router {
     let protected = fhir_api::router()
         .merge(api::router())
         .layer(middleware::from_fn_with_state(
@@ -78,7 +84,9 @@ pub fn router(gateway: Arc<Gateway>, token: String, max_body: usize) -> Router {
         ));
     Router::new()
         .route("/health", get(api::health))
+        .route("/", get(|| async { Redirect::to("/app") }))
         .merge(protected)
+        .merge(web::router(web_idle_minutes))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(gateway)
 }
@@ -135,11 +143,16 @@ pub async fn serve(config: GatewayConfig) -> Result<(), GatewayError> {
         .local_addr()
         .expect("a bound listener has an address");
     println!(
-        "medigate gateway {} listening on http://{address} (FHIR at http://{address}/fhir; API token in {})",
+        "medigate gateway {} listening on http://{address} (web app at http://{address}/app, FHIR at http://{address}/fhir; API token in {})",
         env!("CARGO_PKG_VERSION"),
         config.token_path().display()
     );
-    let app = router(gateway, token, config.max_bundle_bytes);
+    let app = router(
+        gateway,
+        token,
+        config.max_bundle_bytes,
+        config.web_idle_minutes,
+    );
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await

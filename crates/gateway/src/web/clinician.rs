@@ -1,0 +1,323 @@
+//! A clinician's pages: find a patient (account id or a photo of their
+//! QR code), ask for access with a purpose and a justification, read the
+//! records the patient shared, and see the grants held and until when.
+
+use std::sync::Arc;
+
+use axum::{
+    Form,
+    extract::{Multipart, Path, Query, State},
+    response::{Html, Redirect},
+};
+use maud::html;
+use medigate_access_policy::Category;
+use medigate_chain_client::subxt::utils::AccountId32;
+
+use crate::{
+    Gateway,
+    consent::{GrantView, parse_account, parse_categories},
+    error::GatewayError,
+    web::{
+        WebError,
+        layout::{Section, page, short_account, when},
+        patient::{
+            Notice, TimelineQuery, category_label, form_fields, provenance, purpose_label,
+            record_view, rows_of, timeline_view,
+        },
+        qr,
+        session::SignedIn,
+    },
+};
+
+/// The purposes a clinician may ask for.
+const PURPOSES: [&str; 4] = ["TREAT", "HPAYMT", "HOPERAT", "HRESCH"];
+
+/// `GET /app/patients`: find a patient; the grants held and requests made.
+pub async fn patients(
+    State(gateway): State<Arc<Gateway>>,
+    user: SignedIn,
+) -> Result<Html<String>, WebError> {
+    gateway.sync_index().await?;
+    let view = gateway.access_view().await?;
+    let me = hex::encode(user.account);
+    let held: Vec<&GrantView> = view
+        .grants
+        .iter()
+        .filter(|grant| grant.grantee == me)
+        .collect();
+    let asked: Vec<_> = view
+        .requests
+        .iter()
+        .filter(|request| request.requester == me)
+        .collect();
+    let body = html! {
+        section aria-labelledby="find" {
+            h2 #find { "Find a patient" }
+            form.stack method="post" action="/app/patients" enctype="multipart/form-data" {
+                input type="hidden" name="csrf" value=(user.csrf);
+                label for="account" { "The patient's account id" }
+                input #account type="text" name="account" inputmode="latin" autocomplete="off" spellcheck="false" pattern="(0x)?[0-9a-fA-F]{64}" placeholder="64 hex digits";
+                label for="qr" { "or a photo of the QR code on their card" }
+                input #qr type="file" name="qr" accept="image/png,image/jpeg" capture="environment";
+                button type="submit" { "Find" }
+            }
+        }
+        section aria-labelledby="held" {
+            h2 #held { "Grants you hold" }
+            @if held.is_empty() { p.empty { "You hold no grants." } }
+            @else {
+                div.scroll { table #grants-held {
+                    thead { tr { th scope="col" { "Patient" } th scope="col" { "Purpose" } th scope="col" { "Until" } th scope="col" { "Status" } } }
+                    tbody { @for grant in &held { tr {
+                        td { a.account href=(format!("/app/patients/{}", grant.patient)) title=(grant.patient) { (short_account(&grant.patient)) } }
+                        td { (purpose_label(&grant.purpose)) }
+                        td { (when(grant.expires_ms)) }
+                        td { (grant.status) }
+                    } } }
+                } }
+            }
+        }
+        section aria-labelledby="asked" {
+            h2 #asked { "Your requests" }
+            @if asked.is_empty() { p.empty { "You have asked no one yet." } }
+            @else {
+                ul { @for request in &asked { li {
+                    "Request " (request.request) " to "
+                    a.account href=(format!("/app/patients/{}", request.patient)) title=(request.patient) { (short_account(&request.patient)) }
+                    " for " (purpose_label(&request.purpose)) ": " strong { (request.status) }
+                } } }
+            }
+        }
+    };
+    Ok(Html(
+        page("Patients", &user, Section::Patients, body).into_string(),
+    ))
+}
+
+/// `POST /app/patients` (multipart: `csrf`, `account` or `qr`): goes to the
+/// patient's page.
+pub async fn find(
+    State(gateway): State<Arc<Gateway>>,
+    user: SignedIn,
+    mut form: Multipart,
+) -> Result<Redirect, WebError> {
+    let unreadable = |error: axum::extract::multipart::MultipartError| {
+        WebError::BadInput(format!("The form could not be read: {error}."))
+    };
+    let (mut csrf, mut typed, mut photo) = (String::new(), String::new(), Vec::new());
+    while let Some(field) = form.next_field().await.map_err(unreadable)? {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.map_err(unreadable)?,
+            Some("account") => typed = field.text().await.map_err(unreadable)?,
+            Some("qr") => photo = field.bytes().await.map_err(unreadable)?.to_vec(),
+            _ => {}
+        }
+    }
+    user.check(&csrf)?;
+    let account = if !typed.trim().is_empty() {
+        qr::account_in(&typed).ok_or_else(|| {
+            WebError::BadInput(format!(
+                "{:?} is not an account id: it has 64 hex digits (0-9, a-f).",
+                typed.trim()
+            ))
+        })?
+    } else if !photo.is_empty() {
+        qr::read_account(&photo)
+            .map_err(|error| WebError::BadInput(format!("{}.", capitalized(&error.to_string()))))?
+    } else {
+        return Err(WebError::BadInput(
+            "Type the patient's account id or choose a photo of their QR code.".into(),
+        ));
+    };
+    if !medigate_chain_client::is_registered(&gateway.reads, &AccountId32(account))
+        .await
+        .map_err(GatewayError::from)?
+    {
+        return Err(GatewayError::NotFound(format!(
+            "a registered patient with the account id {}",
+            hex::encode(account)
+        ))
+        .into());
+    }
+    Ok(Redirect::to(&format!(
+        "/app/patients/{}",
+        hex::encode(account)
+    )))
+}
+
+fn capitalized(text: &str) -> String {
+    let mut characters = text.chars();
+    characters
+        .next()
+        .map(|first| first.to_uppercase().chain(characters).collect())
+        .unwrap_or_default()
+}
+
+/// `GET /app/patients/{account}`: the grants held for a patient, the
+/// records they shared, and a form to ask for access.
+pub async fn patient(
+    State(gateway): State<Arc<Gateway>>,
+    user: SignedIn,
+    Path(account): Path<String>,
+    Query(notice): Query<Notice>,
+    Query(query): Query<TimelineQuery>,
+) -> Result<Html<String>, WebError> {
+    let patient = parse_account(&account)?;
+    let account = hex::encode(patient);
+    gateway.sync_index().await?;
+    let view = gateway.access_view().await?;
+    let me = hex::encode(user.account);
+    let held: Vec<&GrantView> = view
+        .grants
+        .iter()
+        .filter(|grant| grant.grantee == me && grant.patient == account)
+        .collect();
+    let active = held.iter().find(|grant| grant.status == "active");
+    let records = match active {
+        Some(grant) => {
+            let purpose = crate::chain::purpose_from_code(&grant.purpose)?;
+            match gateway
+                .shared_visible(&user.identity, Some(patient), None, &purpose)
+                .await
+            {
+                Ok(records) => Ok(records),
+                Err(GatewayError::Denied(reason)) => Err(reason),
+                Err(error) => return Err(error.into()),
+            }
+        }
+        None => Err("you hold no active grant from this patient".to_string()),
+    };
+    let base = format!("/app/patients/{account}");
+    let body = html! {
+        (notice.view())
+        p { "Account " code.account { (account) } }
+        section aria-labelledby="records" {
+            h2 #records { "Shared records" }
+            @match &records {
+                Ok(records) => {
+                    @let rows = rows_of(records, |record| format!("{base}/records/{}", hex::encode(record.content_id)));
+                    p { "Each record shown was read from the vault under your grant; the patient's audit trail lists every read." }
+                    (timeline_view(&rows, &base, query.category()?, query.page()))
+                }
+                Err(reason) => p.empty { "No records to show: " (reason) "." }
+            }
+        }
+        section aria-labelledby="grants" {
+            h2 #grants { "Your grants from this patient" }
+            @if held.is_empty() { p.empty { "None." } }
+            ul { @for grant in &held { li {
+                "Grant " (grant.grant) ", for " (purpose_label(&grant.purpose)) ", until " (when(grant.expires_ms)) ": " strong { (grant.status) }
+            } } }
+        }
+        section aria-labelledby="ask" {
+            h2 #ask { "Ask for access" }
+            form.stack method="post" action=(format!("{base}/request")) {
+                input type="hidden" name="csrf" value=(user.csrf);
+                fieldset {
+                    legend { "Categories" }
+                    @for category in Category::ALL {
+                        @let id = format!("ask-{}", category.code());
+                        div.check {
+                            input type="checkbox" id=(id) name="category" value=(category.code());
+                            label for=(id) { (category_label(category)) }
+                        }
+                    }
+                }
+                label for="purpose" { "Purpose" }
+                select #purpose name="purpose" {
+                    @for code in PURPOSES { option value=(code) { (purpose_label(code)) } }
+                }
+                label for="justification" { "Justification (it stays with you; the chain records only a salted hash of it)" }
+                textarea #justification name="justification" rows="3" required maxlength="1000" {}
+                button type="submit" { "Send the request" }
+            }
+        }
+    };
+    Ok(Html(
+        page("Patient", &user, Section::Patients, body).into_string(),
+    ))
+}
+
+/// `POST /app/patients/{account}/request` (`csrf`, `category`…, `purpose`,
+/// `justification`).
+pub async fn request(
+    State(gateway): State<Arc<Gateway>>,
+    user: SignedIn,
+    Path(account): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Redirect, WebError> {
+    let (csrf, codes, others) = form_fields(&fields);
+    user.check(&csrf)?;
+    let patient = parse_account(&account)?;
+    if codes.is_empty() {
+        return Err(WebError::BadInput("Tick the categories you need.".into()));
+    }
+    let categories = parse_categories(&codes)?;
+    let purpose = others.get("purpose").map(String::as_str).unwrap_or("TREAT");
+    if !PURPOSES.contains(&purpose) {
+        return Err(WebError::BadInput(format!(
+            "{purpose:?} is not a purpose you can ask for."
+        )));
+    }
+    let justification = others
+        .get("justification")
+        .map(|text| text.trim())
+        .unwrap_or("");
+    if justification.is_empty() {
+        return Err(WebError::BadInput(
+            "Say why you need access: the justification is required.".into(),
+        ));
+    }
+    let request = gateway
+        .request_access(patient, &categories, purpose, justification)
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/app/patients/{}?notice=requested-{request}",
+        hex::encode(patient)
+    )))
+}
+
+/// `GET /app/patients/{account}/records/{content_id}`: one shared record
+/// (one audited read).
+pub async fn record(
+    State(gateway): State<Arc<Gateway>>,
+    user: SignedIn,
+    Path((account, content_id)): Path<(String, String)>,
+) -> Result<Html<String>, WebError> {
+    let patient = parse_account(&account)?;
+    let content_id = parse_account(&content_id).map_err(|_| {
+        WebError::BadInput(
+            "That record link is malformed: it ends in a 64-hex-digit content id.".into(),
+        )
+    })?;
+    let view = gateway.access_view().await?;
+    let me = hex::encode(user.account);
+    let purpose = view
+        .grants
+        .iter()
+        .find(|grant| {
+            grant.grantee == me && grant.patient == hex::encode(patient) && grant.status == "active"
+        })
+        .map(|grant| grant.purpose.clone())
+        .unwrap_or_else(|| gateway.default_purpose.clone());
+    let purpose = crate::chain::purpose_from_code(&purpose)?;
+    let visible = gateway
+        .shared_record(&user.identity, content_id, &purpose)
+        .await?;
+    if visible.patient != patient {
+        return Err(GatewayError::NotFound(format!(
+            "record {} of this patient",
+            hex::encode(content_id)
+        ))
+        .into());
+    }
+    let origin = provenance(&gateway, content_id).await?;
+    let title = crate::web::readable::headline(&visible.parsed()).title;
+    let body = html! {
+        p { a href=(format!("/app/patients/{}", hex::encode(patient))) { "Back to the patient" } }
+        (record_view(&visible, &origin, &user.account, None))
+    };
+    Ok(Html(
+        page(&title, &user, Section::Patients, body).into_string(),
+    ))
+}
