@@ -2,7 +2,8 @@
 # Installs what building MediGate needs and a fresh machine lacks:
 # Debian packages (protoc for libp2p's protobuf code, libssl-dev + pkg-config
 # for the system OpenSSL, postgresql for the throwaway server of the gateway's
-# PostgreSQL tests, see scripts/postgres.sh), the Rust WebAssembly targets and
+# PostgreSQL tests, see scripts/postgres.sh; chromium and chromium-driver for
+# the web app's browser tests), the Rust WebAssembly targets and
 # rust-src for the runtime, rustfmt for the format check, s3s-fs (an
 # S3-compatible server the vault's tests store blobs in) under
 # ~/.cache/medigate/tools, HL7's FHIR R4 examples (npm) under
@@ -12,7 +13,7 @@
 # what is missing.
 set -euo pipefail
 
-packages=(protobuf-compiler pkg-config libssl-dev postgresql)
+packages=(protobuf-compiler pkg-config libssl-dev postgresql chromium chromium-driver)
 # npm (for the FHIR corpus below) from Debian unless some npm is there.
 command -v npm >/dev/null || packages+=(nodejs npm)
 # Debian's python3 makes virtual environments (below) only with python3-venv.

@@ -7,124 +7,15 @@
 use std::{
     collections::{BTreeMap, BTreeSet},
     path::{Path, PathBuf},
-    process::{Child, Command, Output},
+    process::Command,
     time::{Duration, Instant},
 };
 
 use serde_json::{Value, value::RawValue};
 
-const MEDIGATE: &str = env!("CARGO_BIN_EXE_medigate");
+mod common;
 
-/// A `medigate dev` network, stopped (SIGTERM, so it stops its processes)
-/// when dropped.
-struct Network {
-    child: Child,
-    dir: tempfile::TempDir,
-    description: Value,
-}
-
-impl Network {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let log = std::fs::File::create(dir.path().join("dev.log")).unwrap();
-        let child = Command::new(MEDIGATE)
-            .args(["dev", "--port", "0", "--encounters", "4", "--dir"])
-            .arg(dir.path().join("net"))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("medigate dev starts");
-        let mut network = Network {
-            child,
-            dir,
-            description: Value::Null,
-        };
-        let description = network.dir.path().join("net/network.json");
-        let started = Instant::now();
-        while !description.exists() {
-            if let Ok(Some(status)) = network.child.try_wait() {
-                panic!("medigate dev exited ({status}): {}", network.log());
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(300),
-                "medigate dev is not up after 5 minutes: {}",
-                network.log()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        network.description = serde_json::from_slice(&std::fs::read(description).unwrap()).unwrap();
-        network
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("dev.log")).unwrap_or_default()
-    }
-
-    fn participant(&self, name: &str) -> &Value {
-        self.description["participants"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|participant| participant["name"] == name)
-            .unwrap()
-    }
-
-    fn account(&self, name: &str) -> String {
-        self.participant(name)["account"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-
-    /// Runs `medigate args` as `name`.
-    fn run(&self, name: &str, args: &[&str]) -> Output {
-        let participant = self.participant(name);
-        Command::new(MEDIGATE)
-            .args(args)
-            .env("MEDIGATE_GATEWAY", participant["gateway"].as_str().unwrap())
-            .env(
-                "MEDIGATE_TOKEN_FILE",
-                participant["token_file"].as_str().unwrap(),
-            )
-            .env_remove("MEDIGATE_PASSPHRASE")
-            .output()
-            .expect("medigate runs")
-    }
-
-    /// Runs `medigate --json args` as `name`, expecting success.
-    fn json(&self, name: &str, args: &[&str]) -> Value {
-        let mut all = vec!["--json"];
-        all.extend(args);
-        let output = self.run(name, &all);
-        assert!(
-            output.status.success(),
-            "medigate {args:?} as {name} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let stdout = String::from_utf8(output.stdout).unwrap();
-        serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-}
-
-impl Drop for Network {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-    }
-}
+use common::{MEDIGATE, Network};
 
 /// The resources of a Bundle file, by `Type/id`, as their exact JSON text.
 fn resources_of(path: &Path) -> BTreeMap<String, String> {
@@ -193,7 +84,7 @@ fn outside_validator(paths: &[PathBuf]) {
 
 #[test]
 fn the_core_loop_from_the_command_line() {
-    let network = Network::start();
+    let network = Network::start(4);
     let patient = network.account("patient");
     let doctor = network.account("doctor");
 
@@ -373,7 +264,7 @@ fn the_core_loop_from_the_command_line() {
 
 #[test]
 fn bad_input_and_a_locked_keystore_get_specific_errors() {
-    let network = Network::start();
+    let network = Network::start(4);
     let before = network.json("patient", &["records", "list"])["records"]
         .as_array()
         .unwrap()

@@ -56,7 +56,7 @@ pub async fn patients(
             form.stack method="post" action="/app/patients" enctype="multipart/form-data" {
                 input type="hidden" name="csrf" value=(user.csrf);
                 label for="account" { "The patient's account id" }
-                input #account type="text" name="account" inputmode="latin" autocomplete="off" spellcheck="false" pattern="(0x)?[0-9a-fA-F]{64}" placeholder="64 hex digits";
+                input #account type="text" name="account" inputmode="latin" autocomplete="off" spellcheck="false" placeholder="64 hex digits";
                 label for="qr" { "or a photo of the QR code on their card" }
                 input #qr type="file" name="qr" accept="image/png,image/jpeg" capture="environment";
                 button type="submit" { "Find" }

@@ -1,0 +1,572 @@
+//! The web app, clicked through in headless Chromium (Debian's chromium,
+//! driven over WebDriver by chromedriver) against a `medigate dev` network:
+//! a patient and a doctor, each in their own browser, go through the core
+//! loop: sign in, the timeline and a record, a document upload with
+//! progress, the patient's QR card photographed and read by the doctor, a
+//! request, an approval narrowed to two categories, the doctor reading
+//! exactly those, the audit trail with its on-chain proof, revocation, and
+//! the doctor denied. Every page is checked for labels and for requests to
+//! other sites, on a desktop and on a phone-sized window. Screenshots of
+//! the main pages are kept under `target/tmp/web-screenshots`.
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
+use serde_json::{Value, json};
+
+mod common;
+
+use common::Network;
+
+/// The passphrase of every `medigate dev` keystore.
+const PASSPHRASE: &str = "medigate-dev";
+
+/// chromedriver on a free port, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(std::env::var("CHROMEDRIVER").unwrap_or("chromedriver".into()))
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver runs (scripts/setup.sh installs Debian's chromium-driver)");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "chromedriver is not up"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// A new browser: its own profile, cookies and window.
+    async fn browser(&self, profile: &Path) -> Client {
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": std::env::var("CHROMIUM").unwrap_or("/usr/bin/chromium".into()),
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--window-size=1280,1000",
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            }),
+        );
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .expect("chromedriver starts a Chromium session")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Where screenshots are kept.
+fn screenshots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A user's browser on their gateway.
+struct User {
+    browser: Client,
+    gateway: String,
+    name: &'static str,
+}
+
+impl User {
+    async fn open(&self, path: &str) {
+        self.browser
+            .goto(&format!("{}{path}", self.gateway))
+            .await
+            .unwrap();
+        self.check_page().await;
+    }
+
+    async fn find(&self, css: &str) -> Element {
+        self.browser
+            .wait()
+            .at_most(Duration::from_secs(60))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|error| panic!("{}: no {css} on the page: {error}", self.name))
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.unwrap()
+    }
+
+    async fn body(&self) -> String {
+        self.text("body").await
+    }
+
+    async fn click(&self, css: &str) {
+        self.find(css).await.click().await.unwrap();
+        self.check_page().await;
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let field = self.find(css).await;
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    async fn heading(&self) -> String {
+        self.text("h1").await
+    }
+
+    async fn shoot(&self, name: &str) {
+        let png = self.browser.screenshot().await.unwrap();
+        std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
+    }
+
+    async fn script(&self, source: &str) -> Value {
+        self.browser.execute(source, vec![]).await.unwrap()
+    }
+
+    /// What every page must be: every field labelled, nothing loaded from
+    /// another site, no wider than the window.
+    async fn check_page(&self) {
+        let unlabelled = self
+            .script(
+                "return [...document.querySelectorAll('input:not([type=hidden]),select,textarea')]
+                    .filter(field => field.labels.length === 0).map(field => field.name);",
+            )
+            .await;
+        assert_eq!(unlabelled, json!([]), "{}: unlabelled fields", self.name);
+        let foreign = self
+            .script(
+                "return performance.getEntriesByType('resource').map(entry => entry.name)
+                    .filter(name => !name.startsWith(location.origin));",
+            )
+            .await;
+        assert_eq!(foreign, json!([]), "{}: requests to other sites", self.name);
+        let overflow = self
+            .script("return document.documentElement.scrollWidth - window.innerWidth;")
+            .await;
+        assert!(
+            overflow.as_i64().unwrap_or(0) <= 0,
+            "{}: the page is wider than the window by {overflow} px",
+            self.name
+        );
+    }
+
+    async fn sign_in(&self) {
+        self.open("/app").await;
+        assert_eq!(
+            self.heading().await,
+            "Sign in",
+            "{}: unsigned users sign in first",
+            self.name
+        );
+        self.type_into("#passphrase", "not the passphrase").await;
+        self.click("button[type=submit]").await;
+        let told = self.text("[role=alert]").await;
+        assert!(
+            told.contains("does not open"),
+            "{}: a wrong passphrase is told: {told}",
+            self.name
+        );
+        self.type_into("#passphrase", PASSPHRASE).await;
+        self.click("button[type=submit]").await;
+        assert_eq!(
+            self.heading().await,
+            "Your records",
+            "{}: signed in",
+            self.name
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn patient_and_doctor_go_through_the_core_loop_in_two_browsers() {
+    let network = Network::start(4);
+    let driver = Driver::start();
+    let gateway = |name: &str| {
+        network.participant(name)["gateway"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let patient = User {
+        browser: driver.browser(&network.path("chromium-patient")).await,
+        gateway: gateway("patient"),
+        name: "patient",
+    };
+    let doctor = User {
+        browser: driver.browser(&network.path("chromium-doctor")).await,
+        gateway: gateway("doctor"),
+        name: "doctor",
+    };
+    let patient_account = network.account("patient");
+    let doctor_account = network.account("doctor");
+
+    // The patient signs in and sees their timeline, then one record.
+    patient.sign_in().await;
+    let timeline = patient.body().await;
+    for category in ["Lab results", "Vital signs", "Medications"] {
+        assert!(timeline.contains(category), "the timeline has {category}");
+    }
+    patient.shoot("patient-timeline").await;
+    patient.click(".record a").await;
+    let record = patient.body().await;
+    assert!(record.contains("Provenance") && record.contains("Author") && record.contains("you"));
+    assert!(
+        record.contains("in the vault at http://127.0.0.1:"),
+        "{record}"
+    );
+    assert!(
+        !patient
+            .find("details")
+            .await
+            .attr("open")
+            .await
+            .unwrap()
+            .is_some(),
+        "raw JSON stays folded"
+    );
+    patient.shoot("patient-record").await;
+
+    // An upload of a document, with its progress shown.
+    let pdf = network.path("letter.pdf");
+    std::fs::write(
+        &pdf,
+        b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n",
+    )
+    .unwrap();
+    patient.open("/app/upload").await;
+    patient
+        .find("#file")
+        .await
+        .send_keys(pdf.to_str().unwrap())
+        .await
+        .unwrap();
+    patient.type_into("#title", "Discharge letter").await;
+    patient.click("#upload button[type=submit]").await;
+    let started = Instant::now();
+    loop {
+        let status = patient.text("#upload-phase").await;
+        if status.starts_with("Imported") {
+            break;
+        }
+        assert!(
+            !status.contains("fail") && started.elapsed() < Duration::from_secs(60),
+            "upload: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        patient
+            .find("#upload-progress")
+            .await
+            .attr("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("100")
+    );
+    patient.shoot("patient-upload").await;
+    patient.open("/app?category=documents").await;
+    assert!(patient.body().await.contains("Discharge letter"));
+    // A file that is neither FHIR nor a document is refused in words.
+    let gif = network.path("photo.gif");
+    std::fs::write(&gif, b"GIF89a....").unwrap();
+    patient.open("/app/upload").await;
+    patient
+        .find("#file")
+        .await
+        .send_keys(gif.to_str().unwrap())
+        .await
+        .unwrap();
+    patient.click("#upload button[type=submit]").await;
+    let started = Instant::now();
+    while !patient.text("#upload-phase").await.contains("none of them") {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the refused upload is explained"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // The patient's card; the doctor reads its QR code from a photo of it.
+    patient.open("/app/card").await;
+    assert!(patient.text("#account-id").await.contains(&patient_account));
+    patient.shoot("patient-card").await;
+    let photo = network.path("card.png");
+    std::fs::write(&photo, patient.browser.screenshot().await.unwrap()).unwrap();
+
+    doctor.sign_in().await;
+    doctor.open("/app/patients").await;
+    doctor.type_into("#account", "12ab").await;
+    doctor.click("#find ~ form button[type=submit]").await;
+    assert!(
+        doctor
+            .text("[role=alert]")
+            .await
+            .contains("not an account id")
+    );
+    doctor.open("/app/patients").await;
+    doctor
+        .find("#qr")
+        .await
+        .send_keys(photo.to_str().unwrap())
+        .await
+        .unwrap();
+    doctor.click("#find ~ form button[type=submit]").await;
+    assert!(
+        doctor
+            .browser
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with(&patient_account),
+        "the QR code led to the patient's page"
+    );
+    assert!(
+        doctor.body().await.contains("No records to show"),
+        "default deny"
+    );
+
+    // The doctor asks for labs, vitals and medications.
+    for category in ["labs", "vitals", "medications"] {
+        doctor.click(&format!("#ask-{category}")).await;
+    }
+    doctor
+        .type_into("#justification", "Follow-up of the diabetes care plan")
+        .await;
+    doctor.click("#ask ~ form button[type=submit]").await;
+    assert!(
+        doctor
+            .text("[role=status]")
+            .await
+            .contains("was sent to the patient")
+    );
+    doctor.shoot("doctor-request").await;
+
+    // The patient narrows the request to labs and vitals and approves.
+    patient.open("/app/access").await;
+    let request = patient.find("article.card").await;
+    assert!(request.text().await.unwrap().contains(&doctor_account[..6]));
+    let medications = patient.find("article.card input[value=medications]").await;
+    medications.click().await.unwrap();
+    patient.select_days("7").await;
+    patient.shoot("patient-access-request").await;
+    patient
+        .click("article.card form.stack button[type=submit]")
+        .await;
+    assert!(patient.text("[role=status]").await.contains("Approved"));
+    assert!(
+        patient
+            .body()
+            .await
+            .contains("cannot take back what they already read")
+    );
+    patient.shoot("patient-access").await;
+
+    // The doctor sees exactly the approved categories.
+    doctor
+        .open(&format!("/app/patients/{patient_account}"))
+        .await;
+    let shared = doctor.text("nav.filters").await;
+    assert!(
+        shared.contains("Lab results") && shared.contains("Vital signs"),
+        "{shared}"
+    );
+    assert!(
+        !shared.contains("Medications") && !shared.contains("Documents"),
+        "{shared}"
+    );
+    assert!(doctor.text("#grants ~ ul").await.contains("active"));
+    doctor.shoot("doctor-patient").await;
+    doctor.click(".record a").await;
+    assert!(doctor.body().await.contains("Provenance"));
+    doctor.shoot("doctor-record").await;
+    doctor.open("/app/patients").await;
+    assert!(doctor.text("#grants-held").await.contains("active"));
+
+    // The patient's audit trail holds the doctor's reads, with their proof.
+    patient.open("/app/audit").await;
+    let started = Instant::now();
+    while !patient.body().await.contains(&doctor_account[..6]) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the doctor's reads reach the audit trail"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        patient.open("/app/audit").await;
+    }
+    let rows = patient
+        .browser
+        .find_all(Locator::Css("#audit tbody tr"))
+        .await
+        .unwrap();
+    assert!(!rows.is_empty());
+    for row in &rows {
+        let text = row.text().await.unwrap();
+        assert!(
+            text.contains(&doctor_account[..6]) && text.contains("TREAT"),
+            "only the doctor read: {text}"
+        );
+    }
+    patient.shoot("patient-audit").await;
+    patient
+        .click("#audit tbody tr a[href*='/app/audit/']")
+        .await;
+    let proof = patient.body().await;
+    assert!(
+        proof.contains("Audit.AccessRecorded") && proof.contains(&doctor_account),
+        "{proof}"
+    );
+    patient.shoot("patient-proof").await;
+
+    // The patient revokes; the doctor sees nothing more.
+    patient.open("/app/access").await;
+    patient.click("form.inline button.danger").await;
+    assert!(patient.text("[role=status]").await.contains("revoked"));
+    doctor
+        .open(&format!("/app/patients/{patient_account}"))
+        .await;
+    assert!(doctor.body().await.contains("No records to show"));
+
+    // A phone-sized window: the same pages, nothing wider than the screen.
+    patient.browser.set_window_size(390, 844).await.unwrap();
+    patient.open("/app").await;
+    patient.shoot("patient-timeline-phone").await;
+    patient.open("/app/access").await;
+    patient.shoot("patient-access-phone").await;
+
+    // Signing out ends the session: the app asks to sign in again.
+    patient.click("form.signout button").await;
+    patient.open("/app/audit").await;
+    assert_eq!(patient.heading().await, "Sign in");
+
+    patient.browser.close().await.unwrap();
+    doctor.browser.close().await.unwrap();
+}
+
+impl User {
+    async fn select_days(&self, days: &str) {
+        self.find("article.card select")
+            .await
+            .select_by_value(days)
+            .await
+            .unwrap();
+    }
+}
+
+/// Forms posted without the session's token, or from another site, change
+/// nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn forms_without_the_session_token_are_refused() {
+    let network = Network::start(1);
+    let gateway = network.participant("patient")["gateway"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let signed_in = http
+        .post(format!("{gateway}/app/login"))
+        .form(&[("passphrase", PASSPHRASE), ("next", "/app/access")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().unwrap().to_string();
+    let post =
+        |path: &str, form: Vec<(&'static str, &'static str)>, origin: Option<&'static str>| {
+            let mut request = http
+                .post(format!("{gateway}{path}"))
+                .header("cookie", &session)
+                .form(&form);
+            if let Some(origin) = origin {
+                request = request.header("origin", origin);
+            }
+            request.send()
+        };
+    let forged = post(
+        "/app/access/grants/0/revoke",
+        vec![("csrf", "forged")],
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(
+        forged
+            .text()
+            .await
+            .unwrap()
+            .contains("out of date or came from another site")
+    );
+    let cross_site = post("/app/logout", vec![], Some("http://evil.example"))
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+    let page = http
+        .get(format!("{gateway}/app/access"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200, "the session survived the refused forms");
+    let headers = page.headers().clone();
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'self'")
+    );
+    assert_eq!(headers["cache-control"], "no-store");
+    let no_session = http
+        .get(format!("{gateway}/app/audit"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_session.status(), 303);
+    assert_eq!(
+        no_session.headers()["location"],
+        "/app/login?next=/app/audit"
+    );
+}
