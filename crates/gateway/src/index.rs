@@ -379,6 +379,25 @@ impl Index {
         rows.iter().map(Self::record_from_row).collect()
     }
 
+    /// [`Index::own_records`] with each record's envelope, in one query.
+    pub async fn own_records_sealed(
+        &self,
+        resource_type: Option<&str>,
+    ) -> Result<Vec<(OwnRecord, Vec<u8>)>, GatewayError> {
+        let query = format!(
+            "SELECT {RECORD_COLUMNS}, envelope FROM records
+             WHERE state = 'stored' AND superseded = 0 AND ($1 = '' OR resource_type = $1)
+             ORDER BY import_id, seq"
+        );
+        sqlx::query(&query)
+            .bind(resource_type.unwrap_or_default())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| Ok((Self::record_from_row(row)?, row.get::<Vec<u8>, _>(11))))
+            .collect()
+    }
+
     /// The current version of the user's record `resource_type/resource_id`.
     pub async fn own_record(
         &self,

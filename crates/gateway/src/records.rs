@@ -12,7 +12,7 @@ use medigate_chain_client::{
     subxt::utils::{AccountId32, H256},
 };
 use medigate_crypto::{
-    keys::Identity,
+    keys::{EncryptionSecret, Identity},
     record::{EnvelopeHeader, RecordBinding, decrypt},
     wrap::{WrapBinding, unwrap},
 };
@@ -90,6 +90,40 @@ fn decrypt_text(
     String::from_utf8(plaintext).map_err(|_| GatewayError::Undecryptable(hex::encode(content_id)))
 }
 
+/// Decrypts `envelope`, the envelope of `owner`'s own `record`, with
+/// `owner`'s encryption secret.
+fn open_sealed(
+    owner: [u8; 32],
+    secret: &EncryptionSecret,
+    record: &OwnRecord,
+    envelope: &[u8],
+) -> Result<VisibleRecord, GatewayError> {
+    let key = unwrap(
+        &record.owner_wrap,
+        secret,
+        &WrapBinding {
+            content_id: record.content_id,
+            grantee: owner,
+            grant: None,
+        },
+    )
+    .map_err(|_| GatewayError::Undecryptable(hex::encode(record.content_id)))?;
+    let binding = RecordBinding {
+        record_id: record.record_id,
+        version: record.version,
+        owner,
+    };
+    let text = decrypt_text(&key, binding, envelope, &record.content_id)?;
+    Ok(VisibleRecord {
+        patient: owner,
+        content_id: record.content_id,
+        category: Category::from_code(&record.category).unwrap_or(Category::Other),
+        resource_type: record.resource_type.clone(),
+        id: record.resource_id.clone(),
+        text,
+    })
+}
+
 impl Gateway {
     /// Decrypts one of the user's own records from the index.
     pub async fn open_own(
@@ -97,46 +131,46 @@ impl Gateway {
         identity: &Identity,
         record: &OwnRecord,
     ) -> Result<VisibleRecord, GatewayError> {
-        let owner = identity.signing_keypair().public_key().0;
         let envelope = self.index.envelope(&record.content_id).await?;
-        let key = unwrap(
-            &record.owner_wrap,
-            &identity.encryption_secret(),
-            &WrapBinding {
-                content_id: record.content_id,
-                grantee: owner,
-                grant: None,
-            },
-        )
-        .map_err(|_| GatewayError::Undecryptable(hex::encode(record.content_id)))?;
-        let binding = RecordBinding {
-            record_id: record.record_id,
-            version: record.version,
-            owner,
-        };
-        let text = decrypt_text(&key, binding, &envelope, &record.content_id)?;
-        Ok(VisibleRecord {
-            patient: owner,
-            content_id: record.content_id,
-            category: Category::from_code(&record.category).unwrap_or(Category::Other),
-            resource_type: record.resource_type.clone(),
-            id: record.resource_id.clone(),
-            text,
-        })
+        let owner = identity.signing_keypair().public_key().0;
+        open_sealed(owner, &identity.encryption_secret(), record, &envelope)
     }
 
-    /// The user's own current records, of `resource_type` if given.
+    /// The user's own current records, of `resource_type` if given,
+    /// decrypted on every core.
     pub async fn own_visible(
         &self,
         identity: &Identity,
         resource_type: Option<&str>,
     ) -> Result<Vec<VisibleRecord>, GatewayError> {
-        let records = self.index.own_records(resource_type).await?;
-        let mut visible = Vec::with_capacity(records.len());
-        for record in &records {
-            visible.push(self.open_own(identity, record).await?);
-        }
-        Ok(visible)
+        let sealed = self.index.own_records_sealed(resource_type).await?;
+        let owner = identity.signing_keypair().public_key().0;
+        let secret = identity.encryption_secret();
+        tokio::task::spawn_blocking(move || {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            let chunk = sealed.len().div_ceil(cores).max(1);
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = sealed
+                    .chunks(chunk)
+                    .map(|part| {
+                        scope.spawn(|| {
+                            part.iter()
+                                .map(|(record, envelope)| {
+                                    open_sealed(owner, &secret, record, envelope)
+                                })
+                                .collect::<Result<Vec<_>, _>>()
+                        })
+                    })
+                    .collect();
+                let mut visible = Vec::with_capacity(sealed.len());
+                for worker in workers {
+                    visible.extend(worker.join().expect("decryption does not panic")?);
+                }
+                Ok(visible)
+            })
+        })
+        .await
+        .expect("decryption does not panic")
     }
 
     async fn shared_anchor(
