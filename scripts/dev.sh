@@ -2,8 +2,8 @@
 # Builds MediGate and runs `medigate dev`: a complete network on this machine
 # (a dev node, a vault, one gateway per demo participant: a patient with
 # imported records, a hospital, a doctor, an emergency responder, a
-# researcher, an insurer), printing where each gateway listens and what to
-# try first. Stop it with Ctrl-C. Arguments go to `medigate dev` (see
+# researcher, an insurer, a guardian), printing where each gateway listens
+# and what to try first. Stop it with Ctrl-C. Arguments go to `medigate dev` (see
 # `medigate dev --help`: --dir, --port, --encounters).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -55,7 +55,7 @@ pub struct DevOptions {
 
 /// The demo participants, each with a gateway: name and the role attested
 /// (none for the patient).
-const PARTICIPANTS: [(&str, Option<Role>); 6] = [
+const PARTICIPANTS: [(&str, Option<Role>); 7] = [
     ("patient", None),
     // The hospital is attested before the doctor who works there.
     ("hospital", Some(Role::Organization)),
@@ -63,6 +63,8 @@ const PARTICIPANTS: [(&str, Option<Role>); 6] = [
     ("responder", Some(Role::EmergencyResponder)),
     ("researcher", Some(Role::Researcher)),
     ("insurer", Some(Role::Insurer)),
+    // Someone the patient may make their delegate (a relative).
+    ("guardian", None),
 ];
 
 fn binary(name: &str) -> Result<PathBuf, CliError> {

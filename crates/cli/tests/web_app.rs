@@ -4,8 +4,9 @@
 //! loop: sign in, the timeline and a record, a document upload with
 //! progress, the patient's QR card photographed and read by the doctor, a
 //! request, an approval narrowed to two categories, the doctor reading
-//! exactly those, the audit trail with its on-chain proof, revocation, and
-//! the doctor denied. Every page is checked for labels and for requests to
+//! exactly those, the audit trail with its on-chain proof, revocation, the
+//! doctor denied, and a guardian the patient named answering the doctor's
+//! next request for them. Every page is checked for labels and for requests to
 //! other sites, on a desktop and on a phone-sized window. Screenshots of
 //! the main pages are kept under `target/tmp/web-screenshots`.
 
@@ -458,6 +459,73 @@ async fn patient_and_doctor_go_through_the_core_loop_in_two_browsers() {
         .open(&format!("/app/patients/{patient_account}"))
         .await;
     assert!(doctor.body().await.contains("No records to show"));
+
+    // The patient names a guardian, who answers the doctor's next request
+    // for them; the patient's gateway shares when it sees the grant.
+    let guardian_account = network.account("guardian");
+    patient.open("/app/access").await;
+    patient.type_into("#delegate", &guardian_account).await;
+    patient.click("#delegates ~ form button[type=submit]").await;
+    assert!(
+        patient
+            .text("[role=status]")
+            .await
+            .contains("delegate was added")
+    );
+    assert!(
+        patient
+            .text("#delegates ~ ul")
+            .await
+            .contains(&guardian_account[..6])
+    );
+    doctor
+        .open(&format!("/app/patients/{patient_account}"))
+        .await;
+    doctor.click("#ask-labs").await;
+    doctor
+        .type_into("#justification", "Results for the next visit")
+        .await;
+    doctor.click("#ask ~ form button[type=submit]").await;
+    assert!(
+        doctor
+            .text("[role=status]")
+            .await
+            .contains("was sent to the patient")
+    );
+    let guardian = User {
+        browser: driver.browser(&network.path("chromium-guardian")).await,
+        gateway: gateway("guardian"),
+        name: "guardian",
+    };
+    guardian.sign_in().await;
+    guardian.open("/app/access").await;
+    assert!(
+        guardian
+            .text("section.ward h2")
+            .await
+            .contains(&patient_account[..6])
+    );
+    guardian.shoot("guardian-access").await;
+    guardian
+        .click("section.ward article.card form.stack button[type=submit]")
+        .await;
+    assert!(guardian.text("[role=status]").await.contains("Approved"));
+    let started = Instant::now();
+    loop {
+        doctor
+            .open(&format!("/app/patients/{patient_account}"))
+            .await;
+        if doctor.body().await.contains("Lab results (") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the patient's gateway shares under the guardian's grant"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert!(!doctor.text("nav.filters").await.contains("Vital signs"));
+    guardian.browser.close().await.unwrap();
 
     // A phone-sized window: the same pages, nothing wider than the screen.
     patient.browser.set_window_size(390, 844).await.unwrap();

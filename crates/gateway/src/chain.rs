@@ -143,6 +143,9 @@ async fn events_of_block(
         .await
         .map_err(|error| chain(error.to_string()))?;
     let hex = |bytes: &[u8; 32]| hex::encode(bytes);
+    // The patients who made the user their delegate or guardian: their
+    // consent events concern the user too.
+    let wards = index.wards(me).await?;
     let mut found = Vec::new();
     for event in events.iter() {
         let event = event.map_err(|error| chain(error.to_string()))?;
@@ -151,7 +154,9 @@ async fn events_of_block(
             position: event.index() as i64,
             ..Default::default()
         };
-        let concerns = |patient: &str, other: &str| patient == me || other == me;
+        let concerns = |patient: &str, other: &str| {
+            patient == me || other == me || wards.iter().any(|ward| ward == patient)
+        };
         if let Some(Ok(requested)) = event.decode_fields_as::<consent::AccessRequested>() {
             indexed.kind = "requested".into();
             indexed.request_id = Some(requested.request as i64);
@@ -175,6 +180,14 @@ async fn events_of_block(
         } else if let Some(Ok(revoked)) = event.decode_fields_as::<consent::GrantRevoked>() {
             indexed.kind = "revoked".into();
             indexed.grant_id = Some(revoked.grant as i64);
+        } else if let Some(Ok(added)) = event.decode_fields_as::<consent::DelegateAdded>() {
+            indexed.kind = "delegated".into();
+            indexed.patient = Some(hex(&added.patient.0));
+            indexed.counterparty = Some(hex(&added.delegate.0));
+        } else if let Some(Ok(removed)) = event.decode_fields_as::<consent::DelegateRemoved>() {
+            indexed.kind = "undelegated".into();
+            indexed.patient = Some(hex(&removed.patient.0));
+            indexed.counterparty = Some(hex(&removed.delegate.0));
         } else if let Some(Ok(recorded)) = event.decode_fields_as::<audit::AccessRecorded>() {
             let receipt = recorded.receipt;
             indexed.kind = "read".into();
@@ -212,18 +225,28 @@ const NEXT_BLOCK: &str = "next_block";
 /// Indexes the finalized blocks from where the index stopped (the current
 /// finalized block on a first start) up to the latest, then follows new
 /// ones, until the task is dropped. Errors are logged and retried.
-pub async fn follow(client: Client, index: Index, me: [u8; 32]) {
+pub async fn follow(client: Client, index: Index, me: [u8; 32], granted: GrantSender) {
     let me = hex::encode(me);
     loop {
-        if let Err(error) = follow_once(&client, &index, &me).await {
+        if let Err(error) = follow_once(&client, &index, &me, &granted).await {
             tracing::warn!(%error, "indexing chain events failed; retrying");
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
 }
 
-/// Indexes every finalized block not yet indexed.
-pub async fn catch_up(client: &Client, index: &Index, me: &str) -> Result<u64, GatewayError> {
+/// Where the follower tells of grants of the user's records it indexed (so
+/// that grants a delegate approved are shared by the patient's gateway).
+pub type GrantSender = tokio::sync::mpsc::UnboundedSender<u64>;
+
+/// Indexes every finalized block not yet indexed, telling `granted` of each
+/// new grant of `me`'s records.
+pub async fn catch_up(
+    client: &Client,
+    index: &Index,
+    me: &str,
+    granted: &GrantSender,
+) -> Result<u64, GatewayError> {
     let finalized = client
         .at_current_block()
         .await
@@ -236,6 +259,11 @@ pub async fn catch_up(client: &Client, index: &Index, me: &str) -> Result<u64, G
     for number in next..=finalized {
         let events = events_of_block(client, index, me, number).await?;
         index.insert_events(&events).await?;
+        for event in &events {
+            if event.kind == "granted" && event.patient.as_deref() == Some(me) {
+                let _ = granted.send(event.grant_id.unwrap_or_default() as u64);
+            }
+        }
         index
             .set_setting(NEXT_BLOCK, &(number + 1).to_string())
             .await?;
@@ -243,15 +271,20 @@ pub async fn catch_up(client: &Client, index: &Index, me: &str) -> Result<u64, G
     Ok(finalized)
 }
 
-async fn follow_once(client: &Client, index: &Index, me: &str) -> Result<(), GatewayError> {
+async fn follow_once(
+    client: &Client,
+    index: &Index,
+    me: &str,
+    granted: &GrantSender,
+) -> Result<(), GatewayError> {
     let mut blocks = client
         .stream_blocks()
         .await
         .map_err(|error| GatewayError::Chain(error.to_string()))?;
-    catch_up(client, index, me).await?;
+    catch_up(client, index, me, granted).await?;
     while let Some(block) = blocks.next().await {
         block.map_err(|error| GatewayError::Chain(error.to_string()))?;
-        catch_up(client, index, me).await?;
+        catch_up(client, index, me, granted).await?;
     }
     Err(GatewayError::Chain(
         "the finalized block stream ended".into(),

@@ -167,11 +167,13 @@ impl Gateway {
         valid_for_ms: u64,
     ) -> Result<(u64, u64), GatewayError> {
         let identity = self.keyring.identity()?;
-        if pending_request(&self.reads, request).await?.is_none() {
+        let _one_sharing = self.sharing_lock.lock().await;
+        let Some(pending) = pending_request(&self.reads, request).await? else {
             return Err(GatewayError::NotFound(format!(
                 "pending access request {request}"
             )));
-        }
+        };
+        let me = medigate_chain_client::account_id(&identity.signing_keypair());
         let now = medigate_chain_client::chain_time(&self.reads).await?;
         let narrowed = (!categories.is_empty()).then(|| scope_of(categories));
         let call = medigate::tx()
@@ -184,8 +186,53 @@ impl Gateway {
             .ok_or_else(|| {
                 GatewayError::Chain("the approval left no RequestApproved event".into())
             })?;
-        let shared = self.share_under_grant(&identity, approved.grant).await?;
+        // A delegate's approval is shared by the patient's own gateway when
+        // it sees the grant: only the patient holds the record keys.
+        let shared = if pending.patient == me {
+            self.share_under_grant(&identity, approved.grant).await?
+        } else {
+            0
+        };
         Ok((approved.grant, shared))
+    }
+
+    /// Shares the user's records under `grant`, made by the user's delegate
+    /// or guardian (or by the user, when nothing was shared under it yet).
+    pub async fn share_new_grant(&self, grant: u64) -> Result<u64, GatewayError> {
+        let identity = self.keyring.identity()?;
+        let _one_sharing = self.sharing_lock.lock().await;
+        if !self.index.shared_under(grant).await?.is_empty() {
+            return Ok(0);
+        }
+        let shared = self.share_under_grant(&identity, grant).await?;
+        if shared > 0 {
+            tracing::info!(grant, shared, "shared under a grant a delegate made");
+        }
+        Ok(shared)
+    }
+
+    /// Makes `delegate` a manager of the user's consent: they may approve,
+    /// deny and revoke for the user (the user's gateway still shares).
+    pub async fn add_delegate(&self, delegate: [u8; 32]) -> Result<(), GatewayError> {
+        let identity = self.keyring.identity()?;
+        self.require_registered(&identity).await?;
+        if !medigate_chain_client::is_registered(&self.reads, &AccountId32(delegate)).await? {
+            return Err(GatewayError::NotRegistered(hex::encode(delegate)));
+        }
+        let call = medigate::tx().consent().add_delegate(AccountId32(delegate));
+        chain::submit(&self.chain, &call, &identity.signing_keypair()).await?;
+        Ok(())
+    }
+
+    /// Dismisses `delegate` of the user's consent.
+    pub async fn remove_delegate(&self, delegate: [u8; 32]) -> Result<(), GatewayError> {
+        let identity = self.keyring.identity()?;
+        let me = medigate_chain_client::account_id(&identity.signing_keypair());
+        let call = medigate::tx()
+            .consent()
+            .remove_delegate(me, AccountId32(delegate));
+        chain::submit(&self.chain, &call, &identity.signing_keypair()).await?;
+        Ok(())
     }
 
     /// Denies request `request`.
@@ -298,7 +345,7 @@ impl Gateway {
     pub async fn sync_index(&self) -> Result<(), GatewayError> {
         let identity = self.keyring.identity()?;
         let me = hex::encode(identity.signing_keypair().public_key().0);
-        chain::catch_up(&self.chain, &self.index, &me).await?;
+        chain::catch_up(&self.chain, &self.index, &me, &self.granted).await?;
         Ok(())
     }
 }

@@ -554,6 +554,43 @@ impl Index {
             .collect())
     }
 
+    /// The patients whose consent `me` manages as a delegate or guardian,
+    /// as the indexed delegation events say (the latest event of each pair
+    /// decides).
+    pub async fn wards(&self, me: &str) -> Result<Vec<String>, GatewayError> {
+        self.delegations(me, true).await
+    }
+
+    /// The delegates and guardians of `me`'s consent.
+    pub async fn delegates(&self, me: &str) -> Result<Vec<String>, GatewayError> {
+        self.delegations(me, false).await
+    }
+
+    async fn delegations(&self, me: &str, as_delegate: bool) -> Result<Vec<String>, GatewayError> {
+        let (mine, theirs) = if as_delegate {
+            ("counterparty", "patient")
+        } else {
+            ("patient", "counterparty")
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT {theirs}, kind FROM events
+             WHERE kind IN ('delegated', 'undelegated') AND {mine} = $1
+             ORDER BY block, position"
+        ))
+        .bind(me)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut current: Vec<String> = Vec::new();
+        for row in &rows {
+            let other: String = row.get(0);
+            current.retain(|known| *known != other);
+            if row.get::<String, _>(1) == "delegated" {
+                current.push(other);
+            }
+        }
+        Ok(current)
+    }
+
     /// Whether a request or grant id appears in the index (so that events
     /// naming only the id concern the user).
     pub async fn knows(

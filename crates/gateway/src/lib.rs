@@ -65,6 +65,12 @@ pub struct Gateway {
     pub seen: Mutex<records::SeenRecords>,
     /// The chain-event follower, once the keys are unlocked.
     pub follower: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Where the follower tells of new grants of the user's records.
+    pub granted: chain::GrantSender,
+    /// The other end, taken by the task that shares under those grants.
+    pub granted_receiver: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<u64>>>,
+    /// One sharing at a time (an approval, or a grant a delegate made).
+    pub sharing_lock: tokio::sync::Mutex<()>,
 }
 
 /// Now, in milliseconds since the Unix epoch.
@@ -132,7 +138,18 @@ impl Gateway {
                 self.chain.clone(),
                 self.index.clone(),
                 me,
+                self.granted.clone(),
             )));
+            if let Some(mut granted) = self.granted_receiver.lock().expect("not poisoned").take() {
+                let gateway = self.clone();
+                tokio::spawn(async move {
+                    while let Some(grant) = granted.recv().await {
+                        if let Err(error) = gateway.share_new_grant(grant).await {
+                            tracing::warn!(grant, %error, "sharing under a new grant failed");
+                        }
+                    }
+                });
+            }
             let gateway = self.clone();
             tokio::spawn(async move {
                 match gateway.resume_imports().await {

@@ -111,6 +111,7 @@ pub async fn build(config: &GatewayConfig) -> Result<Arc<Gateway>, GatewayError>
     let checker = AccessChecker::new(&config.node_http_url())
         .map_err(|error| GatewayError::Chain(error.to_string()))?;
     crate::chain::purpose_from_code(&config.purpose)?;
+    let (granted, granted_receiver) = tokio::sync::mpsc::unbounded_channel();
     Ok(Arc::new(Gateway {
         keyring: Keyring::locked(&config.keystore),
         chain,
@@ -123,6 +124,9 @@ pub async fn build(config: &GatewayConfig) -> Result<Arc<Gateway>, GatewayError>
         anchors: Mutex::default(),
         seen: Mutex::default(),
         follower: Mutex::new(None),
+        granted,
+        granted_receiver: Mutex::new(Some(granted_receiver)),
+        sharing_lock: tokio::sync::Mutex::new(()),
     }))
 }
 

@@ -191,6 +191,11 @@ pub fn router(idle_minutes: u64) -> Router<Arc<Gateway>> {
         .route("/app/access/requests/{id}/approve", post(patient::approve))
         .route("/app/access/requests/{id}/deny", post(patient::deny))
         .route("/app/access/grants/{id}/revoke", post(patient::revoke))
+        .route("/app/access/delegates", post(patient::add_delegate))
+        .route(
+            "/app/access/delegates/{account}/remove",
+            post(patient::remove_delegate),
+        )
         .route("/app/audit", get(patient::audit))
         .route("/app/audit/{block}/{position}", get(patient::proof))
         .route("/app/card", get(patient::card))

@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 
 use crate::{
     Gateway,
+    consent::{GrantView, RequestView},
     error::GatewayError,
     records::VisibleRecord,
     web::{
@@ -608,6 +609,8 @@ impl Notice {
                 "Grant {number} is revoked: vaults refuse its reads from the next block on."
             ),
             "requested" => format!("Request {number} was sent to the patient."),
+            "delegated" => "The delegate was added: they can now answer requests for you.".into(),
+            "undelegated" => "The delegate was removed.".into(),
             _ => return None,
         })
     }
@@ -621,7 +624,79 @@ impl Notice {
 /// What revocation does and does not do, in plain words.
 pub const REVOCATION: &str = "Revoking a grant stops every vault from serving its holder from the next block on, and records you add later are not shared with them. It cannot take back what they already read: copies they made stay with them. The audit trail keeps every read they made.";
 
-/// `GET /app/access`: requests waiting for an answer, grants given.
+/// A pending request with its approve (narrowed categories, validity) and
+/// deny forms.
+fn request_card(request: &RequestView, csrf: &str) -> Markup {
+    let asked: Vec<Category> = if request.categories.iter().any(|code| code == "all") {
+        Category::ALL.to_vec()
+    } else {
+        request
+            .categories
+            .iter()
+            .filter_map(|code| Category::from_code(code))
+            .collect()
+    };
+    let id = request.request;
+    html! {
+        article.card aria-labelledby=(format!("request-{id}")) {
+            h3 id=(format!("request-{id}")) { "Request " (id) }
+            p { "From " span.account title=(request.requester) { (short_account(&request.requester)) }
+                ", for " (purpose_label(&request.purpose)) "." }
+            form.stack method="post" action=(format!("/app/access/requests/{id}/approve")) {
+                input type="hidden" name="csrf" value=(csrf);
+                fieldset {
+                    legend { "Share these categories (untick to narrow)" }
+                    @for category in &asked {
+                        @let field = format!("r{id}-{}", category.code());
+                        div.check {
+                            input type="checkbox" id=(field) name="category" value=(category.code()) checked;
+                            label for=(field) { (category_label(*category)) }
+                        }
+                    }
+                }
+                p { "Purpose: " (purpose_label(&request.purpose)) " (set by the request)" }
+                label for=(format!("days-{id}")) { "For how long" }
+                select id=(format!("days-{id}")) name="days" {
+                    option value="1" { "1 day" }
+                    option value="7" { "1 week" }
+                    option value="30" selected { "30 days" }
+                    option value="90" { "90 days" }
+                    option value="365" { "1 year" }
+                }
+                button type="submit" { "Approve" }
+            }
+            (button_form(&format!("/app/access/requests/{id}/deny"), csrf, "Deny", "secondary"))
+        }
+    }
+}
+
+/// Grants given, with a revoke button on each active one.
+fn grants_table(grants: &[&GrantView], csrf: &str) -> Markup {
+    html! {
+        div.scroll {
+            table.grants {
+                thead { tr { th scope="col" { "Grant" } th scope="col" { "To" } th scope="col" { "Purpose" } th scope="col" { "Until" } th scope="col" { "Status" } th scope="col" { span.visually-hidden { "Action" } } } }
+                tbody {
+                    @for grant in grants {
+                        tr {
+                            td { (grant.grant) }
+                            td.account title=(grant.grantee) { (short_account(&grant.grantee)) }
+                            td { (purpose_label(&grant.purpose)) }
+                            td { (when(grant.expires_ms)) }
+                            td { (grant.status) }
+                            td { @if grant.status == "active" {
+                                (button_form(&format!("/app/access/grants/{}/revoke", grant.grant), csrf, "Revoke", "danger"))
+                            } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /app/access`: requests waiting for an answer, grants given, the
+/// user's delegates, and the patients the user manages consent for.
 pub async fn access(
     State(gateway): State<Arc<Gateway>>,
     user: SignedIn,
@@ -630,88 +705,101 @@ pub async fn access(
     gateway.sync_index().await?;
     let view = gateway.access_view().await?;
     let me = hex::encode(user.account);
-    let pending: Vec<_> = view
-        .requests
-        .iter()
-        .filter(|request| request.patient == me && request.status == "pending")
-        .collect();
-    let given: Vec<_> = view
-        .grants
-        .iter()
-        .filter(|grant| grant.patient == me)
-        .collect();
+    let pending_of = |patient: &str| -> Vec<&RequestView> {
+        view.requests
+            .iter()
+            .filter(|request| request.patient == patient && request.status == "pending")
+            .collect()
+    };
+    let grants_of = |patient: &str| -> Vec<&GrantView> {
+        view.grants
+            .iter()
+            .filter(|grant| grant.patient == patient)
+            .collect()
+    };
+    let pending = pending_of(&me);
+    let given = grants_of(&me);
+    let delegates = gateway.index.delegates(&me).await?;
+    let wards = gateway.index.wards(&me).await?;
     let body = html! {
         (notice.view())
         section aria-labelledby="pending" {
             h2 #pending { "Requests waiting for you" }
             @if pending.is_empty() { p.empty { "No requests are waiting." } }
-            @for request in &pending {
-                @let asked: Vec<Category> = if request.categories.iter().any(|code| code == "all") {
-                    Category::ALL.to_vec()
-                } else {
-                    request.categories.iter().filter_map(|code| Category::from_code(code)).collect()
-                };
-                article.card aria-labelledby=(format!("request-{}", request.request)) {
-                    h3 id=(format!("request-{}", request.request)) { "Request " (request.request) }
-                    p { "From " span.account title=(request.requester) { (short_account(&request.requester)) }
-                        ", for " (purpose_label(&request.purpose)) "." }
-                    form.stack method="post" action=(format!("/app/access/requests/{}/approve", request.request)) {
-                        input type="hidden" name="csrf" value=(user.csrf);
-                        fieldset {
-                            legend { "Share these categories (untick to narrow)" }
-                            @for category in &asked {
-                                @let id = format!("r{}-{}", request.request, category.code());
-                                div.check {
-                                    input type="checkbox" id=(id) name="category" value=(category.code()) checked;
-                                    label for=(id) { (category_label(*category)) }
-                                }
-                            }
-                        }
-                        p { "Purpose: " (purpose_label(&request.purpose)) " (set by the request)" }
-                        label for=(format!("days-{}", request.request)) { "For how long" }
-                        select id=(format!("days-{}", request.request)) name="days" {
-                            option value="1" { "1 day" }
-                            option value="7" { "1 week" }
-                            option value="30" selected { "30 days" }
-                            option value="90" { "90 days" }
-                            option value="365" { "1 year" }
-                        }
-                        button type="submit" { "Approve" }
-                    }
-                    (button_form(&format!("/app/access/requests/{}/deny", request.request), &user.csrf, "Deny", "secondary"))
-                }
-            }
+            @for request in &pending { (request_card(request, &user.csrf)) }
         }
         section aria-labelledby="grants" {
             h2 #grants { "Grants you gave" }
             p.explain { (REVOCATION) }
             @if given.is_empty() { p.empty { "You have given no grants." } }
-            @else {
-                div.scroll {
-                    table {
-                        thead { tr { th scope="col" { "Grant" } th scope="col" { "To" } th scope="col" { "Purpose" } th scope="col" { "Until" } th scope="col" { "Status" } th scope="col" { span.visually-hidden { "Action" } } } }
-                        tbody {
-                            @for grant in &given {
-                                tr {
-                                    td { (grant.grant) }
-                                    td.account title=(grant.grantee) { (short_account(&grant.grantee)) }
-                                    td { (purpose_label(&grant.purpose)) }
-                                    td { (when(grant.expires_ms)) }
-                                    td { (grant.status) }
-                                    td { @if grant.status == "active" {
-                                        (button_form(&format!("/app/access/grants/{}/revoke", grant.grant), &user.csrf, "Revoke", "danger"))
-                                    } }
-                                }
-                            }
-                        }
-                    }
-                }
+            @else { (grants_table(&given, &user.csrf)) }
+        }
+        section aria-labelledby="delegates" {
+            h2 #delegates { "People who manage your consent" }
+            p.explain { "A delegate or guardian may approve, deny and revoke for you. Your keys stay in this gateway: it shares your records when it sees their approvals." }
+            @if delegates.is_empty() { p.empty { "Nobody manages your consent but you." } }
+            ul { @for delegate in &delegates { li {
+                span.account title=(delegate) { (short_account(delegate)) } " "
+                (button_form(&format!("/app/access/delegates/{delegate}/remove"), &user.csrf, "Remove", "secondary"))
+            } } }
+            form.stack method="post" action="/app/access/delegates" {
+                input type="hidden" name="csrf" value=(user.csrf);
+                label for="delegate" { "Add a delegate (their account id)" }
+                input #delegate type="text" name="account" autocomplete="off" spellcheck="false" placeholder="64 hex digits";
+                button type="submit" { "Add the delegate" }
+            }
+        }
+        @for ward in &wards {
+            @let their_pending = pending_of(ward);
+            @let their_grants = grants_of(ward);
+            section.ward aria-labelledby=(format!("ward-{ward}")) {
+                h2 id=(format!("ward-{ward}")) { "Acting for " span.account title=(ward) { (short_account(ward)) } }
+                @if their_pending.is_empty() { p.empty { "No requests are waiting for them." } }
+                @for request in &their_pending { (request_card(request, &user.csrf)) }
+                @if !their_grants.is_empty() { (grants_table(&their_grants, &user.csrf)) }
             }
         }
     };
     Ok(Html(
         page("Access to your records", &user, Section::Access, body).into_string(),
     ))
+}
+
+/// The form adding a delegate.
+#[derive(Deserialize)]
+pub struct DelegateForm {
+    csrf: String,
+    account: String,
+}
+
+/// `POST /app/access/delegates` (`csrf`, `account`).
+pub async fn add_delegate(
+    State(gateway): State<Arc<Gateway>>,
+    user: SignedIn,
+    Form(form): Form<DelegateForm>,
+) -> Result<Redirect, WebError> {
+    user.check(&form.csrf)?;
+    let delegate = crate::consent::parse_account(form.account.trim())?;
+    if delegate == user.account {
+        return Err(WebError::BadInput(
+            "You manage your consent already; name someone else.".into(),
+        ));
+    }
+    gateway.add_delegate(delegate).await?;
+    Ok(Redirect::to("/app/access?notice=delegated-1"))
+}
+
+/// `POST /app/access/delegates/{account}/remove`.
+pub async fn remove_delegate(
+    State(gateway): State<Arc<Gateway>>,
+    user: SignedIn,
+    Path(account): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Redirect, WebError> {
+    user.check(&form.csrf)?;
+    let delegate = crate::consent::parse_account(&account)?;
+    gateway.remove_delegate(delegate).await?;
+    Ok(Redirect::to("/app/access?notice=undelegated-1"))
 }
 
 /// Reads `csrf` and the repeated `category` fields of a form.
