@@ -134,6 +134,9 @@ enum AccessCommand {
         /// Why (only its salted hash goes on chain).
         #[arg(long, default_value = "")]
         justification: String,
+        /// Also ask to add records (notes, results) to the patient's record.
+        #[arg(long)]
+        write: bool,
     },
     /// Approve a request, possibly for fewer categories.
     Approve {
@@ -378,10 +381,12 @@ async fn access(
             categories,
             purpose,
             justification,
+            write,
         } => {
             let body = serde_json::json!({
                 "patient": patient, "categories": categories,
                 "purpose": purpose, "justification": justification,
+                "write": write,
             });
             let answer = gateway.post("/api/access/requests", &body).await?;
             client::print(json, &answer, |answer| {

@@ -3,8 +3,9 @@
 //! a patient and a doctor, each in their own browser, go through the core
 //! loop: sign in, the timeline and a record, a document upload with
 //! progress, the patient's QR card photographed and read by the doctor, a
-//! request, an approval narrowed to two categories, the doctor reading
-//! exactly those, the audit trail with its on-chain proof, revocation, the
+//! request (to read, and to add records), an approval narrowed to two
+//! categories, the doctor reading exactly those and adding a lab result the
+//! patient then sees, the audit trail with its on-chain proof, revocation, the
 //! doctor denied, and a guardian the patient named answering the doctor's
 //! next request for them. Every page is checked for labels and for requests to
 //! other sites, on a desktop and on a phone-sized window. Screenshots of
@@ -363,6 +364,7 @@ async fn patient_and_doctor_go_through_the_core_loop_in_two_browsers() {
     for category in ["labs", "vitals", "medications"] {
         doctor.click(&format!("#ask-{category}")).await;
     }
+    doctor.click("#write").await;
     doctor
         .type_into("#justification", "Follow-up of the diabetes care plan")
         .await;
@@ -378,7 +380,11 @@ async fn patient_and_doctor_go_through_the_core_loop_in_two_browsers() {
     // The patient narrows the request to labs and vitals and approves.
     patient.open("/app/access").await;
     let request = patient.find("article.card").await;
-    assert!(request.text().await.unwrap().contains(&doctor_account[..6]));
+    let asked = request.text().await.unwrap();
+    assert!(
+        asked.contains(&doctor_account[..6]) && asked.contains("also ask to add records"),
+        "{asked}"
+    );
     let medications = patient.find("article.card input[value=medications]").await;
     medications.click().await.unwrap();
     patient.select_days("7").await;
@@ -451,6 +457,31 @@ async fn patient_and_doctor_go_through_the_core_loop_in_two_browsers() {
     );
     patient.shoot("patient-proof").await;
 
+    // The grant lets the doctor add lab results (not notes: not approved);
+    // the result joins the patient's timeline, authored by the doctor.
+    doctor
+        .open(&format!("/app/patients/{patient_account}"))
+        .await;
+    let kinds = doctor.text("#kind").await;
+    assert!(
+        kinds.contains("Lab result") && !kinds.contains("Clinical note"),
+        "{kinds}"
+    );
+    doctor.type_into("#title", "Potassium").await;
+    doctor.type_into("#value", "4.1").await;
+    doctor.type_into("#unit", "mmol/L").await;
+    doctor.shoot("doctor-add-record").await;
+    doctor.click("#add ~ form button[type=submit]").await;
+    assert!(doctor.text("[role=status]").await.contains("was added"));
+    patient.open("/app?category=labs").await;
+    assert!(patient.body().await.contains("Potassium"));
+    patient.click(".record a").await;
+    let added = patient.body().await;
+    assert!(
+        added.contains("4.1 mmol/L") && added.contains(&doctor_account),
+        "{added}"
+    );
+
     // The patient revokes; the doctor sees nothing more.
     patient.open("/app/access").await;
     patient.click("form.inline button.danger").await;
@@ -458,7 +489,8 @@ async fn patient_and_doctor_go_through_the_core_loop_in_two_browsers() {
     doctor
         .open(&format!("/app/patients/{patient_account}"))
         .await;
-    assert!(doctor.body().await.contains("No records to show"));
+    let after = doctor.body().await;
+    assert!(after.contains("No records to show") && !after.contains("Add to their record"));
 
     // The patient names a guardian, who answers the doctor's next request
     // for them; the patient's gateway shares when it sees the grant.

@@ -9,7 +9,7 @@
 //! | `POST /api/register` | registers the account and its encryption key on chain |
 //! | `POST /api/import` (a Bundle) | imports it; answers progress lines (NDJSON), the last one the result |
 //! | `GET /api/records[?type=]` | the user's own records |
-//! | `POST /api/access/requests` `{"patient","categories","purpose","justification"}` | asks a patient for access |
+//! | `POST /api/access/requests` `{"patient","categories","purpose","justification","write"}` | asks a patient for access (`write`: also to add records) |
 //! | `POST /api/access/requests/{id}/approve` `{"categories","days"}` | approves, sharing the covered records |
 //! | `POST /api/access/requests/{id}/deny`, `POST /api/access/grants/{id}/revoke` | denies, revokes |
 //! | `GET /api/access` | requests and grants |
@@ -185,6 +185,9 @@ struct RequestBody {
     purpose: Option<String>,
     #[serde(default)]
     justification: String,
+    /// Also ask to add records.
+    #[serde(default)]
+    write: bool,
 }
 
 async fn request_access(
@@ -197,7 +200,13 @@ async fn request_access(
         .purpose
         .unwrap_or_else(|| gateway.default_purpose.clone());
     let request = gateway
-        .request_access(patient, &categories, &purpose, &body.justification)
+        .request_access(
+            patient,
+            &categories,
+            &purpose,
+            &body.justification,
+            body.write,
+        )
         .await?;
     Ok(Json(json!({"request": request})))
 }

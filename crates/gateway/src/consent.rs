@@ -34,6 +34,8 @@ pub struct RequestView {
     pub grant: Option<i64>,
     /// The categories asked for (`all` for every record), while pending.
     pub categories: Vec<String>,
+    /// Whether it also asks to add records, while pending.
+    pub writes: bool,
 }
 
 /// A grant as the user sees it.
@@ -119,15 +121,17 @@ pub fn parse_account(text: &str) -> Result<[u8; 32], GatewayError> {
 }
 
 impl Gateway {
-    /// Asks `patient` for read access to `categories` (all records when
-    /// empty) for `purpose`, with a justification whose salted hash goes on
-    /// chain; returns the request's id.
+    /// Asks `patient` for read access (and, with `write`, leave to add
+    /// records) to `categories` (all records when empty) for `purpose`, with
+    /// a justification whose salted hash goes on chain; returns the
+    /// request's id.
     pub async fn request_access(
         &self,
         patient: [u8; 32],
         categories: &[Category],
         purpose: &str,
         justification: &str,
+        write: bool,
     ) -> Result<u64, GatewayError> {
         let identity = self.keyring.identity()?;
         self.require_registered(&identity).await?;
@@ -143,7 +147,10 @@ impl Gateway {
             AccountId32(patient),
             scope_of(categories),
             chain::purpose_from_code(purpose)?,
-            ActionSet(1 << medigate_access_policy::Action::Read as u8),
+            ActionSet(
+                1 << medigate_access_policy::Action::Read as u8
+                    | u8::from(write) << medigate_access_policy::Action::Write as u8,
+            ),
             H256(*hasher.finalize().as_bytes()),
         );
         let events = chain::submit(&self.chain, &call, &identity.signing_keypair()).await?;
@@ -287,13 +294,18 @@ impl Gateway {
                 Some(_) => ("denied", None),
                 None => ("pending", None),
             };
-            let categories = if status == "pending" {
+            let (categories, writes) = if status == "pending" {
                 pending_request(&self.reads, request as u64)
                     .await?
-                    .map(|pending| category_codes(&pending.scope))
+                    .map(|pending| {
+                        let writes = pending.actions.0
+                            & 1 << medigate_access_policy::Action::Write as u8
+                            != 0;
+                        (category_codes(&pending.scope), writes)
+                    })
                     .unwrap_or_default()
             } else {
-                Vec::new()
+                (Vec::new(), false)
             };
             requests.push(RequestView {
                 request,
@@ -303,6 +315,7 @@ impl Gateway {
                 status: status.into(),
                 grant,
                 categories,
+                writes,
             });
         }
         let grants = events

@@ -101,15 +101,10 @@ pub type ProgressSink = Arc<dyn Fn(Progress) + Send + Sync>;
 /// The id of a record: stable across its versions, unlinkable to the FHIR id
 /// without the owner's account.
 fn record_id(owner: &[u8; 32], resource: &ImportedResource) -> [u8; 32] {
-    let mut hasher = blake3::Hasher::new_derive_key("medigate/v1/record-id");
-    hasher.update(owner);
-    hasher.update(resource.resource_type.as_bytes());
-    hasher.update(b"/");
-    hasher.update(resource.id.as_bytes());
-    *hasher.finalize().as_bytes()
+    crate::authoring::record_id(owner, &resource.resource_type, &resource.id)
 }
 
-fn chain_category(code: &str) -> ChainCategory {
+pub(crate) fn chain_category(code: &str) -> ChainCategory {
     let category = medigate_access_policy::Category::from_code(code)
         .unwrap_or(medigate_access_policy::Category::Other);
     ChainCategory::decode(&mut &[category as u8][..])

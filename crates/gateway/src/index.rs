@@ -417,6 +417,38 @@ impl Index {
         .transpose()
     }
 
+    /// The content id of every record in the index.
+    pub async fn known_content_ids(
+        &self,
+    ) -> Result<std::collections::HashSet<[u8; 32]>, GatewayError> {
+        sqlx::query("SELECT content_id FROM records")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| decode_id(&row.get::<String, _>(0)))
+            .collect()
+    }
+
+    /// Keeps a record someone else wrote into the user's record (already
+    /// anchored and stored) as one of the user's records: its own finished
+    /// import, named by `record.import_id`.
+    pub async fn keep_authored(
+        &self,
+        record: &OwnRecord,
+        envelope: &[u8],
+        now_ms: i64,
+    ) -> Result<(), GatewayError> {
+        self.stage_import(
+            &record.import_id,
+            &[(record.clone(), envelope.to_vec())],
+            now_ms,
+        )
+        .await?;
+        self.set_state(&[record.content_id], RecordState::Stored)
+            .await?;
+        self.finish_import(&record.import_id, now_ms).await
+    }
+
     /// The user's record whose envelope is `content_id`, in any version or
     /// state.
     pub async fn record_by_content_id(

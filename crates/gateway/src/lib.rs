@@ -10,12 +10,15 @@
 //! - [`chain`]: transactions and the follower of finalized events;
 //! - [`import`]: Bundle → encrypted, anchored, stored records;
 //! - [`sharing`]: record keys wrapped for a grantee;
+//! - [`authoring`]: records written into another patient's record under a
+//!   write grant, and collected by that patient's gateway;
 //! - [`records`]: the records the user may see, decrypted;
 //! - [`consent`]: requests, approvals, denials, revocations, the audit trail;
 //! - [`fhir_api`] and [`api`]: the HTTP interfaces; [`web`]: the web app;
 //!   [`server`] runs them.
 
 pub mod api;
+pub mod authoring;
 pub mod chain;
 pub mod config;
 pub mod consent;

@@ -11,7 +11,9 @@ use axum::{
 };
 use maud::html;
 use medigate_access_policy::Category;
-use medigate_chain_client::subxt::utils::AccountId32;
+use medigate_chain_client::{
+    medigate::runtime_types::medigate_access_policy::terms::Scope, subxt::utils::AccountId32,
+};
 
 use crate::{
     Gateway,
@@ -173,6 +175,25 @@ pub async fn patient(
         .filter(|grant| grant.grantee == me && grant.patient == account)
         .collect();
     let active = held.iter().find(|grant| grant.status == "active");
+    let mut writable = Vec::new();
+    for grant in held.iter().filter(|grant| grant.status == "active") {
+        if let Some(terms) = medigate_chain_client::grant(&gateway.reads, grant.grant as u64)
+            .await
+            .map_err(GatewayError::from)?
+        {
+            if terms.actions.0 & 1 << medigate_access_policy::Action::Write as u8 != 0 {
+                writable.push(terms.scope);
+            }
+        }
+    }
+    let may_add = |category: Category| {
+        writable.iter().any(|scope| match scope {
+            Scope::All => true,
+            Scope::Categories(set) => set.0 & 1 << category as u16 != 0,
+            Scope::Records(_) => false,
+        })
+    };
+    let (add_notes, add_labs) = (may_add(Category::Notes), may_add(Category::Labs));
     let records = match active {
         Some(grant) => {
             let purpose = crate::chain::purpose_from_code(&grant.purpose)?;
@@ -202,6 +223,28 @@ pub async fn patient(
                 Err(reason) => p.empty { "No records to show: " (reason) "." }
             }
         }
+        @if add_notes || add_labs {
+            section aria-labelledby="add" {
+                h2 #add { "Add to their record" }
+                form.stack method="post" action=(format!("{base}/records")) {
+                    input type="hidden" name="csrf" value=(user.csrf);
+                    label for="kind" { "Kind" }
+                    select #kind name="kind" {
+                        @if add_notes { option value="note" { "Clinical note" } }
+                        @if add_labs { option value="lab" { "Lab result" } }
+                    }
+                    label for="title" { "Title, or what was measured" }
+                    input #title type="text" name="title" required maxlength="200";
+                    label for="note" { "Note (for a note)" }
+                    textarea #note name="note" rows="4" maxlength="10000" {}
+                    label for="value" { "Value (for a lab result)" }
+                    input #value type="text" name="value" inputmode="decimal";
+                    label for="unit" { "Unit (for a lab result)" }
+                    input #unit type="text" name="unit" maxlength="40";
+                    button type="submit" { "Add the record" }
+                }
+            }
+        }
         section aria-labelledby="grants" {
             h2 #grants { "Your grants from this patient" }
             @if held.is_empty() { p.empty { "None." } }
@@ -222,6 +265,10 @@ pub async fn patient(
                             label for=(id) { (category_label(category)) }
                         }
                     }
+                }
+                div.check {
+                    input #write type="checkbox" name="write" value="yes";
+                    label for="write" { "Also ask to add records (notes, results) to their record" }
                 }
                 label for="purpose" { "Purpose" }
                 select #purpose name="purpose" {
@@ -268,8 +315,9 @@ pub async fn request(
             "Say why you need access: the justification is required.".into(),
         ));
     }
+    let write = others.get("write").is_some_and(|value| value == "yes");
     let request = gateway
-        .request_access(patient, &categories, purpose, justification)
+        .request_access(patient, &categories, purpose, justification, write)
         .await?;
     Ok(Redirect::to(&format!(
         "/app/patients/{}?notice=requested-{request}",
@@ -320,4 +368,157 @@ pub async fn record(
     Ok(Html(
         page(&title, &user, Section::Patients, body).into_string(),
     ))
+}
+
+/// A FHIR resource for what a clinician adds: a note (a Composition, in
+/// the patient's clinical notes) or a lab result (an Observation). Both
+/// name the patient and the author by their MediGate accounts.
+pub fn authored_resource(
+    kind: &str,
+    fields: &std::collections::BTreeMap<String, String>,
+    patient: &[u8; 32],
+    author: &[u8; 32],
+    now_ms: i64,
+) -> Result<serde_json::Value, WebError> {
+    let text = |name: &str| fields.get(name).map(|value| value.trim()).unwrap_or("");
+    let title = text("title");
+    if title.is_empty() {
+        return Err(WebError::BadInput("Give the record a title.".into()));
+    }
+    let now = crate::utc_instant(now_ms);
+    let id = hex::encode(
+        &blake3::hash(format!("{}{title}{now_ms}", hex::encode(author)).as_bytes()).as_bytes()
+            [..16],
+    );
+    let account = |account: &[u8; 32]| serde_json::json!({"identifier": {"system": ACCOUNT_SYSTEM, "value": hex::encode(account)}});
+    match kind {
+        "note" => {
+            let note = text("note");
+            if note.is_empty() {
+                return Err(WebError::BadInput("Write the note.".into()));
+            }
+            let escaped = maud::html! { (note) }.into_string();
+            Ok(serde_json::json!({
+                "resourceType": "Composition",
+                "id": id,
+                "status": "final",
+                "type": {"coding": [{"system": "http://loinc.org", "code": "11506-3", "display": "Progress note"}], "text": "Progress note"},
+                "subject": account(patient),
+                "date": now,
+                "author": [account(author)],
+                "title": title,
+                "section": [{"title": title, "text": {"status": "generated", "div": format!("<div xmlns=\"http://www.w3.org/1999/xhtml\">{escaped}</div>")}}]
+            }))
+        }
+        "lab" => {
+            let value: f64 = text("value").replace(',', ".").parse().map_err(|_| {
+                WebError::BadInput(format!(
+                    "{:?} is not a number: a lab result needs its value.",
+                    text("value")
+                ))
+            })?;
+            let unit = text("unit");
+            let mut quantity = serde_json::json!({"value": value});
+            if !unit.is_empty() {
+                quantity["unit"] = unit.into();
+            }
+            Ok(serde_json::json!({
+                "resourceType": "Observation",
+                "id": id,
+                "status": "final",
+                "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory", "display": "Laboratory"}]}],
+                "code": {"text": title},
+                "subject": account(patient),
+                "effectiveDateTime": now,
+                "issued": now,
+                "performer": [account(author)],
+                "valueQuantity": quantity
+            }))
+        }
+        other => Err(WebError::BadInput(format!(
+            "{other:?} is not a kind of record you can add."
+        ))),
+    }
+}
+
+/// The identifier system of MediGate accounts in FHIR references.
+pub const ACCOUNT_SYSTEM: &str = "urn:medigate:account";
+
+/// `POST /app/patients/{account}/records` (`csrf`, `kind`, `title`,
+/// `note` or `value` and `unit`): adds a record to the patient's record
+/// under a write grant.
+pub async fn add_record(
+    State(gateway): State<Arc<Gateway>>,
+    user: SignedIn,
+    Path(account): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Redirect, WebError> {
+    let (csrf, _, others) = form_fields(&fields);
+    user.check(&csrf)?;
+    let patient = parse_account(&account)?;
+    let kind = others.get("kind").map(String::as_str).unwrap_or_default();
+    let resource = authored_resource(kind, &others, &patient, &user.account, crate::now_ms())?;
+    gateway
+        .author_record(patient, &resource.to_string())
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/app/patients/{}?notice=added-1",
+        hex::encode(patient)
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn form(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn notes_and_lab_results_are_valid_r4_in_their_categories() {
+        let note = authored_resource(
+            "note",
+            &form(&[("title", "Visit"), ("note", "Stable <b>ok</b>")]),
+            &[1; 32],
+            &[2; 32],
+            0,
+        )
+        .unwrap();
+        medigate_fhir::validate::validate(&note).unwrap();
+        assert_eq!(medigate_fhir::category_of(&note), Category::Notes);
+        assert!(
+            note.to_string().contains("&lt;b&gt;"),
+            "the note's text is escaped in its narrative"
+        );
+        let lab = authored_resource(
+            "lab",
+            &form(&[("title", "Potassium"), ("value", "4,1"), ("unit", "mmol/L")]),
+            &[1; 32],
+            &[2; 32],
+            0,
+        )
+        .unwrap();
+        medigate_fhir::validate::validate(&lab).unwrap();
+        assert_eq!(medigate_fhir::category_of(&lab), Category::Labs);
+        assert_eq!(lab["valueQuantity"]["value"], 4.1);
+    }
+
+    #[test]
+    fn incomplete_forms_are_refused_in_words() {
+        let refused = |kind: &str, pairs: &[(&str, &str)]| {
+            authored_resource(kind, &form(pairs), &[1; 32], &[2; 32], 0)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(refused("note", &[("title", "")]).contains("title"));
+        assert!(refused("note", &[("title", "Visit")]).contains("Write the note"));
+        assert!(refused("lab", &[("title", "K"), ("value", "high")]).contains("not a number"));
+        assert!(refused("x-ray", &[("title", "K")]).contains("not a kind"));
+    }
 }

@@ -207,6 +207,10 @@ pub fn router(idle_minutes: u64) -> Router<Arc<Gateway>> {
         .route("/app/patients/{account}", get(clinician::patient))
         .route("/app/patients/{account}/request", post(clinician::request))
         .route(
+            "/app/patients/{account}/records",
+            post(clinician::add_record),
+        )
+        .route(
             "/app/patients/{account}/records/{content_id}",
             get(clinician::record),
         )

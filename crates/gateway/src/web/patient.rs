@@ -223,6 +223,7 @@ pub async fn timeline(
     user: SignedIn,
     Query(query): Query<TimelineQuery>,
 ) -> Result<Html<String>, WebError> {
+    gateway.collect_authored(&user.identity).await?;
     let records = gateway.own_visible(&user.identity, None).await?;
     let rows = rows_of(&records, |record| {
         format!("/app/records/{}/{}", record.resource_type, record.id)
@@ -609,6 +610,7 @@ impl Notice {
                 "Grant {number} is revoked: vaults refuse its reads from the next block on."
             ),
             "requested" => format!("Request {number} was sent to the patient."),
+            "added" => "The record was added to the patient's record.".into(),
             "delegated" => "The delegate was added: they can now answer requests for you.".into(),
             "undelegated" => "The delegate was removed.".into(),
             _ => return None,
@@ -641,7 +643,9 @@ fn request_card(request: &RequestView, csrf: &str) -> Markup {
         article.card aria-labelledby=(format!("request-{id}")) {
             h3 id=(format!("request-{id}")) { "Request " (id) }
             p { "From " span.account title=(request.requester) { (short_account(&request.requester)) }
-                ", for " (purpose_label(&request.purpose)) "." }
+                ", for " (purpose_label(&request.purpose)) ". "
+                @if request.writes { strong { "They also ask to add records to yours." } }
+                @else { "To read only." } }
             form.stack method="post" action=(format!("/app/access/requests/{id}/approve")) {
                 input type="hidden" name="csrf" value=(csrf);
                 fieldset {

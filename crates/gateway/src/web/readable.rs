@@ -230,11 +230,18 @@ fn one_line(value: &Value) -> Option<String> {
                 concept_text(value)
             } else if object.contains_key("value") && !object.contains_key("system") {
                 quantity_text(value)
+            } else if let (Some(system), Some(identifier)) = (
+                object.get("system").and_then(Value::as_str),
+                object.get("value").and_then(Value::as_str),
+            ) {
+                Some(format!("{identifier} ({system})"))
             } else if let Some(reference) = object.get("reference").and_then(Value::as_str) {
                 Some(match object.get("display").and_then(Value::as_str) {
                     Some(display) => format!("{display} ({reference})"),
                     None => reference.to_string(),
                 })
+            } else if let Some(div) = object.get("div").and_then(Value::as_str) {
+                Some(narrative_text(div))
             } else if object.contains_key("family") || object.contains_key("given") {
                 name_text(value)
             } else if object.contains_key("start") || object.contains_key("end") {
@@ -264,15 +271,41 @@ fn one_line(value: &Value) -> Option<String> {
     }
 }
 
-/// Elements people do not read: identifiers of the document itself, and
-/// narrative already shown as fields. Attachment data is offered as a
-/// download instead.
-const HIDDEN: [&str; 6] = ["resourceType", "id", "meta", "text", "contained", "data"];
+/// The text of XHTML narrative: its tags dropped, its entities read.
+fn narrative_text(div: &str) -> String {
+    let mut text = String::with_capacity(div.len());
+    let mut in_tag = false;
+    for character in div.chars() {
+        match character {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            other if !in_tag => text.push(other),
+            _ => {}
+        }
+    }
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+        .trim()
+        .to_string()
+}
 
-fn fields_of(object: &Map<String, Value>) -> Vec<Field> {
+/// Elements of a resource people do not read: what identifies the document
+/// itself, and its narrative, already shown as fields.
+const HIDDEN: [&str; 5] = ["resourceType", "id", "meta", "text", "contained"];
+
+/// Elements not shown at any depth: attachment data is offered as a
+/// download instead.
+const HIDDEN_INSIDE: [&str; 1] = ["data"];
+
+fn fields_of(object: &Map<String, Value>, top: bool) -> Vec<Field> {
     object
         .iter()
-        .filter(|(name, _)| !HIDDEN.contains(&name.as_str()))
+        .filter(|(name, _)| {
+            !HIDDEN_INSIDE.contains(&name.as_str()) && !(top && HIDDEN.contains(&name.as_str()))
+        })
         .map(|(name, value)| field(name, value))
         .collect()
 }
@@ -287,7 +320,7 @@ fn field(name: &str, value: &Value) -> Field {
         };
     }
     let parts = match value {
-        Value::Object(object) => fields_of(object),
+        Value::Object(object) => fields_of(object, false),
         Value::Array(items) => items
             .iter()
             .enumerate()
@@ -304,7 +337,10 @@ fn field(name: &str, value: &Value) -> Field {
 
 /// A resource's fields, labelled, for its page.
 pub fn fields(resource: &Value) -> Vec<Field> {
-    resource.as_object().map(fields_of).unwrap_or_default()
+    resource
+        .as_object()
+        .map(|object| fields_of(object, true))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -410,5 +446,13 @@ mod tests {
         assert_eq!(fields[0].parts[0].label, "Item 1");
         assert_eq!(fields[0].parts[0].parts[0].label, "Net");
         assert_eq!(fields[0].parts[0].parts[0].text.as_deref(), Some("12 USD"));
+    }
+
+    #[test]
+    fn narrative_reads_as_its_text() {
+        let note = json!({"resourceType": "Composition", "section": [{"text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Stable &amp; &lt;well&gt;</p></div>"}}]});
+        let text = &fields(&note)[0].parts[0].parts[0];
+        assert_eq!(text.label, "Text");
+        assert_eq!(text.text.as_deref(), Some("Stable & <well>"));
     }
 }

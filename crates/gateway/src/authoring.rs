@@ -1,0 +1,223 @@
+//! Records written into another patient's record: a clinician holding a
+//! write grant adds a note or a result, encrypted to the patient, anchored
+//! under the patient's account (the chain checks the grant), stored in the
+//! vault. The patient's gateway then finds it among the wraps made for the
+//! patient and keeps it with the patient's own records.
+
+use std::collections::HashSet;
+
+use medigate_access_policy::Category;
+use medigate_chain_client::{
+    anchor, encryption_key, medigate,
+    medigate::runtime_types::{
+        bounded_collections::bounded_vec::BoundedVec, pallet_records::AnchorRequest,
+    },
+    subxt::utils::{AccountId32, H256},
+};
+use medigate_crypto::{
+    keys::{EncryptionPublicKey, Identity},
+    record::{RecordBinding, RecordKey, encrypt},
+    wrap::{WrapBinding, unwrap, wrap},
+};
+use serde_json::Value;
+
+use crate::{
+    Gateway, chain,
+    error::GatewayError,
+    index::{OwnRecord, RecordState},
+    vault_client::{Fetched, ReadOutcome},
+};
+
+/// A record the user wrote into a patient's record.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct AuthoredRecord {
+    /// Its content id (hex).
+    pub content_id: String,
+    /// Its type and id (`Observation/…`).
+    pub reference: String,
+    /// Its category code.
+    pub category: String,
+}
+
+/// The id of a record of `owner`, as imports derive it (stable across
+/// versions).
+pub fn record_id(owner: &[u8; 32], resource_type: &str, id: &str) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new_derive_key("medigate/v1/record-id");
+    hasher.update(owner);
+    hasher.update(resource_type.as_bytes());
+    hasher.update(b"/");
+    hasher.update(id.as_bytes());
+    *hasher.finalize().as_bytes()
+}
+
+impl Gateway {
+    /// Writes `resource` (FHIR R4 JSON with an `id`) into `patient`'s
+    /// record as the user, who needs a current write grant from the patient
+    /// for its category: the chain refuses the anchor otherwise, and then
+    /// nothing is stored.
+    pub async fn author_record(
+        &self,
+        patient: [u8; 32],
+        resource_text: &str,
+    ) -> Result<AuthoredRecord, GatewayError> {
+        let identity = self.keyring.identity()?;
+        self.require_registered(&identity).await?;
+        let resource = medigate_fhir::validate::parse(resource_text.as_bytes())?;
+        medigate_fhir::validate::validate(&resource)?;
+        let resource_type = resource["resourceType"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let id = resource["id"]
+            .as_str()
+            .ok_or_else(|| GatewayError::BadRequest {
+                what: "the resource".into(),
+                expected: "an `id`".into(),
+            })?
+            .to_string();
+        if matches!(resource_type.as_str(), "Patient" | "Bundle") {
+            return Err(GatewayError::BadRequest {
+                what: format!("a {resource_type}"),
+                expected: "a clinical resource (a note, an observation, ...)".into(),
+            });
+        }
+        let patient_key = encryption_key(&self.reads, &AccountId32(patient))
+            .await?
+            .ok_or_else(|| GatewayError::NotRegistered(hex::encode(patient)))?;
+        let category = medigate_fhir::category_of(&resource);
+        let key = RecordKey::generate();
+        let binding = RecordBinding {
+            record_id: record_id(&patient, &resource_type, &id),
+            version: 0,
+            owner: patient,
+        };
+        let mut envelope = Vec::with_capacity(resource_text.len() + 256);
+        let encrypted = encrypt(&key, binding, resource_text.as_bytes(), &mut envelope)
+            .map_err(|error| GatewayError::Undecryptable(error.to_string()))?;
+        let patient_wrap = wrap(
+            &key,
+            &EncryptionPublicKey(patient_key),
+            &WrapBinding {
+                content_id: encrypted.content_id,
+                grantee: patient,
+                grant: None,
+            },
+        )
+        .map_err(|error| GatewayError::Undecryptable(error.to_string()))?;
+        let signer = identity.signing_keypair();
+        let call = medigate::tx().records().anchor_batch(
+            AccountId32(patient),
+            BoundedVec(vec![AnchorRequest {
+                content_id: H256(encrypted.content_id),
+                category: crate::import::chain_category(category.code()),
+                size: encrypted.envelope_len,
+                previous: None,
+            }]),
+        );
+        chain::submit(&self.chain, &call, &signer)
+            .await
+            .map_err(|error| match error {
+                GatewayError::Chain(reason) if reason.contains("NotPermitted") => {
+                    GatewayError::Denied(format!(
+                        "no current grant from the patient lets you add {} records",
+                        category.code()
+                    ))
+                }
+                other => other,
+            })?;
+        self.vault
+            .put_blob(&signer, &encrypted.content_id, envelope)
+            .await?;
+        self.vault
+            .put_wrap(
+                &signer,
+                &encrypted.content_id,
+                &patient,
+                patient_wrap.to_vec(),
+            )
+            .await?;
+        Ok(AuthoredRecord {
+            content_id: hex::encode(encrypted.content_id),
+            reference: format!("{resource_type}/{id}"),
+            category: category.code().into(),
+        })
+    }
+
+    /// Keeps in the index the records others wrote into the user's record
+    /// since the last time: found among the vault's wraps for the user,
+    /// anchored to the user by someone else, read from the vault (an audited
+    /// read) and checked to decrypt. Returns how many were added.
+    pub async fn collect_authored(&self, identity: &Identity) -> Result<usize, GatewayError> {
+        let signer = identity.signing_keypair();
+        let me = signer.public_key().0;
+        let listed = self.vault.wrapped_for(&signer, &me).await?;
+        let known: HashSet<[u8; 32]> = self.index.known_content_ids().await?;
+        let mut added = 0;
+        for content_id in listed.into_iter().filter(|id| !known.contains(id)) {
+            let Some(found) = anchor(&self.reads, H256(content_id)).await? else {
+                continue;
+            };
+            if found.owner.0 != me || found.author.0 == me {
+                continue;
+            }
+            let purpose = chain::purpose_code(&chain::purpose_from_code(&self.default_purpose)?);
+            let Fetched { envelope, wrap, .. } = match self
+                .vault
+                .get_blob(&signer, &content_id, &me, purpose)
+                .await?
+            {
+                ReadOutcome::Served(fetched) => fetched,
+                ReadOutcome::Denied { .. } => continue,
+            };
+            let undecryptable = || GatewayError::Undecryptable(hex::encode(content_id));
+            let wrap = wrap.ok_or_else(undecryptable)?;
+            let key = unwrap(
+                &wrap,
+                &identity.encryption_secret(),
+                &WrapBinding {
+                    content_id,
+                    grantee: me,
+                    grant: None,
+                },
+            )
+            .map_err(|_| undecryptable())?;
+            let header = medigate_crypto::record::EnvelopeHeader::parse(&envelope)
+                .map_err(|_| undecryptable())?;
+            if header.binding.owner != me || header.binding.version != found.version {
+                return Err(undecryptable());
+            }
+            let mut plaintext = Vec::new();
+            medigate_crypto::record::decrypt(
+                &key,
+                header.binding,
+                envelope.as_slice(),
+                &mut plaintext,
+            )
+            .map_err(|_| undecryptable())?;
+            let resource: Value =
+                serde_json::from_slice(&plaintext).map_err(|_| undecryptable())?;
+            let category = Category::ALL
+                .get(found.category as usize)
+                .copied()
+                .unwrap_or(Category::Other);
+            let record = OwnRecord {
+                content_id,
+                record_id: header.binding.record_id,
+                version: header.binding.version,
+                resource_type: resource["resourceType"].as_str().unwrap_or_default().into(),
+                resource_id: resource["id"].as_str().unwrap_or_default().into(),
+                category: category.code().into(),
+                size: found.size,
+                owner_wrap: wrap,
+                previous: None,
+                state: RecordState::Stored,
+                import_id: format!("authored-{}", hex::encode(content_id)),
+            };
+            self.index
+                .keep_authored(&record, &envelope, crate::now_ms())
+                .await?;
+            added += 1;
+        }
+        Ok(added)
+    }
+}
