@@ -183,6 +183,50 @@ impl User {
         );
     }
 
+    /// Signs in with the keyboard alone: the passphrase field has the
+    /// focus, Enter submits; then Tab reaches the skip link first, and
+    /// Enter on it moves the focus to the page's content.
+    async fn sign_in_by_keyboard(&self) {
+        self.open("/app").await;
+        let focused = self.browser.active_element().await.unwrap();
+        assert_eq!(
+            focused.attr("id").await.unwrap().as_deref(),
+            Some("passphrase")
+        );
+        focused
+            .send_keys(&format!(
+                "{PASSPHRASE}{}",
+                char::from(fantoccini::key::Key::Enter)
+            ))
+            .await
+            .unwrap();
+        let started = Instant::now();
+        while self
+            .script("const h = document.querySelector('h1'); return h && h.textContent;")
+            .await
+            != json!("Your records")
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{}: signed in by keyboard",
+                self.name
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        self.check_page().await;
+        let body = self.find("body").await;
+        body.send_keys(&char::from(fantoccini::key::Key::Tab).to_string())
+            .await
+            .unwrap();
+        let skip = self.browser.active_element().await.unwrap();
+        assert_eq!(skip.text().await.unwrap(), "Skip to content");
+        skip.send_keys(&char::from(fantoccini::key::Key::Enter).to_string())
+            .await
+            .unwrap();
+        let main = self.browser.active_element().await.unwrap();
+        assert_eq!(main.attr("id").await.unwrap().as_deref(), Some("main"));
+    }
+
     async fn sign_in(&self) {
         self.open("/app").await;
         assert_eq!(
@@ -529,7 +573,7 @@ async fn patient_and_doctor_go_through_the_core_loop_in_two_browsers() {
         gateway: gateway("guardian"),
         name: "guardian",
     };
-    guardian.sign_in().await;
+    guardian.sign_in_by_keyboard().await;
     guardian.open("/app/access").await;
     assert!(
         guardian
