@@ -60,7 +60,7 @@ new PerformanceObserver((list) => {
     html_body: navigation.decodedBodySize,
     assets: resources.reduce((sum, entry) => sum + entry.encodedBodySize, 0),
     rows: document.querySelectorAll('.record').length,
-    records: document.querySelector('.filters a').textContent,
+    records: Number(document.querySelector('.filters a').textContent.replace(/\D/g, '')),
   });
 }).observe({type: 'largest-contentful-paint', buffered: true});
 """
@@ -114,7 +114,7 @@ try:
               f"({figures['html_body'] / 1024:.1f} KiB of HTML) + {figures['assets'] / 1024:.1f} KiB of style and script", flush=True)
 
     median = lambda key: statistics.median(r[key] for r in results)
-    print(f"\ntimeline of {results[0]['records']} (median of {runs} loads):")
+    print(f"\ntimeline of {results[0]['records']} records (median of {runs} loads):")
     print(f"  first contentful paint   {median('fcp'):.0f} ms")
     print(f"  largest contentful paint {median('lcp'):.0f} ms")
     print(f"  server answer            {median('response'):.0f} ms")

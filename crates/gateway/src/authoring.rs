@@ -17,7 +17,7 @@ use medigate_chain_client::{
 use medigate_crypto::{
     keys::{EncryptionPublicKey, Identity},
     record::{RecordBinding, RecordKey, encrypt},
-    wrap::{WrapBinding, unwrap, wrap},
+    wrap::{WrapBinding, wrap},
 };
 use serde_json::Value;
 
@@ -25,7 +25,8 @@ use crate::{
     Gateway, chain,
     error::GatewayError,
     index::{OwnRecord, RecordState},
-    vault_client::{Fetched, ReadOutcome},
+    records::open_fetched,
+    vault_client::ReadOutcome,
 };
 
 /// A record the user wrote into a patient's record.
@@ -161,7 +162,7 @@ impl Gateway {
                 continue;
             }
             let purpose = chain::purpose_code(&chain::purpose_from_code(&self.default_purpose)?);
-            let Fetched { envelope, wrap, .. } = match self
+            let fetched = match self
                 .vault
                 .get_blob(&signer, &content_id, &me, purpose)
                 .await?
@@ -170,51 +171,30 @@ impl Gateway {
                 ReadOutcome::Denied { .. } => continue,
             };
             let undecryptable = || GatewayError::Undecryptable(hex::encode(content_id));
-            let wrap = wrap.ok_or_else(undecryptable)?;
-            let key = unwrap(
-                &wrap,
-                &identity.encryption_secret(),
-                &WrapBinding {
-                    content_id,
-                    grantee: me,
-                    grant: None,
-                },
-            )
-            .map_err(|_| undecryptable())?;
-            let header = medigate_crypto::record::EnvelopeHeader::parse(&envelope)
-                .map_err(|_| undecryptable())?;
-            if header.binding.owner != me || header.binding.version != found.version {
+            let (binding, text) = open_fetched(identity, me, content_id, &fetched)?;
+            if binding.owner != me || binding.version != found.version || fetched.grant.is_some() {
                 return Err(undecryptable());
             }
-            let mut plaintext = Vec::new();
-            medigate_crypto::record::decrypt(
-                &key,
-                header.binding,
-                envelope.as_slice(),
-                &mut plaintext,
-            )
-            .map_err(|_| undecryptable())?;
-            let resource: Value =
-                serde_json::from_slice(&plaintext).map_err(|_| undecryptable())?;
+            let resource: Value = serde_json::from_str(&text).map_err(|_| undecryptable())?;
             let category = Category::ALL
                 .get(found.category as usize)
                 .copied()
                 .unwrap_or(Category::Other);
             let record = OwnRecord {
                 content_id,
-                record_id: header.binding.record_id,
-                version: header.binding.version,
+                record_id: binding.record_id,
+                version: binding.version,
                 resource_type: resource["resourceType"].as_str().unwrap_or_default().into(),
                 resource_id: resource["id"].as_str().unwrap_or_default().into(),
                 category: category.code().into(),
                 size: found.size,
-                owner_wrap: wrap,
+                owner_wrap: fetched.wrap.clone().unwrap_or_default(),
                 previous: None,
                 state: RecordState::Stored,
                 import_id: format!("authored-{}", hex::encode(content_id)),
             };
             self.index
-                .keep_authored(&record, &envelope, crate::now_ms())
+                .keep_authored(&record, &fetched.envelope, crate::now_ms())
                 .await?;
             added += 1;
         }

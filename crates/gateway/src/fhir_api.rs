@@ -235,30 +235,7 @@ async fn gather(
     Ok(records)
 }
 
-/// The clinical date of a resource: the first of its usual date elements.
-fn clinical_date(resource: &Value) -> Option<&str> {
-    const PATHS: [&[&str]; 14] = [
-        &["effectiveDateTime"],
-        &["effectivePeriod", "start"],
-        &["issued"],
-        &["onsetDateTime"],
-        &["recordedDate"],
-        &["authoredOn"],
-        &["occurrenceDateTime"],
-        &["performedDateTime"],
-        &["performedPeriod", "start"],
-        &["period", "start"],
-        &["billablePeriod", "start"],
-        &["date"],
-        &["created"],
-        &["birthDate"],
-    ];
-    PATHS.iter().find_map(|path| {
-        path.iter()
-            .try_fold(resource, |value, key| value.get(key))
-            .and_then(Value::as_str)
-    })
-}
+use crate::web::readable::clinical_date;
 
 /// Whether `date` matches a FHIR date search value (`ge2020-01`, `2020`).
 /// Dates compare on the precision of the search value.

@@ -90,6 +90,32 @@ fn decrypt_text(
     String::from_utf8(plaintext).map_err(|_| GatewayError::Undecryptable(hex::encode(content_id)))
 }
 
+/// Opens a record read from the vault with the key wrapped for `me`:
+/// its binding (owner, record, version: check them against its anchor) and
+/// its text.
+pub(crate) fn open_fetched(
+    identity: &Identity,
+    me: [u8; 32],
+    content_id: [u8; 32],
+    fetched: &Fetched,
+) -> Result<(RecordBinding, String), GatewayError> {
+    let undecryptable = || GatewayError::Undecryptable(hex::encode(content_id));
+    let wrap = fetched.wrap.as_ref().ok_or_else(undecryptable)?;
+    let key = unwrap(
+        wrap,
+        &identity.encryption_secret(),
+        &WrapBinding {
+            content_id,
+            grantee: me,
+            grant: fetched.grant,
+        },
+    )
+    .map_err(|_| undecryptable())?;
+    let header = EnvelopeHeader::parse(&fetched.envelope).map_err(|_| undecryptable())?;
+    let text = decrypt_text(&key, header.binding, &fetched.envelope, &content_id)?;
+    Ok((header.binding, text))
+}
+
 /// Decrypts `envelope`, the envelope of `owner`'s own `record`, with
 /// `owner`'s encryption secret.
 fn open_sealed(
@@ -344,11 +370,7 @@ impl Gateway {
                 crate::chain::purpose_code(purpose),
             )
             .await?;
-        let Fetched {
-            envelope,
-            wrap,
-            grant,
-        } = match outcome {
+        let fetched = match outcome {
             ReadOutcome::Served(fetched) => fetched,
             ReadOutcome::Denied { code, message } => {
                 tracing::info!(code, message, "the vault refused a read");
@@ -356,22 +378,10 @@ impl Gateway {
             }
         };
         let undecryptable = || GatewayError::Undecryptable(hex::encode(content_id));
-        let wrap = wrap.ok_or_else(undecryptable)?;
-        let key = unwrap(
-            &wrap,
-            &identity.encryption_secret(),
-            &WrapBinding {
-                content_id,
-                grantee: me,
-                grant,
-            },
-        )
-        .map_err(|_| undecryptable())?;
-        let header = EnvelopeHeader::parse(&envelope).map_err(|_| undecryptable())?;
-        if header.binding.owner != anchor.owner || header.binding.version != anchor.version {
+        let (binding, text) = open_fetched(identity, me, content_id, &fetched)?;
+        if binding.owner != anchor.owner || binding.version != anchor.version {
             return Err(undecryptable());
         }
-        let text = decrypt_text(&key, header.binding, &envelope, &content_id)?;
         let parsed: Value = serde_json::from_str(&text).map_err(|_| undecryptable())?;
         Ok(Some(VisibleRecord {
             patient: anchor.owner,
