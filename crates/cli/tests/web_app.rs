@@ -405,20 +405,13 @@ async fn patient_and_doctor_go_through_the_core_loop_in_two_browsers() {
     );
 
     // The doctor asks for labs, vitals and medications.
-    for category in ["labs", "vitals", "medications"] {
-        doctor.click(&format!("#ask-{category}")).await;
-    }
-    doctor.click("#write").await;
     doctor
-        .type_into("#justification", "Follow-up of the diabetes care plan")
+        .ask_for_access(
+            &["labs", "vitals", "medications"],
+            true,
+            "Follow-up of the diabetes care plan",
+        )
         .await;
-    doctor.click("#ask ~ form button[type=submit]").await;
-    assert!(
-        doctor
-            .text("[role=status]")
-            .await
-            .contains("was sent to the patient")
-    );
     doctor.shoot("doctor-request").await;
 
     // The patient narrows the request to labs and vitals and approves.
@@ -557,17 +550,9 @@ async fn patient_and_doctor_go_through_the_core_loop_in_two_browsers() {
     doctor
         .open(&format!("/app/patients/{patient_account}"))
         .await;
-    doctor.click("#ask-labs").await;
     doctor
-        .type_into("#justification", "Results for the next visit")
+        .ask_for_access(&["labs"], false, "Results for the next visit")
         .await;
-    doctor.click("#ask ~ form button[type=submit]").await;
-    assert!(
-        doctor
-            .text("[role=status]")
-            .await
-            .contains("was sent to the patient")
-    );
     let guardian = User {
         browser: driver.browser(&network.path("chromium-guardian")).await,
         gateway: gateway("guardian"),
@@ -620,6 +605,25 @@ async fn patient_and_doctor_go_through_the_core_loop_in_two_browsers() {
 }
 
 impl User {
+    /// On a patient's page, asks for `categories` (and leave to add
+    /// records with `write`).
+    async fn ask_for_access(&self, categories: &[&str], write: bool, justification: &str) {
+        for category in categories {
+            self.click(&format!("#ask-{category}")).await;
+        }
+        if write {
+            self.click("#write").await;
+        }
+        self.type_into("#justification", justification).await;
+        self.click("#ask ~ form button[type=submit]").await;
+        let told = self.text("[role=status]").await;
+        assert!(
+            told.contains("was sent to the patient"),
+            "{}: {told}",
+            self.name
+        );
+    }
+
     async fn select_days(&self, days: &str) {
         self.find("article.card select")
             .await

@@ -147,12 +147,14 @@ impl Gateway {
     /// Keeps in the index the records others wrote into the user's record
     /// since the last time: found among the vault's wraps for the user,
     /// anchored to the user by someone else, read from the vault (an audited
-    /// read) and checked to decrypt. Returns how many were added.
+    /// read) and checked to decrypt as the user's; those that do not are
+    /// left out. Returns how many were added.
     pub async fn collect_authored(&self, identity: &Identity) -> Result<usize, GatewayError> {
         let signer = identity.signing_keypair();
         let me = signer.public_key().0;
         let listed = self.vault.wrapped_for(&signer, &me).await?;
-        let known: HashSet<[u8; 32]> = self.index.known_content_ids().await?;
+        let mut known: HashSet<[u8; 32]> = self.index.known_content_ids().await?;
+        known.extend(self.left_out.lock().expect("not poisoned").iter().copied());
         let mut added = 0;
         for content_id in listed.into_iter().filter(|id| !known.contains(id)) {
             let Some(found) = anchor(&self.reads, H256(content_id)).await? else {
@@ -170,12 +172,33 @@ impl Gateway {
                 ReadOutcome::Served(fetched) => fetched,
                 ReadOutcome::Denied { .. } => continue,
             };
-            let undecryptable = || GatewayError::Undecryptable(hex::encode(content_id));
-            let (binding, text) = open_fetched(identity, me, content_id, &fetched)?;
-            if binding.owner != me || binding.version != found.version || fetched.grant.is_some() {
-                return Err(undecryptable());
-            }
-            let resource: Value = serde_json::from_str(&text).map_err(|_| undecryptable())?;
+            // A record that does not open as the patient's is left out (and
+            // told in the log), so that no author can break the patient's
+            // listing.
+            let opened =
+                open_fetched(identity, me, content_id, &fetched).and_then(|(binding, text)| {
+                    let resource: Value = serde_json::from_str(&text)
+                        .map_err(|_| GatewayError::Undecryptable(hex::encode(content_id)))?;
+                    let bound_right = binding.owner == me
+                        && binding.version == found.version
+                        && fetched.grant.is_none();
+                    if bound_right && resource["resourceType"].is_string() {
+                        Ok((binding, resource))
+                    } else {
+                        Err(GatewayError::Undecryptable(hex::encode(content_id)))
+                    }
+                });
+            let (binding, resource) = match opened {
+                Ok(opened) => opened,
+                Err(error) => {
+                    tracing::warn!(%error, author = %hex::encode(found.author.0), "a record written for the user does not open; left out");
+                    self.left_out
+                        .lock()
+                        .expect("not poisoned")
+                        .insert(content_id);
+                    continue;
+                }
+            };
             let category = Category::ALL
                 .get(found.category as usize)
                 .copied()

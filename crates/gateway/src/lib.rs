@@ -74,6 +74,9 @@ pub struct Gateway {
     pub granted_receiver: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<u64>>>,
     /// One sharing at a time (an approval, or a grant a delegate made).
     pub sharing_lock: tokio::sync::Mutex<()>,
+    /// Records written for the user that did not open as the user's (not
+    /// read again).
+    pub left_out: Mutex<std::collections::HashSet<[u8; 32]>>,
 }
 
 /// Now, in milliseconds since the Unix epoch.

@@ -127,6 +127,7 @@ pub async fn build(config: &GatewayConfig) -> Result<Arc<Gateway>, GatewayError>
         granted,
         granted_receiver: Mutex::new(Some(granted_receiver)),
         sharing_lock: tokio::sync::Mutex::new(()),
+        left_out: Mutex::default(),
     }))
 }
 
