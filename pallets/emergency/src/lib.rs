@@ -1,0 +1,437 @@
+//! # Emergency
+//!
+//! Break-glass access, fast and accountable. Each patient sets an emergency
+//! policy: whether emergency access is enabled, which attested roles may
+//! break the glass, who to notify (guardians), and how long an emergency
+//! grant lasts. Governance names the custodians of emergency key shares (each
+//! attested as a custodian) and how many of them must release their share.
+//!
+//! A responder holding one of the allowed roles files a break-glass with a
+//! purpose (emergency treatment or break-the-glass) and the hash of a reason.
+//! The chain opens a time-boxed emergency grant and emits
+//! [`Event::GlassBroken`]: custodians release their shares only on that event,
+//! the patient's and guardians' gateways notify them. Afterwards the patient
+//! or a guardian reviews it: justified, or flagged to the authorities.
+//!
+//! The chain holds accounts, codes, hashes and times; never health data.
+//!
+//! ## Calls
+//! - [`Pallet::set_policy`]: by a registered patient, for themselves.
+//! - [`Pallet::set_custodians`]: by governance.
+//! - [`Pallet::break_glass`]: by a responder the patient's policy allows.
+//! - [`Pallet::review`]: by the patient or one of their guardians, once.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+pub mod weights;
+
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+
+use frame_support::pallet_prelude::*;
+use frame_system::pallet_prelude::*;
+pub use medigate_access_policy::{Purpose, Role, RoleSet};
+use sp_core::H256;
+
+pub use pallet::*;
+pub use weights::WeightInfo;
+
+/// Time in milliseconds since the Unix epoch.
+pub type Moment = u64;
+/// The id of a break-glass.
+pub type BreakGlassId = u64;
+
+/// One hour: how long an emergency grant lasts unless the policy says.
+pub const DEFAULT_WINDOW_MS: Moment = 60 * 60 * 1000;
+/// The longest emergency grant a policy may set: one day.
+pub const MAX_WINDOW_MS: Moment = 24 * 60 * 60 * 1000;
+
+/// A patient's emergency policy.
+#[derive(
+    Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
+#[scale_info(skip_type_params(MaxGuardians))]
+pub struct EmergencyPolicy<AccountId, MaxGuardians: Get<u32>> {
+    /// Whether anyone may break the glass at all.
+    pub enabled: bool,
+    /// The attested roles whose holders may break the glass.
+    pub responder_roles: RoleSet,
+    /// Who is notified and may review (besides the patient).
+    pub guardians: BoundedVec<AccountId, MaxGuardians>,
+    /// How long an emergency grant lasts (milliseconds).
+    pub window: Moment,
+}
+
+/// What the review of a break-glass found.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+)]
+pub enum Review {
+    /// Not reviewed yet.
+    Pending,
+    /// The patient or a guardian found it justified.
+    Justified,
+    /// The patient or a guardian flagged it to the authorities.
+    Flagged,
+}
+
+/// One break-glass: a time-boxed emergency grant and its review.
+#[derive(
+    Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
+pub struct BreakGlass<AccountId> {
+    /// Whose records.
+    pub patient: AccountId,
+    /// Who broke the glass.
+    pub responder: AccountId,
+    /// `EmergencyTreatment` or `BreakTheGlass`.
+    pub purpose: Purpose,
+    /// A hash of the stated reason (the text stays off chain).
+    pub reason: H256,
+    /// When it was opened.
+    pub opened_at: Moment,
+    /// When the emergency grant ends.
+    pub expires_at: Moment,
+    /// Its review.
+    pub review: Review,
+}
+
+#[frame_support::pallet]
+pub mod pallet {
+    use super::*;
+    use frame_support::traits::Time;
+
+    #[pallet::pallet]
+    pub struct Pallet<T>(_);
+
+    /// The pallet's configuration.
+    #[pallet::config]
+    pub trait Config: frame_system::Config + pallet_registry::Config {
+        /// The overarching event type.
+        #[allow(deprecated)]
+        type RuntimeEvent: From<Event<Self>> + IsType<<Self as frame_system::Config>::RuntimeEvent>;
+        /// The chain's clock (milliseconds since the Unix epoch).
+        type Time: Time<Moment = Moment>;
+        /// Who names the custodians.
+        type GovernanceOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+        /// The most guardians a policy names.
+        #[pallet::constant]
+        type MaxGuardians: Get<u32>;
+        /// The most custodians.
+        #[pallet::constant]
+        type MaxCustodians: Get<u32>;
+        /// The weights of the calls.
+        type WeightInfo: WeightInfo;
+    }
+
+    /// Each patient's emergency policy; a patient without one has emergency
+    /// access disabled.
+    #[pallet::storage]
+    pub type Policies<T: Config> = StorageMap<
+        _,
+        Blake2_128Concat,
+        T::AccountId,
+        EmergencyPolicy<T::AccountId, T::MaxGuardians>,
+    >;
+
+    /// The custodians of emergency key shares.
+    #[pallet::storage]
+    pub type Custodians<T: Config> =
+        StorageValue<_, BoundedVec<T::AccountId, T::MaxCustodians>, ValueQuery>;
+
+    /// How many custodians must release their share (0 until governance
+    /// names custodians).
+    #[pallet::storage]
+    pub type Threshold<T: Config> = StorageValue<_, u8, ValueQuery>;
+
+    /// The id the next break-glass gets.
+    #[pallet::storage]
+    pub type NextBreakGlass<T: Config> = StorageValue<_, BreakGlassId, ValueQuery>;
+
+    /// The latest break-glass of each responder on each patient's records,
+    /// and when its grant ends.
+    #[pallet::storage]
+    pub type Latest<T: Config> = StorageDoubleMap<
+        _,
+        Blake2_128Concat,
+        T::AccountId,
+        Blake2_128Concat,
+        T::AccountId,
+        (BreakGlassId, Moment),
+    >;
+
+    /// Every break-glass, kept for review and audit.
+    #[pallet::storage]
+    pub type BreakGlasses<T: Config> =
+        StorageMap<_, Blake2_128Concat, BreakGlassId, BreakGlass<T::AccountId>>;
+
+    /// Events of the emergency pallet.
+    #[pallet::event]
+    #[pallet::generate_deposit(pub(super) fn deposit_event)]
+    pub enum Event<T: Config> {
+        /// A patient set their emergency policy.
+        PolicySet {
+            /// The patient.
+            patient: T::AccountId,
+            /// Whether emergency access is enabled.
+            enabled: bool,
+        },
+        /// Governance named the custodians.
+        CustodiansSet {
+            /// How many there are.
+            custodians: u32,
+            /// How many must release their share.
+            threshold: u8,
+        },
+        /// A responder broke the glass: custodians release their shares to
+        /// them, the patient and guardians are notified.
+        GlassBroken {
+            /// The break-glass.
+            id: BreakGlassId,
+            /// Whose records.
+            patient: T::AccountId,
+            /// Who.
+            responder: T::AccountId,
+            /// For which purpose.
+            purpose: Purpose,
+            /// When the emergency grant ends.
+            expires_at: Moment,
+        },
+        /// The patient or a guardian reviewed a break-glass.
+        Reviewed {
+            /// The break-glass.
+            id: BreakGlassId,
+            /// Who reviewed.
+            reviewer: T::AccountId,
+            /// What they found.
+            review: Review,
+        },
+    }
+
+    /// Why an emergency call failed.
+    #[pallet::error]
+    pub enum Error<T> {
+        /// The patient is not a registered participant.
+        UnknownPatient,
+        /// The policy's grant window is zero or longer than a day.
+        BadWindow,
+        /// A custodian does not hold a current custodian attestation.
+        NotCustodian,
+        /// The same custodian is named twice.
+        DuplicateCustodian,
+        /// The threshold is zero or larger than the number of custodians.
+        BadThreshold,
+        /// The patient has not enabled emergency access.
+        EmergencyDisabled,
+        /// The caller holds none of the roles the patient's policy allows.
+        NotAllowedResponder,
+        /// The purpose is neither emergency treatment nor break-the-glass.
+        NotAnEmergencyPurpose,
+        /// No custodians are named, so no key could be released.
+        NoCustodians,
+        /// The caller already holds a running emergency grant for this patient.
+        AlreadyOpen,
+        /// No break-glass has this id.
+        UnknownBreakGlass,
+        /// Only the patient or one of their guardians reviews.
+        NotReviewer,
+        /// The break-glass was reviewed already.
+        AlreadyReviewed,
+        /// `Pending` is not a verdict.
+        NotAVerdict,
+    }
+
+    #[pallet::call]
+    impl<T: Config> Pallet<T> {
+        /// Sets the caller's emergency policy. `window` is the emergency
+        /// grant's length in milliseconds (one hour when `None`, at most a
+        /// day).
+        #[pallet::call_index(0)]
+        #[pallet::weight(<T as Config>::WeightInfo::set_policy())]
+        pub fn set_policy(
+            origin: OriginFor<T>,
+            enabled: bool,
+            responder_roles: RoleSet,
+            guardians: BoundedVec<T::AccountId, T::MaxGuardians>,
+            window: Option<Moment>,
+        ) -> DispatchResult {
+            let patient = ensure_signed(origin)?;
+            ensure!(
+                pallet_registry::Pallet::<T>::is_registered(&patient),
+                Error::<T>::UnknownPatient
+            );
+            let window = window.unwrap_or(DEFAULT_WINDOW_MS);
+            ensure!(window > 0 && window <= MAX_WINDOW_MS, Error::<T>::BadWindow);
+            Policies::<T>::insert(
+                &patient,
+                EmergencyPolicy {
+                    enabled,
+                    responder_roles,
+                    guardians,
+                    window,
+                },
+            );
+            Self::deposit_event(Event::PolicySet { patient, enabled });
+            Ok(())
+        }
+
+        /// Names the custodians of emergency key shares and how many must
+        /// release theirs. Each must hold a current custodian attestation.
+        #[pallet::call_index(1)]
+        #[pallet::weight(<T as Config>::WeightInfo::set_custodians(custodians.len() as u32))]
+        pub fn set_custodians(
+            origin: OriginFor<T>,
+            custodians: BoundedVec<T::AccountId, T::MaxCustodians>,
+            threshold: u8,
+        ) -> DispatchResult {
+            <T as Config>::GovernanceOrigin::ensure_origin(origin)?;
+            ensure!(
+                threshold > 0 && usize::from(threshold) <= custodians.len(),
+                Error::<T>::BadThreshold
+            );
+            for (position, custodian) in custodians.iter().enumerate() {
+                ensure!(
+                    pallet_registry::Pallet::<T>::holds(custodian, Role::Custodian),
+                    Error::<T>::NotCustodian
+                );
+                ensure!(
+                    !custodians[..position].contains(custodian),
+                    Error::<T>::DuplicateCustodian
+                );
+            }
+            let count = custodians.len() as u32;
+            Custodians::<T>::put(custodians);
+            Threshold::<T>::put(threshold);
+            Self::deposit_event(Event::CustodiansSet {
+                custodians: count,
+                threshold,
+            });
+            Ok(())
+        }
+
+        /// Breaks the glass on `patient`'s records for `purpose`
+        /// (`EmergencyTreatment` or `BreakTheGlass`), giving the hash of the
+        /// reason. Opens an emergency grant for the policy's window.
+        #[pallet::call_index(2)]
+        #[pallet::weight(<T as Config>::WeightInfo::break_glass())]
+        pub fn break_glass(
+            origin: OriginFor<T>,
+            patient: T::AccountId,
+            purpose: Purpose,
+            reason: H256,
+        ) -> DispatchResult {
+            let responder = ensure_signed(origin)?;
+            ensure!(
+                matches!(
+                    purpose,
+                    Purpose::EmergencyTreatment | Purpose::BreakTheGlass
+                ),
+                Error::<T>::NotAnEmergencyPurpose
+            );
+            ensure!(
+                pallet_registry::Pallet::<T>::is_registered(&patient),
+                Error::<T>::UnknownPatient
+            );
+            let policy = Policies::<T>::get(&patient)
+                .filter(|policy| policy.enabled)
+                .ok_or(Error::<T>::EmergencyDisabled)?;
+            let allowed = Role::ALL.iter().any(|role| {
+                policy.responder_roles.contains(*role)
+                    && pallet_registry::Pallet::<T>::holds(&responder, *role)
+            });
+            ensure!(allowed, Error::<T>::NotAllowedResponder);
+            ensure!(Threshold::<T>::get() > 0, Error::<T>::NoCustodians);
+            let now = T::Time::now();
+            ensure!(
+                Self::open_emergency(&responder, &patient, now).is_none(),
+                Error::<T>::AlreadyOpen
+            );
+            let id = NextBreakGlass::<T>::mutate(|next| {
+                let id = *next;
+                *next += 1;
+                id
+            });
+            let expires_at = now.saturating_add(policy.window);
+            Latest::<T>::insert(&patient, &responder, (id, expires_at));
+            BreakGlasses::<T>::insert(
+                id,
+                BreakGlass {
+                    patient: patient.clone(),
+                    responder: responder.clone(),
+                    purpose,
+                    reason,
+                    opened_at: now,
+                    expires_at,
+                    review: Review::Pending,
+                },
+            );
+            Self::deposit_event(Event::GlassBroken {
+                id,
+                patient,
+                responder,
+                purpose,
+                expires_at,
+            });
+            Ok(())
+        }
+
+        /// Reviews break-glass `id`: `Justified` or `Flagged`. By the patient
+        /// or one of the guardians of their policy, once.
+        #[pallet::call_index(3)]
+        #[pallet::weight(<T as Config>::WeightInfo::review())]
+        pub fn review(origin: OriginFor<T>, id: BreakGlassId, review: Review) -> DispatchResult {
+            let reviewer = ensure_signed(origin)?;
+            ensure!(review != Review::Pending, Error::<T>::NotAVerdict);
+            BreakGlasses::<T>::try_mutate(id, |entry| {
+                let entry = entry.as_mut().ok_or(Error::<T>::UnknownBreakGlass)?;
+                let is_guardian = Policies::<T>::get(&entry.patient)
+                    .is_some_and(|policy| policy.guardians.contains(&reviewer));
+                ensure!(
+                    reviewer == entry.patient || is_guardian,
+                    Error::<T>::NotReviewer
+                );
+                ensure!(entry.review == Review::Pending, Error::<T>::AlreadyReviewed);
+                entry.review = review;
+                Ok::<_, DispatchError>(())
+            })?;
+            Self::deposit_event(Event::Reviewed {
+                id,
+                reviewer,
+                review,
+            });
+            Ok(())
+        }
+    }
+}
+
+impl<T: Config> Pallet<T> {
+    /// The running break-glass of `responder` on `patient`'s records at
+    /// `now`, if any: what an access decision for an emergency purpose asks.
+    pub fn open_emergency(
+        responder: &T::AccountId,
+        patient: &T::AccountId,
+        now: Moment,
+    ) -> Option<BreakGlassId> {
+        Latest::<T>::get(patient, responder)
+            .filter(|(_, expires_at)| now < *expires_at)
+            .map(|(id, _)| id)
+    }
+
+    /// The custodians and how many must release their share.
+    pub fn custodian_set() -> (alloc::vec::Vec<T::AccountId>, u8) {
+        (Custodians::<T>::get().into_inner(), Threshold::<T>::get())
+    }
+}
+
+extern crate alloc;
