@@ -707,6 +707,12 @@ async fn forms_without_the_session_token_are_refused() {
             .contains("default-src 'self'")
     );
     assert_eq!(headers["cache-control"], "no-store");
+    let style = http
+        .get(format!("{gateway}/app/static/app.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(style.headers()["cache-control"], "public, max-age=3600");
     let no_session = http
         .get(format!("{gateway}/app/audit"))
         .send()

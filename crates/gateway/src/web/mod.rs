@@ -111,20 +111,29 @@ const CSS: &str = include_str!("assets/app.css");
 /// The script: upload progress, confirmations.
 const JS: &str = include_str!("assets/app.js");
 
+/// How long browsers keep the style sheet and the script (they hold no
+/// health data and change only with the gateway).
+const ASSET_CACHE: &str = "public, max-age=3600";
+
 async fn css() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS).into_response()
+    let headers = [
+        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+        (header::CACHE_CONTROL, ASSET_CACHE),
+    ];
+    (headers, CSS).into_response()
 }
 
 async fn js() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        JS,
-    )
-        .into_response()
+    let headers = [
+        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+        (header::CACHE_CONTROL, ASSET_CACHE),
+    ];
+    (headers, JS).into_response()
 }
 
 /// Headers every page carries: nothing loads from elsewhere, nothing frames
-/// it, nothing is cached (pages hold health data).
+/// it, nothing but the style sheet and script is cached (pages hold health
+/// data).
 async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
