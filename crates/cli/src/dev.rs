@@ -336,7 +336,7 @@ fn summary(dir: &Path, description: &Value) -> String {
             "  vault  {}",
             description["vault"].as_str().unwrap_or_default()
         ),
-        "  gateways (FHIR R4 at <gateway>/fhir; keystore passphrase medigate-dev):".into(),
+        "  gateways (web app at <gateway>/app, FHIR R4 at <gateway>/fhir; keystore passphrase medigate-dev):".into(),
     ];
     for participant in description["participants"].as_array().into_iter().flatten() {
         lines.push(format!(
@@ -372,6 +372,21 @@ fn summary(dir: &Path, description: &Value) -> String {
     lines.push(format!(
         "  source {}/patient.env && medigate audit",
         dir.display()
+    ));
+    let gateway_of = |name: &str| {
+        description["participants"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|participant| participant["name"] == name)
+            .and_then(|participant| participant["gateway"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    lines.push(format!(
+        "Or in a browser: {}/app as the patient, {}/app as the doctor (passphrase medigate-dev).",
+        gateway_of("patient"),
+        gateway_of("doctor")
     ));
     lines.push("Stop with Ctrl-C.".into());
     lines.join("\n")
