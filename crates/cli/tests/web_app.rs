@@ -13,6 +13,7 @@
 
 use std::{
     net::TcpListener,
+    os::unix::process::CommandExt,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -45,6 +46,9 @@ impl Driver {
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // Its own process group, with the browsers it starts: stopped
+            // together, even when a test fails before closing its browsers.
+            .process_group(0)
             .spawn()
             .expect("chromedriver runs (scripts/setup.sh installs Debian's chromium-driver)");
         let started = Instant::now();
@@ -87,6 +91,8 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
