@@ -90,6 +90,23 @@ fn decrypt_text(
     String::from_utf8(plaintext).map_err(|_| GatewayError::Undecryptable(hex::encode(content_id)))
 }
 
+/// The chain's question: may `me` read `content_id` (anchored as `anchor`)
+/// for `purpose` now?
+fn read_question(
+    me: [u8; 32],
+    content_id: [u8; 32],
+    anchor: &SharedAnchor,
+    purpose: &Purpose,
+) -> AccessQuestion {
+    AccessQuestion {
+        accessor: AccountId32(me),
+        patient: AccountId32(anchor.owner),
+        record: H256(content_id),
+        purpose: purpose.clone(),
+        action: Action::Read,
+    }
+}
+
 /// Opens a record read from the vault with the key wrapped for `me`:
 /// its binding (owner, record, version: check them against its anchor) and
 /// its text.
@@ -265,13 +282,7 @@ impl Gateway {
         for chunk in candidates.chunks(medigate_chain_client::MAX_ACCESS_QUESTIONS) {
             let questions: Vec<AccessQuestion> = chunk
                 .iter()
-                .map(|(content_id, anchor)| AccessQuestion {
-                    accessor: AccountId32(me),
-                    patient: AccountId32(anchor.owner),
-                    record: H256(*content_id),
-                    purpose: purpose.clone(),
-                    action: Action::Read,
-                })
+                .map(|(content_id, anchor)| read_question(me, *content_id, anchor, purpose))
                 .collect();
             let decisions = self
                 .checker
@@ -320,13 +331,7 @@ impl Gateway {
             .shared_anchor(content_id)
             .await?
             .ok_or_else(not_found)?;
-        let question = AccessQuestion {
-            accessor: AccountId32(me),
-            patient: AccountId32(anchor.owner),
-            record: H256(content_id),
-            purpose: purpose.clone(),
-            action: Action::Read,
-        };
+        let question = read_question(me, content_id, &anchor, purpose);
         let decision = self
             .checker
             .check_access_many(std::slice::from_ref(&question))

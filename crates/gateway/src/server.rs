@@ -44,22 +44,19 @@ pub fn api_token(path: &Path) -> Result<String, GatewayError> {
     Ok(token)
 }
 
+/// Whether `presented` is `secret`, compared in constant time (a token or
+/// CSRF token is a secret: timing must not tell how much of it matched).
+pub fn same_secret(presented: &str, secret: &str) -> bool {
+    subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), secret.as_bytes()).into()
+}
+
 async fn require_token(State(token): State<Arc<String>>, request: Request, next: Next) -> Response {
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
-    // Compare in constant time: the token is a secret.
-    let matches = presented.is_some_and(|presented| {
-        presented.len() == token.len()
-            && presented
-                .bytes()
-                .zip(token.bytes())
-                .fold(0u8, |difference, (a, b)| difference | (a ^ b))
-                == 0
-    });
-    if matches {
+    if presented.is_some_and(|presented| same_secret(presented, &token)) {
         next.run(request).await
     } else if request.uri().path().starts_with("/fhir") {
         crate::error::FhirFailure(GatewayError::Unauthorized).into_response()

@@ -124,8 +124,7 @@ pub async fn find(
             ))
         })?
     } else if !photo.is_empty() {
-        qr::read_account(&photo)
-            .map_err(|error| WebError::BadInput(format!("{}.", capitalized(&error.to_string()))))?
+        qr::read_account(&photo).map_err(|error| WebError::BadInput(error.to_string()))?
     } else {
         return Err(WebError::BadInput(
             "Type the patient's account id or choose a photo of their QR code.".into(),
@@ -145,14 +144,6 @@ pub async fn find(
         "/app/patients/{}",
         hex::encode(account)
     )))
-}
-
-fn capitalized(text: &str) -> String {
-    let mut characters = text.chars();
-    characters
-        .next()
-        .map(|first| first.to_uppercase().chain(characters).collect())
-        .unwrap_or_default()
 }
 
 /// `GET /app/patients/{account}`: the grants held for a patient, the

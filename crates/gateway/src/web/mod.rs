@@ -81,16 +81,22 @@ impl WebError {
                 "The file is too large: this gateway accepts up to {} MiB.",
                 limit >> 20
             ),
-            other => {
-                let text = other.to_string();
-                let mut characters = text.chars();
-                match characters.next() {
-                    Some(first) => format!("{}{}.", first.to_uppercase(), characters.as_str()),
-                    None => text,
-                }
-            }
+            other => sentence(&other.to_string()),
         }
     }
+}
+
+/// `text` as a sentence: a capital first letter, a full stop at the end.
+pub fn sentence(text: &str) -> String {
+    let mut characters = text.chars();
+    let Some(first) = characters.next() else {
+        return String::new();
+    };
+    let mut sentence: String = first.to_uppercase().chain(characters).collect();
+    if !sentence.ends_with(['.', '!', '?']) {
+        sentence.push('.');
+    }
+    sentence
 }
 
 impl IntoResponse for WebError {

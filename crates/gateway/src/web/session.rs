@@ -88,13 +88,11 @@ pub struct SignedIn {
 impl SignedIn {
     /// Fails unless `presented` is the session's CSRF token.
     pub fn check(&self, presented: &str) -> Result<(), WebError> {
-        let same = presented.len() == self.csrf.len()
-            && presented
-                .bytes()
-                .zip(self.csrf.bytes())
-                .fold(0u8, |difference, (a, b)| difference | (a ^ b))
-                == 0;
-        if same { Ok(()) } else { Err(WebError::Csrf) }
+        if crate::server::same_secret(presented, &self.csrf) {
+            Ok(())
+        } else {
+            Err(WebError::Csrf)
+        }
     }
 }
 
@@ -138,16 +136,18 @@ impl FromRequestParts<Arc<Gateway>> for SignedIn {
     }
 }
 
-/// `text` with everything but unreserved URL characters percent-escaped.
+/// What a path keeps unescaped in a query value: unreserved characters and
+/// slashes.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
+/// `text` percent-escaped for a query value (slashes kept).
 pub fn url_escape(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (byte as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
+    percent_encoding::utf8_percent_encode(text, QUERY_VALUE).to_string()
 }
 
 /// Where to go after signing in: a path inside the app, never elsewhere.
