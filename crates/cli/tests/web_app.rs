@@ -592,6 +592,42 @@ async fn patient_and_doctor_go_through_the_core_loop_in_two_browsers() {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     assert!(!doctor.text("nav.filters").await.contains("Vital signs"));
+    // This grant only reads: no form to add records, and a forged one is
+    // refused by the chain, leaving the patient's labs as they were.
+    let page = doctor.body().await;
+    assert!(!page.contains("Add to their record"));
+    let labs_before = page
+        .split("Lab results (")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap()
+        .to_string();
+    let refused = doctor
+        .script(
+            "const csrf = document.querySelector('input[name=csrf]').value;
+             return fetch(location.pathname + '/records', {method: 'POST',
+                 body: new URLSearchParams({csrf, kind: 'lab', title: 'Forged', value: '1'})})
+               .then(async answer => [answer.status, await answer.text()]);",
+        )
+        .await;
+    assert_eq!(refused[0], 403, "{refused}");
+    assert!(
+        refused[1]
+            .as_str()
+            .unwrap()
+            .contains("no current grant from the patient lets you add"),
+        "{refused}"
+    );
+    doctor
+        .open(&format!("/app/patients/{patient_account}"))
+        .await;
+    assert!(
+        doctor
+            .body()
+            .await
+            .contains(&format!("Lab results ({labs_before})")),
+        "nothing was added"
+    );
     guardian.browser.close().await.unwrap();
 
     // A phone-sized window: the same pages, nothing wider than the screen.

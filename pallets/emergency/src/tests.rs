@@ -22,6 +22,22 @@ fn custodians(accounts: &[u64]) -> BoundedVec<u64, ConstU32<7>> {
     BoundedVec::try_from(accounts.to_vec()).unwrap()
 }
 
+/// `who` sets a policy naming no guardian.
+fn policy(
+    who: u64,
+    enabled: bool,
+    roles: RoleSet,
+    window: Option<u64>,
+) -> sp_runtime::DispatchResult {
+    Emergency::set_policy(
+        RuntimeOrigin::signed(who),
+        enabled,
+        roles,
+        guardians(&[]),
+        window,
+    )
+}
+
 /// Custodians 3 of 5 and the patient's policy: enabled for responders,
 /// the guardian notified, the default window.
 fn ready() {
@@ -110,11 +126,10 @@ fn only_holders_of_an_allowed_role_break_the_glass() {
         ));
         assert_noop!(break_glass(PARAMEDIC), Error::<Test>::NotAllowedResponder);
         // The patient may widen the roles.
-        assert_ok!(Emergency::set_policy(
-            RuntimeOrigin::signed(PATIENT),
+        assert_ok!(policy(
+            PATIENT,
             true,
             responders().with(Role::Provider),
-            guardians(&[]),
             None
         ));
         assert_ok!(break_glass(DOCTOR));
@@ -130,13 +145,7 @@ fn a_patient_who_opted_out_or_never_opted_in_cannot_be_reached() {
             3
         ));
         assert_noop!(break_glass(PARAMEDIC), Error::<Test>::EmergencyDisabled);
-        assert_ok!(Emergency::set_policy(
-            RuntimeOrigin::signed(PATIENT),
-            false,
-            responders(),
-            guardians(&[]),
-            None
-        ));
+        assert_ok!(policy(PATIENT, false, responders(), None));
         assert_noop!(break_glass(PARAMEDIC), Error::<Test>::EmergencyDisabled);
         assert_noop!(
             Emergency::break_glass(
@@ -183,13 +192,7 @@ fn only_emergency_purposes_and_one_running_grant_per_responder() {
 #[test]
 fn without_custodians_no_glass_can_be_broken() {
     new_test_ext().execute_with(|| {
-        assert_ok!(Emergency::set_policy(
-            RuntimeOrigin::signed(PATIENT),
-            true,
-            responders(),
-            guardians(&[]),
-            None
-        ));
+        assert_ok!(policy(PATIENT, true, responders(), None));
         assert_noop!(break_glass(PARAMEDIC), Error::<Test>::NoCustodians);
     });
 }
@@ -238,24 +241,12 @@ fn custodians_are_attested_distinct_and_enough_for_the_threshold() {
 fn policies_belong_to_registered_patients_and_windows_are_bounded() {
     new_test_ext().execute_with(|| {
         assert_noop!(
-            Emergency::set_policy(
-                RuntimeOrigin::signed(UNREGISTERED),
-                true,
-                responders(),
-                guardians(&[]),
-                None
-            ),
+            policy(UNREGISTERED, true, responders(), None),
             Error::<Test>::UnknownPatient
         );
         for window in [0, MAX_WINDOW_MS + 1] {
             assert_noop!(
-                Emergency::set_policy(
-                    RuntimeOrigin::signed(PATIENT),
-                    true,
-                    responders(),
-                    guardians(&[]),
-                    Some(window)
-                ),
+                policy(PATIENT, true, responders(), Some(window)),
                 Error::<Test>::BadWindow
             );
         }
@@ -264,13 +255,7 @@ fn policies_belong_to_registered_patients_and_windows_are_bounded() {
             custodians(&CUSTODIANS),
             3
         ));
-        assert_ok!(Emergency::set_policy(
-            RuntimeOrigin::signed(PATIENT),
-            true,
-            responders(),
-            guardians(&[]),
-            Some(15 * 60 * 1000)
-        ));
+        assert_ok!(policy(PATIENT, true, responders(), Some(15 * 60 * 1000)));
         assert_ok!(break_glass(PARAMEDIC));
         assert_eq!(
             BreakGlasses::<Test>::get(0).unwrap().expires_at,
@@ -343,13 +328,7 @@ proptest::proptest! {
                     .filter(|role| bits & 1 << *role as u8 != 0)
                     .fold(RoleSet::empty(), RoleSet::with)
             };
-            assert_ok!(Emergency::set_policy(
-                RuntimeOrigin::signed(PATIENT),
-                enabled,
-                roles(allowed),
-                guardians(&[]),
-                None
-            ));
+            assert_ok!(policy(PATIENT, enabled, roles(allowed), None));
             for role in Role::ALL.into_iter().filter(|role| roles(held).contains(*role)) {
                 let licence = (role == Role::Provider).then(|| H256::repeat_byte(7));
                 let _ = Registry::attest(RuntimeOrigin::signed(BOARD), STRANGER, role, licence, None);
