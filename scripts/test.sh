@@ -22,8 +22,8 @@ echo "test: PostgreSQL listens at $MEDIGATE_TEST_POSTGRES_URL (data and log in $
 cargo test --workspace --no-fail-fast -- --nocapture
 # The pallets' benchmarks, run once each against their mock runtimes, so that
 # the weight measurements keep working.
-cargo test -p pallet-registry -p pallet-records -p pallet-consent -p pallet-audit -p pallet-fee-waiver --lib \
-    --features pallet-registry/runtime-benchmarks,pallet-records/runtime-benchmarks,pallet-consent/runtime-benchmarks,pallet-audit/runtime-benchmarks,pallet-fee-waiver/runtime-benchmarks \
+cargo test -p pallet-registry -p pallet-records -p pallet-consent -p pallet-audit -p pallet-fee-waiver -p pallet-emergency --lib \
+    --features pallet-registry/runtime-benchmarks,pallet-records/runtime-benchmarks,pallet-consent/runtime-benchmarks,pallet-audit/runtime-benchmarks,pallet-fee-waiver/runtime-benchmarks,pallet-emergency/runtime-benchmarks \
     -- benchmarking
 # A short run of every fuzz target (see scripts/fuzz.sh).
 FUZZ_SECONDS="${FUZZ_SECONDS:-10}" ./scripts/fuzz.sh

@@ -9,6 +9,7 @@ frame_benchmarking::define_benchmarks!(
     [pallet_consent, crate::Consent]
     [pallet_audit, crate::Audit]
     [pallet_fee_waiver, crate::FeeWaiver]
+    [pallet_emergency, crate::Emergency]
 );
 
 impl frame_system_benchmarking::Config for crate::Runtime {}

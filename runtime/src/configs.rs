@@ -219,6 +219,7 @@ impl frame_support::traits::Contains<RuntimeCall> for MediGateCalls {
                 | RuntimeCall::Records(_)
                 | RuntimeCall::Consent(_)
                 | RuntimeCall::Audit(_)
+                | RuntimeCall::Emergency(_)
         )
     }
 }
@@ -265,7 +266,18 @@ impl pallet_consent::Config for Runtime {
     type MaxScopeRecords = ConstU32<64>;
     type MaxGrantsPerGrantee = ConstU32<16>;
     type MaxRestrictions = ConstU32<16>;
+    type Emergency = crate::Emergency;
     type WeightInfo = crate::weights::pallet_consent::WeightInfo<Runtime>;
+}
+
+impl pallet_emergency::Config for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    type Time = crate::Timestamp;
+    type GovernanceOrigin = EnsureGovernance;
+    type MaxGuardians = ConstU32<8>;
+    /// Room for a consortium's custodians; a threshold of 3 of 5 is typical.
+    type MaxCustodians = ConstU32<16>;
+    type WeightInfo = crate::weights::pallet_emergency::WeightInfo<Runtime>;
 }
 
 impl pallet_audit::Config for Runtime {

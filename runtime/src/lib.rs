@@ -130,7 +130,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
     spec_name: alloc::borrow::Cow::Borrowed("medigate"),
     impl_name: alloc::borrow::Cow::Borrowed("medigate"),
     authoring_version: 1,
-    spec_version: 102,
+    spec_version: 103,
     impl_version: 1,
     apis: apis::RUNTIME_API_VERSIONS,
     transaction_version: 1,
@@ -236,4 +236,8 @@ mod runtime {
     /// Fee-less MediGate calls for participants, within a budget per account.
     #[runtime::pallet_index(24)]
     pub type FeeWaiver = pallet_fee_waiver;
+
+    /// Emergency access: policies, custodians, break-glass grants, reviews.
+    #[runtime::pallet_index(25)]
+    pub type Emergency = pallet_emergency;
 }

@@ -17,7 +17,14 @@ use scale_info::{PortableRegistry, TypeDef, TypeDefPrimitive};
 
 /// MediGate's own pallets: the ones that hold patients' records, consent and
 /// audit trail.
-const MEDIGATE_PALLETS: [&str; 5] = ["Registry", "Records", "Consent", "Audit", "FeeWaiver"];
+const MEDIGATE_PALLETS: [&str; 6] = [
+    "Registry",
+    "Records",
+    "Consent",
+    "Audit",
+    "FeeWaiver",
+    "Emergency",
+];
 
 /// The largest fixed-size byte array allowed: a 256-bit hash or key.
 const LARGEST_BYTE_ARRAY: u32 = 32;

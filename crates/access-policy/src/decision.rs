@@ -3,7 +3,7 @@
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 
-use crate::{Action, ActionSet, Category, Purpose, RoleSet, Scope};
+use crate::{Action, ActionSet, Category, CategorySet, Purpose, RoleSet, Scope};
 
 /// The question: may `accessor` perform `action` on record `record` (of
 /// `category`) of `patient`, for `purpose`, at time `now`?
@@ -120,6 +120,56 @@ pub enum Reason {
     OutOfScope = 12,
     /// Denied: no record with this id is anchored to this patient.
     UnknownRecord = 13,
+    /// Allowed by a running emergency (break-glass) grant.
+    Emergency = 14,
+}
+
+/// A running emergency (break-glass) grant, as the decision sees it: a
+/// responder may read the records of `categories` for `purpose` between
+/// `opened_at` and `expires_at`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EmergencyGrant<Moment> {
+    /// The emergency purpose the glass was broken for.
+    pub purpose: Purpose,
+    /// The categories it opens (the patient summary).
+    pub categories: CategorySet,
+    /// When it was opened.
+    pub opened_at: Moment,
+    /// First moment of invalidity.
+    pub expires_at: Moment,
+}
+
+impl<Moment: PartialOrd> EmergencyGrant<Moment> {
+    /// Whether it allows `request`: a read, for its purpose, of a record in
+    /// its categories, inside its window.
+    fn allows<AccountId, RecordId>(
+        &self,
+        request: &AccessRequest<AccountId, RecordId, Moment>,
+    ) -> bool {
+        request.action == Action::Read
+            && request.purpose == self.purpose
+            && self.categories.contains(request.category)
+            && self.opened_at <= request.now
+            && request.now < self.expires_at
+    }
+}
+
+/// Where the decision learns of running emergency grants (the emergency
+/// pallet on the chain; `()` knows of none).
+pub trait EmergencyGrants<AccountId, Moment> {
+    /// The running emergency grant of `responder` on `patient`'s records at
+    /// `now`, if any.
+    fn emergency_grant(
+        responder: &AccountId,
+        patient: &AccountId,
+        now: Moment,
+    ) -> Option<EmergencyGrant<Moment>>;
+}
+
+impl<AccountId, Moment> EmergencyGrants<AccountId, Moment> for () {
+    fn emergency_grant(_: &AccountId, _: &AccountId, _: Moment) -> Option<EmergencyGrant<Moment>> {
+        None
+    }
 }
 
 /// The answer to an [`AccessRequest`].
@@ -229,6 +279,26 @@ where
     RecordIds: AsRef<[RecordId]> + 'a,
     Moment: PartialOrd + 'a,
 {
+    decide_with_emergency(request, accessor, grants, restrictions, None)
+}
+
+/// [`decide`], when the accessor may also hold a running emergency grant on
+/// the patient's records. The emergency grant is weighed after the patient's
+/// grants: it never overrides a restriction or a missing role, and allows
+/// only reads of its categories, for its purpose, inside its window.
+pub fn decide_with_emergency<'a, AccountId, RecordId, RecordIds, Moment, GrantId>(
+    request: &AccessRequest<AccountId, RecordId, Moment>,
+    accessor: Accessor,
+    grants: impl IntoIterator<Item = (GrantId, &'a GrantTerms<AccountId, RecordIds, Moment>)>,
+    restrictions: impl IntoIterator<Item = &'a Restriction<AccountId, RecordIds>>,
+    emergency: Option<EmergencyGrant<Moment>>,
+) -> Decision<GrantId>
+where
+    AccountId: PartialEq + 'a,
+    RecordId: PartialEq,
+    RecordIds: AsRef<[RecordId]> + 'a,
+    Moment: PartialOrd + 'a,
+{
     if request.accessor == request.patient {
         return Decision::allow(Reason::Owner, None);
     }
@@ -266,6 +336,9 @@ where
                 }
             }
         }
+    }
+    if emergency.is_some_and(|grant| grant.allows(request)) {
+        return Decision::allow(Reason::Emergency, None);
     }
     Decision::deny(closest.unwrap_or(Reason::NoGrant))
 }

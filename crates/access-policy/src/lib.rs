@@ -17,14 +17,19 @@
 //! 4. A grant allows only if it is the patient's, names the accessor, is not
 //!    revoked, is inside its validity window `[not_before, expires_at)`, names
 //!    this purpose, includes this action and covers this record.
-//! 5. Anything else is denied (default deny).
+//! 5. A running emergency (break-glass) grant of the accessor allows reading
+//!    the categories it opens, for its purpose, inside its window.
+//! 6. Anything else is denied (default deny).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
 mod decision;
 mod terms;
 
-pub use decision::{AccessRequest, Accessor, Decision, GrantTerms, Reason, Restriction, decide};
+pub use decision::{
+    AccessRequest, Accessor, Decision, EmergencyGrant, EmergencyGrants, GrantTerms, Reason,
+    Restriction, decide, decide_with_emergency,
+};
 pub use terms::{Action, ActionSet, Category, CategorySet, Purpose, Role, RoleSet, Scope};
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 //! ranges so that grants and requests often meet.
 
 use medigate_access_policy::{
-    AccessRequest, Accessor, Action, ActionSet, Category, Decision, GrantTerms, Purpose, Reason,
-    Restriction, Role, RoleSet, Scope, decide,
+    AccessRequest, Accessor, Action, ActionSet, Category, CategorySet, Decision, EmergencyGrant,
+    GrantTerms, Purpose, Reason, Restriction, Role, RoleSet, Scope, decide, decide_with_emergency,
 };
 use proptest::prelude::*;
 
@@ -118,6 +118,21 @@ fn run(
     restrictions: &[Restriction<u8, Vec<u8>>],
 ) -> Decision<usize> {
     decide(request, accessor, grants.iter().enumerate(), restrictions)
+}
+
+fn emergency() -> impl Strategy<Value = EmergencyGrant<u64>> {
+    (
+        prop::sample::select(vec![Purpose::EmergencyTreatment, Purpose::BreakTheGlass]),
+        prop::collection::vec(category(), 0..3),
+        0u64..100,
+        0u64..60,
+    )
+        .prop_map(|(purpose, categories, opened_at, length)| EmergencyGrant {
+            purpose,
+            categories: categories.into_iter().collect::<CategorySet>(),
+            opened_at,
+            expires_at: opened_at + length,
+        })
 }
 
 /// Neither the patient nor a delegate: the only accessors grants matter for.
@@ -254,5 +269,34 @@ proptest! {
         accessor.registered = false;
         let decision = run(&request, accessor, &grants, &[]);
         prop_assert_eq!(decision, Decision { allowed: false, grant: None, reason: Reason::NotRegistered });
+    }
+
+    #[test]
+    fn an_emergency_grant_only_ever_allows_reading_its_categories_in_its_window(
+        request in request(),
+        accessor in accessor(),
+        grants in prop::collection::vec(grant(), 0..4),
+        restrictions in prop::collection::vec(restriction(), 0..3),
+        emergency in emergency(),
+    ) {
+        let without = run(&request, accessor, &grants, &restrictions);
+        let with = decide_with_emergency(
+            &request,
+            accessor,
+            grants.iter().enumerate(),
+            &restrictions,
+            Some(emergency),
+        );
+        if with != without {
+            // The emergency grant only ever turns a denial into a read.
+            prop_assert!(!without.allowed && with.allowed, "{without:?} -> {with:?}");
+            prop_assert_eq!(with, Decision { allowed: true, grant: None, reason: Reason::Emergency });
+            prop_assert_eq!(request.action, Action::Read);
+            prop_assert_eq!(request.purpose, emergency.purpose);
+            prop_assert!(emergency.categories.contains(request.category));
+            prop_assert!(emergency.opened_at <= request.now && request.now < emergency.expires_at);
+            // Never past a restriction, a missing role or an unknown account.
+            prop_assert!(!matches!(without.reason, Reason::Restricted | Reason::RoleMissing | Reason::NotRegistered));
+        }
     }
 }

@@ -15,12 +15,13 @@ pub use access::{
 };
 pub use http_rpc::{HttpRpc, HttpRpcError, connect_http};
 pub use reads::{
-    ChainAnchor, ChainGrant, ChainRequest, anchor, chain_time, encryption_key, free_balance, grant,
-    holds_role, is_delegate, is_erased, is_registered, pending_request,
+    ChainAnchor, ChainBreakGlass, ChainEmergencyPolicy, ChainGrant, ChainRequest, anchor,
+    break_glass, chain_time, custodian_set, emergency_policy, emergency_summary, encryption_key,
+    free_balance, grant, holds_role, is_delegate, is_erased, is_registered, pending_request,
 };
 pub use subxt;
 pub use subxt_signer;
-pub use transactions::{ChainError, account_id, submit_all, submit_and_wait};
+pub use transactions::{ChainError, account_id, submit_all, submit_and_wait, submit_in_best_block};
 
 /// Calls, storage, constants and events of the MediGate runtime.
 #[subxt::subxt(

@@ -189,3 +189,57 @@ pub async fn pending_request(
     let address = medigate::storage().consent().requests();
     fetch_entry(client, address, (request,), "Consent.Requests").await
 }
+
+/// A patient's emergency policy as read from the chain.
+pub type ChainEmergencyPolicy =
+    medigate::runtime_types::pallet_emergency::EmergencyPolicy<AccountId32>;
+
+/// A break-glass as read from the chain.
+pub type ChainBreakGlass = medigate::runtime_types::pallet_emergency::BreakGlass<AccountId32>;
+
+/// The emergency policy of `patient`, if they set one.
+pub async fn emergency_policy(
+    client: &Client,
+    patient: &AccountId32,
+) -> Result<Option<ChainEmergencyPolicy>, ChainError> {
+    let address = medigate::storage().emergency().policies();
+    fetch_entry(client, address, (patient.clone(),), "Emergency.Policies").await
+}
+
+/// The content id of `patient`'s current emergency summary, if they have one.
+pub async fn emergency_summary(
+    client: &Client,
+    patient: &AccountId32,
+) -> Result<Option<H256>, ChainError> {
+    let address = medigate::storage().emergency().summaries();
+    fetch_entry(client, address, (patient.clone(),), "Emergency.Summaries").await
+}
+
+/// Break-glass `id`, if it exists.
+pub async fn break_glass(client: &Client, id: u64) -> Result<Option<ChainBreakGlass>, ChainError> {
+    let address = medigate::storage().emergency().break_glasses();
+    fetch_entry(client, address, (id,), "Emergency.BreakGlasses").await
+}
+
+/// The custodians of emergency key shares and how many must release theirs
+/// (none and 0 until governance names them).
+pub async fn custodian_set(client: &Client) -> Result<(Vec<AccountId32>, u8), ChainError> {
+    let custodians = fetch_entry(
+        client,
+        medigate::storage().emergency().custodians(),
+        (),
+        "Emergency.Custodians",
+    )
+    .await?;
+    let threshold = fetch_entry(
+        client,
+        medigate::storage().emergency().threshold(),
+        (),
+        "Emergency.Threshold",
+    )
+    .await?;
+    Ok((
+        custodians.map(|list| list.0).unwrap_or_default(),
+        threshold.unwrap_or_default(),
+    ))
+}

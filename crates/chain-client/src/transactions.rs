@@ -61,6 +61,52 @@ pub async fn submit_and_wait<Call: Payload>(
         .map_err(finalization_error)
 }
 
+/// Signs `call` with `signer`, submits it and waits until it succeeds in a
+/// best block (not yet final); returns its events. For calls whose effect is
+/// wanted at once, such as a break-glass: custodians act on best blocks.
+pub async fn submit_in_best_block<Call: Payload>(
+    client: &Client,
+    call: &Call,
+    signer: &Keypair,
+) -> Result<ExtrinsicEvents<MediGateConfig>, ChainError> {
+    use subxt::{
+        error::{TransactionProgressError, TransactionStatusError},
+        transactions::TransactionStatus,
+    };
+    let mut progress = client
+        .at_current_block()
+        .await
+        .map_err(|error| ChainError::BestBlock(Box::new(error)))?
+        .transactions()
+        .sign_and_submit_then_watch_default(call, signer)
+        .await
+        .map_err(|error| ChainError::Refused(Box::new(error)))?;
+    while let Some(status) = progress.next().await {
+        let status = status.map_err(|error| ChainError::Failed(Box::new(error.into())))?;
+        match status {
+            TransactionStatus::InBestBlock(in_block)
+            | TransactionStatus::InFinalizedBlock(in_block) => {
+                return in_block
+                    .wait_for_success()
+                    .await
+                    .map_err(|error| ChainError::Failed(Box::new(error.into())));
+            }
+            TransactionStatus::Invalid { message } | TransactionStatus::Dropped { message } => {
+                return Err(ChainError::Invalid(message));
+            }
+            TransactionStatus::Error { message } => {
+                return Err(ChainError::Failed(Box::new(
+                    TransactionProgressError::from(TransactionStatusError::Error(message)).into(),
+                )));
+            }
+            _ => continue,
+        }
+    }
+    Err(ChainError::Failed(Box::new(
+        TransactionProgressError::UnexpectedEndOfTransactionStatusStream.into(),
+    )))
+}
+
 /// Tells a transaction the pool refused apart from one that failed.
 fn finalization_error(error: TransactionFinalizedSuccessError) -> ChainError {
     use subxt::error::{TransactionProgressError, TransactionStatusError};

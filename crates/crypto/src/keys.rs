@@ -25,6 +25,8 @@ pub const HYBRID_KEY_LABEL: &[u8] = b"medigate/v1/x-wing-encryption-key";
 
 /// The HKDF salt of MediGate's key derivations.
 const DERIVATION_SALT: &[u8] = b"medigate";
+/// The HKDF label of the emergency summary's key (followed by its generation).
+const EMERGENCY_KEY_LABEL: &[u8] = b"medigate/v1/emergency-summary-key";
 
 /// The chain signing key pair (sr25519).
 pub type SigningKeypair = subxt_signer::sr25519::Keypair;
@@ -91,6 +93,21 @@ impl Identity {
         .expect("the phrase came from a valid mnemonic");
         subxt_signer::sr25519::Keypair::from_phrase(&mnemonic, None)
             .expect("a valid mnemonic derives a key pair")
+    }
+
+    /// The key of the patient's emergency summary, generation `generation`
+    /// (a new generation replaces a key whose card or shares are lost). It
+    /// is derived from the seed with its own label, so it survives a lost
+    /// database; it leaves the gateway only split among custodians or
+    /// printed on the patient's emergency card.
+    pub fn emergency_key(&self, generation: u32) -> crate::record::RecordKey {
+        let mut info = EMERGENCY_KEY_LABEL.to_vec();
+        info.extend_from_slice(&generation.to_le_bytes());
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        Hkdf::<Sha256>::new(Some(DERIVATION_SALT), self.seed.as_ref())
+            .expand(&info, bytes.as_mut())
+            .expect("32 bytes is a valid HKDF-SHA-256 output length");
+        crate::record::RecordKey::from_bytes(*bytes)
     }
 
     /// The X25519 secret others encrypt record keys to.

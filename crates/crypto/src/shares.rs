@@ -5,10 +5,116 @@
 //! Shamir sharing does not detect a wrong or missing share: combining bad
 //! shares yields a wrong key, not an error. Callers check the rebuilt key by
 //! using it (an envelope or a wrap under it fails to open).
+//!
+//! A share travels only sealed to its holder's X25519 key ([`seal_share`],
+//! HPKE base mode as in [`crate::wrap`], its own `info`), bound to the
+//! patient, the holder and a context number: the key's generation when the
+//! patient hands it to a custodian, the break-glass id when a custodian
+//! releases it to a responder. Sealed share layout (86 bytes): magic `MGS1`
+//! (4), format version 1 (1), suite 1 (1), the encapsulated key (32), the
+//! sealed share with its tag (48 + 1: the share is 33 bytes).
 
+use hpke::{
+    Deserializable, OpModeR, OpModeS, Serializable, aead::ChaCha20Poly1305, kdf::HkdfSha256,
+    kem::X25519HkdfSha256,
+};
 use zeroize::Zeroizing;
 
-use crate::CryptoError;
+use crate::{
+    CryptoError,
+    keys::{EncryptionPublicKey, EncryptionSecret},
+};
+
+/// A sealed share's length in bytes.
+pub const SEALED_SHARE_LEN: usize = 4 + 1 + 1 + 32 + SHARE_LEN + 16;
+const SEALED_MAGIC: &[u8; 4] = b"MGS1";
+const SEALED_VERSION: u8 = 1;
+const SEALED_SUITE: u8 = 1;
+const SEALED_INFO: &[u8] = b"medigate/v1/emergency-key-share";
+
+/// What a sealed share is bound to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShareBinding {
+    /// The patient whose key it is a share of.
+    pub patient: [u8; 32],
+    /// The account it is sealed to (a custodian, or a responder).
+    pub holder: [u8; 32],
+    /// The key generation (to a custodian) or the break-glass id (to a
+    /// responder).
+    pub context: u64,
+}
+
+impl ShareBinding {
+    fn associated_data(&self) -> [u8; 72] {
+        let mut data = [0u8; 72];
+        data[..32].copy_from_slice(&self.patient);
+        data[32..64].copy_from_slice(&self.holder);
+        data[64..].copy_from_slice(&self.context.to_le_bytes());
+        data
+    }
+}
+
+/// Seals `share` to `recipient`, bound to `binding`.
+pub fn seal_share(
+    share: &KeyShare,
+    recipient: &EncryptionPublicKey,
+    binding: &ShareBinding,
+) -> Result<[u8; SEALED_SHARE_LEN], CryptoError> {
+    let recipient = <X25519HkdfSha256 as hpke::Kem>::PublicKey::from_bytes(&recipient.0)
+        .map_err(|_| CryptoError::MalformedShare("the holder's public key is not an X25519 key"))?;
+    let (encapped, sealed) =
+        hpke::single_shot_seal::<ChaCha20Poly1305, HkdfSha256, X25519HkdfSha256>(
+            &OpModeS::Base,
+            &recipient,
+            SEALED_INFO,
+            share.as_bytes(),
+            &binding.associated_data(),
+        )
+        .map_err(|_| CryptoError::MalformedShare("the holder's public key is unusable"))?;
+    let mut out = [0u8; SEALED_SHARE_LEN];
+    out[..4].copy_from_slice(SEALED_MAGIC);
+    out[4] = SEALED_VERSION;
+    out[5] = SEALED_SUITE;
+    out[6..38].copy_from_slice(&encapped.to_bytes());
+    out[38..].copy_from_slice(&sealed);
+    Ok(out)
+}
+
+/// Opens a sealed share with the holder's `secret`; it must be bound to
+/// `binding`.
+pub fn open_share(
+    sealed: &[u8],
+    secret: &EncryptionSecret,
+    binding: &ShareBinding,
+) -> Result<KeyShare, CryptoError> {
+    if sealed.len() != SEALED_SHARE_LEN || &sealed[..4] != SEALED_MAGIC {
+        return Err(CryptoError::MalformedShare(
+            "a sealed share is 86 bytes starting with MGS1",
+        ));
+    }
+    if sealed[4] != SEALED_VERSION || sealed[5] != SEALED_SUITE {
+        return Err(CryptoError::MalformedShare(
+            "an unknown sealed-share version or suite",
+        ));
+    }
+    let encapped = <X25519HkdfSha256 as hpke::Kem>::EncappedKey::from_bytes(&sealed[6..38])
+        .map_err(|_| CryptoError::MalformedShare("the encapsulated key is not an X25519 key"))?;
+    let private = Zeroizing::new(secret.as_x25519().to_bytes());
+    let private = <X25519HkdfSha256 as hpke::Kem>::PrivateKey::from_bytes(private.as_ref())
+        .map_err(|_| CryptoError::MalformedShare("the secret key is not an X25519 key"))?;
+    let opened = Zeroizing::new(
+        hpke::single_shot_open::<ChaCha20Poly1305, HkdfSha256, X25519HkdfSha256>(
+            &OpModeR::Base,
+            &private,
+            &encapped,
+            SEALED_INFO,
+            &sealed[38..],
+            &binding.associated_data(),
+        )
+        .map_err(|_| CryptoError::Tampered)?,
+    );
+    KeyShare::from_bytes(&opened)
+}
 
 /// A share's length: its participant number and 32 bytes.
 pub const SHARE_LEN: usize = 33;
@@ -132,6 +238,47 @@ mod tests {
         let twice = [shares[0].clone(), shares[0].clone()];
         assert!(matches!(
             combine_key(&twice),
+            Err(CryptoError::MalformedShare(_))
+        ));
+    }
+
+    #[test]
+    fn a_sealed_share_opens_only_for_its_holder_and_binding() {
+        let custodian = crate::keys::Identity::generate().encryption_secret();
+        let other = crate::keys::Identity::generate().encryption_secret();
+        let share = split_key(&KEY, 2, 3).unwrap().remove(1);
+        let binding = ShareBinding {
+            patient: [1; 32],
+            holder: [2; 32],
+            context: 7,
+        };
+        let sealed = seal_share(&share, &custodian.public_key(), &binding).unwrap();
+        assert_eq!(open_share(&sealed, &custodian, &binding).unwrap(), share);
+        assert!(matches!(
+            open_share(&sealed, &other, &binding),
+            Err(CryptoError::Tampered)
+        ));
+        for changed in [
+            ShareBinding {
+                context: 8,
+                ..binding
+            },
+            ShareBinding {
+                holder: [3; 32],
+                ..binding
+            },
+            ShareBinding {
+                patient: [4; 32],
+                ..binding
+            },
+        ] {
+            assert!(matches!(
+                open_share(&sealed, &custodian, &changed),
+                Err(CryptoError::Tampered)
+            ));
+        }
+        assert!(matches!(
+            open_share(&sealed[..40], &custodian, &binding),
             Err(CryptoError::MalformedShare(_))
         ));
     }

@@ -70,7 +70,7 @@ pub enum ApiError {
 
 fn reason_text(reason: &Reason) -> &'static str {
     match reason {
-        Reason::Owner | Reason::Delegate | Reason::Granted => "allowed",
+        Reason::Owner | Reason::Delegate | Reason::Granted | Reason::Emergency => "allowed",
         Reason::NotRegistered => "the requester is not a registered participant",
         Reason::RoleMissing => {
             "the requester holds no current attestation of a role this purpose requires"
@@ -90,7 +90,7 @@ fn reason_text(reason: &Reason) -> &'static str {
 /// The stable code of a denial.
 fn reason_code(reason: &Reason) -> &'static str {
     match reason {
-        Reason::Owner | Reason::Delegate | Reason::Granted => "allowed",
+        Reason::Owner | Reason::Delegate | Reason::Granted | Reason::Emergency => "allowed",
         Reason::NotRegistered => "unknown_account",
         Reason::RoleMissing => "role_missing",
         Reason::Restricted => "restricted",

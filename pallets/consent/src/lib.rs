@@ -127,6 +127,10 @@ pub mod pallet {
         #[pallet::constant]
         type MaxRestrictions: Get<u32>;
 
+        /// Running emergency (break-glass) grants, which `check_access`
+        /// weighs after the patient's grants (`()`: none).
+        type Emergency: medigate_access_policy::EmergencyGrants<Self::AccountId, Moment>;
+
         /// Weights of this pallet's calls.
         type WeightInfo: WeightInfo;
     }
@@ -736,8 +740,9 @@ impl<T: Config> Pallet<T> {
     }
 
     /// May `accessor` perform `action` on `record` of `patient` for `purpose`
-    /// now? Reads the chain's state and applies
-    /// [`medigate_access_policy::decide`].
+    /// now? Reads the chain's state (grants, restrictions, roles and a running
+    /// emergency grant) and applies
+    /// [`medigate_access_policy::decide_with_emergency`].
     pub fn check_access(
         accessor: T::AccountId,
         patient: T::AccountId,
@@ -751,6 +756,7 @@ impl<T: Config> Pallet<T> {
         else {
             return Decision::deny(Reason::UnknownRecord);
         };
+        let now = T::Time::now();
         let request = AccessRequest {
             accessor: accessor.clone(),
             patient: patient.clone(),
@@ -758,7 +764,7 @@ impl<T: Config> Pallet<T> {
             category,
             purpose,
             action,
-            now: T::Time::now(),
+            now,
         };
         let standing = Accessor {
             registered: pallet_registry::Pallet::<T>::is_registered(&accessor),
@@ -771,11 +777,16 @@ impl<T: Config> Pallet<T> {
                 .filter_map(|id| Grants::<T>::get(id).map(|grant| (id, grant)))
                 .collect();
         let restrictions = Restrictions::<T>::get(&patient);
-        medigate_access_policy::decide(
+        let emergency =
+            <T::Emergency as medigate_access_policy::EmergencyGrants<_, _>>::emergency_grant(
+                &accessor, &patient, now,
+            );
+        medigate_access_policy::decide_with_emergency(
             &request,
             standing,
             grants.iter().map(|(id, grant)| (*id, grant)),
             restrictions.iter(),
+            emergency,
         )
     }
 }

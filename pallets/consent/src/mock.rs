@@ -71,6 +71,7 @@ impl pallet_consent::Config for Test {
     type MaxScopeRecords = ConstU32<MAX_SCOPE_RECORDS>;
     type MaxGrantsPerGrantee = ConstU32<MAX_GRANTS>;
     type MaxRestrictions = ConstU32<2>;
+    type Emergency = ();
     type WeightInfo = ();
 }
 

@@ -20,11 +20,19 @@
 //! - [`Pallet::set_custodians`]: by governance.
 //! - [`Pallet::break_glass`]: by a responder the patient's policy allows.
 //! - [`Pallet::review`]: by the patient or one of their guardians, once.
+//! - [`Pallet::set_summary`]: by a registered patient, to point to their
+//!   current emergency summary.
+//!
+//! The running grant is answered to access decisions through
+//! [`EmergencyGrants`]: it opens the patient's summary, for reading, for the
+//! purpose the glass was broken for, until it ends.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
 pub mod weights;
 
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -32,7 +40,9 @@ mod tests;
 
 use frame_support::pallet_prelude::*;
 use frame_system::pallet_prelude::*;
-pub use medigate_access_policy::{Purpose, Role, RoleSet};
+pub use medigate_access_policy::{
+    Category, CategorySet, EmergencyGrant, EmergencyGrants, Purpose, Role, RoleSet,
+};
 use sp_core::H256;
 
 pub use pallet::*;
@@ -85,6 +95,34 @@ pub enum Review {
     /// The patient or a guardian flagged it to the authorities.
     Flagged,
 }
+
+/// The running part of a break-glass, kept per patient and responder: what
+/// an access decision reads, in one storage read.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+)]
+pub struct OpenGrant {
+    /// The break-glass.
+    pub id: BreakGlassId,
+    /// `EmergencyTreatment` or `BreakTheGlass`.
+    pub purpose: Purpose,
+    /// When it was opened.
+    pub opened_at: Moment,
+    /// When it ends.
+    pub expires_at: Moment,
+}
+
+/// The categories an emergency grant opens: the patient's emergency summary.
+pub const EMERGENCY_CATEGORIES: CategorySet = CategorySet::empty().with(Category::Summary);
 
 /// One break-glass: a time-boxed emergency grant and its review.
 #[derive(
@@ -159,8 +197,8 @@ pub mod pallet {
     #[pallet::storage]
     pub type NextBreakGlass<T: Config> = StorageValue<_, BreakGlassId, ValueQuery>;
 
-    /// The latest break-glass of each responder on each patient's records,
-    /// and when its grant ends.
+    /// The latest break-glass of each responder on each patient's records
+    /// (patient, then responder).
     #[pallet::storage]
     pub type Latest<T: Config> = StorageDoubleMap<
         _,
@@ -168,8 +206,14 @@ pub mod pallet {
         T::AccountId,
         Blake2_128Concat,
         T::AccountId,
-        (BreakGlassId, Moment),
+        OpenGrant,
     >;
+
+    /// The content id of each patient's current emergency summary (an
+    /// envelope under the patient's emergency key, anchored as a summary
+    /// record): what a responder fetches once the key is rebuilt.
+    #[pallet::storage]
+    pub type Summaries<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, H256>;
 
     /// Every break-glass, kept for review and audit.
     #[pallet::storage]
@@ -207,6 +251,13 @@ pub mod pallet {
             purpose: Purpose,
             /// When the emergency grant ends.
             expires_at: Moment,
+        },
+        /// A patient pointed to a new emergency summary.
+        SummarySet {
+            /// The patient.
+            patient: T::AccountId,
+            /// The summary's content id.
+            content_id: H256,
         },
         /// The patient or a guardian reviewed a break-glass.
         Reviewed {
@@ -363,7 +414,16 @@ pub mod pallet {
                 id
             });
             let expires_at = now.saturating_add(policy.window);
-            Latest::<T>::insert(&patient, &responder, (id, expires_at));
+            Latest::<T>::insert(
+                &patient,
+                &responder,
+                OpenGrant {
+                    id,
+                    purpose,
+                    opened_at: now,
+                    expires_at,
+                },
+            );
             BreakGlasses::<T>::insert(
                 id,
                 BreakGlass {
@@ -412,6 +472,26 @@ pub mod pallet {
             });
             Ok(())
         }
+
+        /// Points to the caller's current emergency summary, by its content
+        /// id. The summary is an envelope under the caller's emergency key,
+        /// anchored as a summary record of the caller: an id that is not
+        /// such a record opens nothing (reads check the anchor).
+        #[pallet::call_index(4)]
+        #[pallet::weight(<T as Config>::WeightInfo::set_summary())]
+        pub fn set_summary(origin: OriginFor<T>, content_id: H256) -> DispatchResult {
+            let patient = ensure_signed(origin)?;
+            ensure!(
+                pallet_registry::Pallet::<T>::is_registered(&patient),
+                Error::<T>::UnknownPatient
+            );
+            Summaries::<T>::insert(&patient, content_id);
+            Self::deposit_event(Event::SummarySet {
+                patient,
+                content_id,
+            });
+            Ok(())
+        }
     }
 }
 
@@ -423,14 +503,32 @@ impl<T: Config> Pallet<T> {
         patient: &T::AccountId,
         now: Moment,
     ) -> Option<BreakGlassId> {
+        Self::running(responder, patient, now).map(|grant| grant.id)
+    }
+
+    fn running(responder: &T::AccountId, patient: &T::AccountId, now: Moment) -> Option<OpenGrant> {
         Latest::<T>::get(patient, responder)
-            .filter(|(_, expires_at)| now < *expires_at)
-            .map(|(id, _)| id)
+            .filter(|grant| grant.opened_at <= now && now < grant.expires_at)
     }
 
     /// The custodians and how many must release their share.
     pub fn custodian_set() -> (alloc::vec::Vec<T::AccountId>, u8) {
         (Custodians::<T>::get().into_inner(), Threshold::<T>::get())
+    }
+}
+
+impl<T: Config> EmergencyGrants<T::AccountId, Moment> for Pallet<T> {
+    fn emergency_grant(
+        responder: &T::AccountId,
+        patient: &T::AccountId,
+        now: Moment,
+    ) -> Option<EmergencyGrant<Moment>> {
+        Self::running(responder, patient, now).map(|grant| EmergencyGrant {
+            purpose: grant.purpose,
+            categories: EMERGENCY_CATEGORIES,
+            opened_at: grant.opened_at,
+            expires_at: grant.expires_at,
+        })
     }
 }
 

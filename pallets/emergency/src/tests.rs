@@ -7,7 +7,8 @@ use sp_core::H256;
 use sp_runtime::BoundedVec;
 
 use crate::{
-    BreakGlasses, DEFAULT_WINDOW_MS, Error, Event, MAX_WINDOW_MS, Pallet, Review, mock::*,
+    BreakGlasses, Category, DEFAULT_WINDOW_MS, EmergencyGrant, EmergencyGrants, Error, Event,
+    MAX_WINDOW_MS, Pallet, Review, Summaries, mock::*,
 };
 
 fn responders() -> RoleSet {
@@ -103,6 +104,64 @@ fn an_allowed_responder_opens_a_grant_for_the_window_and_an_event_says_so() {
         assert_eq!(
             Pallet::<Test>::open_emergency(&DOCTOR, &PATIENT, START),
             None
+        );
+    });
+}
+
+#[test]
+fn the_running_grant_opens_the_summary_for_its_purpose_until_it_ends() {
+    new_test_ext().execute_with(|| {
+        ready();
+        assert_eq!(
+            <Pallet<Test> as EmergencyGrants<u64, u64>>::emergency_grant(
+                &PARAMEDIC, &PATIENT, START
+            ),
+            None
+        );
+        assert_ok!(break_glass(PARAMEDIC));
+        let grant = EmergencyGrant {
+            purpose: Purpose::EmergencyTreatment,
+            categories: crate::EMERGENCY_CATEGORIES,
+            opened_at: START,
+            expires_at: START + DEFAULT_WINDOW_MS,
+        };
+        assert!(grant.categories.contains(Category::Summary));
+        assert!(!grant.categories.contains(Category::Labs));
+        let at = |now| {
+            <Pallet<Test> as EmergencyGrants<u64, u64>>::emergency_grant(&PARAMEDIC, &PATIENT, now)
+        };
+        assert_eq!(at(START), Some(grant));
+        assert_eq!(at(START + DEFAULT_WINDOW_MS), None);
+        assert_eq!(at(START - 1), None);
+        // Nobody else's.
+        assert_eq!(
+            <Pallet<Test> as EmergencyGrants<u64, u64>>::emergency_grant(
+                &PARAMEDIC, &GUARDIAN, START
+            ),
+            None
+        );
+    });
+}
+
+#[test]
+fn registered_patients_point_to_their_summary() {
+    new_test_ext().execute_with(|| {
+        let summary = H256::repeat_byte(0x5a);
+        assert_noop!(
+            Emergency::set_summary(RuntimeOrigin::signed(UNREGISTERED), summary),
+            Error::<Test>::UnknownPatient
+        );
+        assert_ok!(Emergency::set_summary(
+            RuntimeOrigin::signed(PATIENT),
+            summary
+        ));
+        assert_eq!(Summaries::<Test>::get(PATIENT), Some(summary));
+        System::assert_last_event(
+            Event::SummarySet {
+                patient: PATIENT,
+                content_id: summary,
+            }
+            .into(),
         );
     });
 }

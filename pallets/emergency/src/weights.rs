@@ -15,6 +15,8 @@ pub trait WeightInfo {
     fn break_glass() -> Weight;
     /// `review`.
     fn review() -> Weight;
+    /// `set_summary`.
+    fn set_summary() -> Weight;
 }
 
 impl WeightInfo for () {
@@ -28,6 +30,9 @@ impl WeightInfo for () {
         Weight::zero()
     }
     fn review() -> Weight {
+        Weight::zero()
+    }
+    fn set_summary() -> Weight {
         Weight::zero()
     }
 }
