@@ -243,3 +243,20 @@ pub async fn custodian_set(client: &Client) -> Result<(Vec<AccountId32>, u8), Ch
         threshold.unwrap_or_default(),
     ))
 }
+
+/// The latest break-glass of `responder` on `patient`'s records (id, purpose,
+/// opening and end), running or not.
+pub async fn latest_break_glass(
+    client: &Client,
+    patient: &AccountId32,
+    responder: &AccountId32,
+) -> Result<Option<medigate::runtime_types::pallet_emergency::OpenGrant>, ChainError> {
+    let address = medigate::storage().emergency().latest();
+    fetch_entry(
+        client,
+        address,
+        (patient.clone(), responder.clone()),
+        "Emergency.Latest",
+    )
+    .await
+}

@@ -61,10 +61,10 @@ impl CliError {
         match self.code().as_str() {
             "usage" | "bad_request" => 2,
             "keystore_locked" | "wrong_passphrase" | "keystore" | "keys" => 3,
-            "invalid_fhir" | "not_importable" | "other_patient" | "too_large" => 4,
-            "denied" | "not_registered" | "unauthorized" => 5,
+            "invalid_fhir" | "not_importable" | "other_patient" | "too_large" | "bad_card" => 4,
+            "denied" | "not_registered" | "unauthorized" | "emergency" => 5,
             "not_found" => 6,
-            "unreachable" | "chain" | "vault" | "database" | "busy" => 7,
+            "unreachable" | "chain" | "vault" | "database" | "busy" | "custodian" => 7,
             _ => 1,
         }
     }
@@ -151,6 +151,16 @@ impl GatewayClient {
     pub async fn post(&self, path: &str, body: &Value) -> Result<Value, CliError> {
         let response = self
             .send(self.request(reqwest::Method::POST, path).json(body))
+            .await?;
+        response.json().await.map_err(|error| {
+            CliError::Unreachable(format!("the gateway's answer is not JSON: {error}"))
+        })
+    }
+
+    /// `PUT path` with a JSON body.
+    pub async fn put(&self, path: &str, body: &Value) -> Result<Value, CliError> {
+        let response = self
+            .send(self.request(reqwest::Method::PUT, path).json(body))
             .await?;
         response.json().await.map_err(|error| {
             CliError::Unreachable(format!("the gateway's answer is not JSON: {error}"))

@@ -2,10 +2,13 @@
 //! participants, for trying MediGate out and for end-to-end tests.
 //!
 //! It starts a dev node (one validator, sudo), funds, registers and attests
-//! the participants, starts a vault and one gateway per participant (each
-//! unlocked), imports a synthetic patient's records, writes `<name>.env`
-//! files and `network.json` into its directory, and runs until Ctrl-C. The
-//! chain is new on every start, so the directory is emptied first.
+//! the participants, a vault and the custodians of emergency key shares
+//! (named on chain, 3 of 5 by default), starts them and one gateway per
+//! participant (each unlocked, each knowing the custodians), imports a
+//! synthetic patient's records, enables the patient's emergency access
+//! (the guardian notified), writes `<name>.env` files and `network.json`
+//! into its directory, and runs until Ctrl-C. The chain is new on every
+//! start, so the directory is emptied first.
 
 use std::{
     path::{Path, PathBuf},
@@ -16,8 +19,9 @@ use futures::future::try_join_all;
 use medigate_chain_client::{
     Client, account_id, medigate,
     medigate::runtime_types::{
-        medigate_access_policy::terms::Role, medigate_runtime::RuntimeCall,
-        pallet_balances::pallet::Call as BalancesCall,
+        bounded_collections::bounded_vec::BoundedVec, medigate_access_policy::terms::Role,
+        medigate_runtime::RuntimeCall, pallet_balances::pallet::Call as BalancesCall,
+        pallet_emergency::pallet::Call as EmergencyCall,
     },
     submit_and_wait,
     subxt::utils::{AccountId32, MultiAddress},
@@ -25,7 +29,8 @@ use medigate_chain_client::{
 };
 use medigate_crypto::{keys::Identity, keystore};
 use medigate_testnet::{
-    DevNode, GatewayOptions, ServiceProcess, TEST_KEYSTORE, VaultOptions, appoint_board,
+    CustodianOptions, DevNode, GatewayOptions, ServiceProcess, TEST_KEYSTORE, VaultOptions,
+    appoint_board,
 };
 use serde_json::{Value, json};
 
@@ -51,6 +56,16 @@ pub struct DevOptions {
     /// Stop once the network is up and seeded (for scripts).
     #[arg(long)]
     no_wait: bool,
+    /// How many custodians of emergency key shares to start.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u8).range(2..=16))]
+    custodians: u8,
+    /// How many custodians must release their share (at least 2, at most
+    /// the number of custodians).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(2..=16))]
+    threshold: u8,
+    /// A webhook every gateway posts break-glass notices to.
+    #[arg(long)]
+    webhook: Option<String>,
 }
 
 /// The demo participants, each with a gateway: name and the role attested
@@ -85,17 +100,22 @@ fn dev_error(what: &str) -> impl Fn(String) -> CliError + '_ {
     move |error| CliError::Dev(format!("{what}: {error}"))
 }
 
-/// Funds, registers and attests the participants (and the vault).
+/// Funds, registers and attests the participants and the services (the
+/// vault, an organization; the custodians).
 async fn enrol(
     client: &Client,
     identities: &[(&str, Option<Role>, Identity)],
-    vault: &Identity,
+    services: &[(&Identity, Role)],
 ) -> Result<(), CliError> {
     let mut accounts: Vec<AccountId32> = identities
         .iter()
         .map(|(_, _, identity)| account_id(&identity.signing_keypair()))
         .collect();
-    accounts.push(account_id(&vault.signing_keypair()));
+    accounts.extend(
+        services
+            .iter()
+            .map(|(identity, _)| account_id(&identity.signing_keypair())),
+    );
     let transfers: Vec<RuntimeCall> = accounts
         .iter()
         .map(|account| {
@@ -115,7 +135,7 @@ async fn enrol(
     let registering = identities
         .iter()
         .map(|(_, _, identity)| identity)
-        .chain(std::iter::once(vault))
+        .chain(services.iter().map(|(identity, _)| *identity))
         .map(|identity| async move {
             let call = medigate::tx()
                 .registry()
@@ -148,12 +168,14 @@ async fn enrol(
             })
         })
         .collect();
-    attestations.push(medigate::tx().registry().attest(
-        account_id(&vault.signing_keypair()),
-        Role::Organization,
-        None,
-        None,
-    ));
+    for (identity, role) in services {
+        attestations.push(medigate::tx().registry().attest(
+            account_id(&identity.signing_keypair()),
+            role.clone(),
+            None,
+            None,
+        ));
+    }
     medigate_gateway::chain::submit_together(client, &attestations, &dev::dave())
         .await
         .map_err(|error| CliError::Dev(format!("attesting the demo participants: {error}")))?;
@@ -166,6 +188,8 @@ pub struct DevNetwork {
     pub node: DevNode,
     /// The vault.
     pub vault: ServiceProcess,
+    /// The custodians of emergency key shares.
+    pub custodians: Vec<ServiceProcess>,
     /// The gateways, by participant name.
     pub gateways: Vec<(String, ServiceProcess)>,
     /// The description written to `network.json`.
@@ -188,9 +212,16 @@ pub async fn start(options: &DevOptions) -> Result<DevNetwork, CliError> {
     let dir = dir
         .canonicalize()
         .map_err(|error| dev_error("resolving the directory")(error.to_string()))?;
-    let (node_binary, vault_binary, medigate_binary) = (
+    if options.threshold > options.custodians {
+        return Err(CliError::Dev(format!(
+            "a threshold of {} needs at least as many custodians (--custodians {})",
+            options.threshold, options.custodians
+        )));
+    }
+    let (node_binary, vault_binary, custodian_binary, medigate_binary) = (
         binary("medigate-node")?,
         binary("medigate-vault")?,
+        binary("medigate-custodian")?,
         std::env::current_exe().map_err(|error| CliError::Dev(error.to_string()))?,
     );
 
@@ -203,8 +234,34 @@ pub async fn start(options: &DevOptions) -> Result<DevNetwork, CliError> {
         .map(|(name, role)| (*name, role.clone(), Identity::generate()))
         .collect();
     let vault_identity = Identity::generate();
+    let custodian_identities: Vec<Identity> = (0..options.custodians)
+        .map(|_| Identity::generate())
+        .collect();
     eprintln!("dev: enrolling the demo participants…");
-    enrol(&client, &identities, &vault_identity).await?;
+    let services: Vec<(&Identity, Role)> = std::iter::once((&vault_identity, Role::Organization))
+        .chain(
+            custodian_identities
+                .iter()
+                .map(|identity| (identity, Role::Custodian)),
+        )
+        .collect();
+    enrol(&client, &identities, &services).await?;
+    // Governance (sudo on a dev chain) names the custodians.
+    let name_custodians =
+        medigate::tx()
+            .sudo()
+            .sudo(RuntimeCall::Emergency(EmergencyCall::set_custodians {
+                custodians: BoundedVec(
+                    custodian_identities
+                        .iter()
+                        .map(|identity| account_id(&identity.signing_keypair()))
+                        .collect(),
+                ),
+                threshold: options.threshold,
+            }));
+    submit_and_wait(&client, &name_custodians, &dev::alice())
+        .await
+        .map_err(|error| CliError::Dev(format!("naming the custodians: {error}")))?;
 
     let keystore_of = |name: &str| dir.join(format!("{name}.keystore"));
     for (name, _, identity) in &identities {
@@ -219,7 +276,17 @@ pub async fn start(options: &DevOptions) -> Result<DevNetwork, CliError> {
     )
     .map_err(|error| dev_error("writing a keystore")(error.to_string()))?;
 
-    eprintln!("dev: starting the vault and the gateways…");
+    for (number, identity) in (1..).zip(&custodian_identities) {
+        keystore::save(
+            &keystore_of(&format!("custodian-{number}")),
+            identity,
+            DEV_PASSPHRASE,
+            TEST_KEYSTORE,
+        )
+        .map_err(|error| dev_error("writing a keystore")(error.to_string()))?;
+    }
+
+    eprintln!("dev: starting the vault, the custodians and the gateways…");
     let node_ws_url = node.process().ws_url();
     let vault = VaultOptions {
         binary: vault_binary,
@@ -234,6 +301,26 @@ pub async fn start(options: &DevOptions) -> Result<DevNetwork, CliError> {
     .start()
     .await
     .map_err(|error| dev_error("starting the vault")(error.to_string()))?;
+    let custodian_options: Vec<CustodianOptions> = (1..=options.custodians)
+        .map(|number| CustodianOptions {
+            binary: custodian_binary.clone(),
+            keystore: keystore_of(&format!("custodian-{number}")),
+            passphrase: DEV_PASSPHRASE.into(),
+            data_dir: dir.join(format!("custodian-{number}")),
+            node_ws_url: node_ws_url.clone(),
+            log_path: dir.join(format!("custodian-{number}.log")),
+        })
+        .collect();
+    let custodians = try_join_all(custodian_options.iter().map(CustodianOptions::start))
+        .await
+        .map_err(|error| dev_error("starting the custodians")(error.to_string()))?;
+    let mut gateway_extra: Vec<String> = custodians
+        .iter()
+        .flat_map(|custodian| ["--custodian".to_string(), custodian.base_url().to_string()])
+        .collect();
+    if let Some(webhook) = &options.webhook {
+        gateway_extra.extend(["--webhook".to_string(), webhook.clone()]);
+    }
     let mut gateways = Vec::new();
     let mut described = Vec::new();
     for (offset, (name, role, identity)) in identities.iter().enumerate() {
@@ -247,7 +334,7 @@ pub async fn start(options: &DevOptions) -> Result<DevNetwork, CliError> {
             vault_url: vault.base_url().into(),
             log_path: dir.join(format!("{name}.log")),
             port: (options.port != 0).then(|| options.port + offset as u16),
-            extra: Vec::new(),
+            extra: gateway_extra.clone(),
         }
         .start()
         .await
@@ -304,9 +391,47 @@ pub async fn start(options: &DevOptions) -> Result<DevNetwork, CliError> {
         ))
     })?;
 
+    eprintln!("dev: enabling the patient's emergency access…");
+    let guardian = described
+        .iter()
+        .find(|participant| participant["name"] == "guardian")
+        .map(|participant| participant["account"].clone())
+        .unwrap_or_default();
+    let answer = reqwest::Client::new()
+        .put(format!(
+            "{}/api/emergency/policy",
+            patient["gateway"].as_str().unwrap_or_default()
+        ))
+        .bearer_auth(token.trim())
+        .json(&json!({"enabled": true, "roles": ["responder"], "guardians": [guardian]}))
+        .send()
+        .await
+        .map_err(|error| dev_error("enabling emergency access")(error.to_string()))?;
+    if !answer.status().is_success() {
+        return Err(CliError::Dev(format!(
+            "enabling the patient's emergency access failed: {}",
+            answer.text().await.unwrap_or_default()
+        )));
+    }
+
+    let described_custodians: Vec<Value> = custodian_identities
+        .iter()
+        .zip(&custodians)
+        .zip(1..)
+        .map(|((identity, custodian), number)| {
+            json!({
+                "account": hex::encode(identity.signing_keypair().public_key().0),
+                "url": custodian.base_url(),
+                "data_dir": dir.join(format!("custodian-{number}")),
+                "log": dir.join(format!("custodian-{number}.log")),
+            })
+        })
+        .collect();
     let description = json!({
         "node": node_ws_url,
         "vault": vault.base_url(),
+        "custodians": described_custodians,
+        "threshold": options.threshold,
         "passphrase": DEV_PASSPHRASE,
         "demo_records": imported,
         "participants": described,
@@ -317,6 +442,7 @@ pub async fn start(options: &DevOptions) -> Result<DevNetwork, CliError> {
     Ok(DevNetwork {
         node,
         vault,
+        custodians,
         gateways,
         description,
     })
@@ -335,6 +461,11 @@ fn summary(dir: &Path, description: &Value) -> String {
         format!(
             "  vault  {}",
             description["vault"].as_str().unwrap_or_default()
+        ),
+        format!(
+            "  custodians {} of them, {} needed to rebuild an emergency key",
+            description["custodians"].as_array().map_or(0, Vec::len),
+            description["threshold"]
         ),
         "  gateways (web app at <gateway>/app, FHIR R4 at <gateway>/fhir; keystore passphrase medigate-dev):".into(),
     ];
@@ -371,6 +502,14 @@ fn summary(dir: &Path, description: &Value) -> String {
     ));
     lines.push(format!(
         "  source {}/patient.env && medigate audit",
+        dir.display()
+    ));
+    lines.push(format!(
+        "  source {}/responder.env && medigate emergency break-glass --patient {patient} --reason \"unconscious, brought in by ambulance\"",
+        dir.display()
+    ));
+    lines.push(format!(
+        "  source {}/patient.env && medigate emergency status",
         dir.display()
     ));
     let gateway_of = |name: &str| {
@@ -418,11 +557,15 @@ pub async fn run(options: DevOptions) -> Result<(), CliError> {
     let DevNetwork {
         mut node,
         vault,
+        custodians,
         gateways,
         ..
     } = network;
     for (_, gateway) in gateways {
         let _ = gateway.stop();
+    }
+    for custodian in custodians {
+        let _ = custodian.stop();
     }
     let _ = vault.stop();
     let _ = node.stop();

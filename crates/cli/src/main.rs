@@ -7,6 +7,7 @@
 
 mod client;
 mod dev;
+mod emergency;
 mod keys;
 
 use std::{path::PathBuf, process::ExitCode};
@@ -73,6 +74,10 @@ enum Command {
     Access(AccessCommand),
     /// The audit trail: who read which record, when, for which purpose.
     Audit,
+    /// Emergency access: your policy, summary and card; break the glass as
+    /// a responder; review break-glasses.
+    #[command(subcommand)]
+    Emergency(emergency::EmergencyCommand),
     /// Start a complete local network (dev node, vault, gateways) with demo
     /// participants and records.
     Dev(dev::DevOptions),
@@ -251,6 +256,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Import { path } => gateway()?.import(&path, json).await,
         Command::Records(command) => records(gateway()?, command, json).await,
         Command::Access(command) => access(gateway()?, command, json).await,
+        Command::Emergency(command) => emergency::run(gateway()?, command, json).await,
         Command::Audit => {
             let answer = gateway()?.get("/api/audit").await?;
             client::print(json, &answer, |answer| {

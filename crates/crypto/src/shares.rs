@@ -171,6 +171,37 @@ pub fn split_key(key: &[u8; 32], threshold: u8, count: u8) -> Result<Vec<KeyShar
         .collect())
 }
 
+/// Splits `key` like [`split_key`], but always into the same shares for the
+/// same key and threshold: the polynomial's coefficients come from a
+/// ChaCha20 generator seeded with a hash of the key and the threshold.
+/// Shares handed out at different times (a custodian added, one that was
+/// away) therefore always combine, whatever `count` was each time; a
+/// participant's share is the same each time it is made.
+pub fn split_key_stable(
+    key: &[u8; 32],
+    threshold: u8,
+    count: u8,
+) -> Result<Vec<KeyShare>, CryptoError> {
+    use rand_core_010::SeedableRng;
+    if threshold < 2 || threshold > count {
+        return Err(CryptoError::MalformedShare(
+            "the threshold must be at least 2 and at most the number of shares",
+        ));
+    }
+    let mut seed = Zeroizing::new([0u8; 32]);
+    let mut hasher = blake3::Hasher::new_derive_key("medigate/v1/emergency-key-split");
+    hasher.update(key);
+    hasher.update(&[threshold]);
+    seed.copy_from_slice(hasher.finalize().as_bytes());
+    let rng = chacha20::ChaCha20Rng::from_seed(*seed);
+    let shares = vsss_rs::Gf256::split_bytes(usize::from(threshold), usize::from(count), key, rng)
+        .map_err(|_| CryptoError::MalformedShare("the key cannot be split this way"))?;
+    Ok(shares
+        .into_iter()
+        .map(|share| KeyShare(Zeroizing::new(share)))
+        .collect())
+}
+
 /// Rebuilds a key from at least its threshold of distinct shares.
 pub fn combine_key(shares: &[KeyShare]) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
     if shares.len() < 2 {
@@ -281,6 +312,19 @@ mod tests {
             open_share(&sealed[..40], &custodian, &binding),
             Err(CryptoError::MalformedShare(_))
         ));
+    }
+
+    #[test]
+    fn stable_shares_are_the_same_each_time_and_combine_across_hand_outs() {
+        let five = split_key_stable(&KEY, 3, 5).unwrap();
+        let seven = split_key_stable(&KEY, 3, 7).unwrap();
+        assert_eq!(five[..], seven[..5]);
+        let mixed = [five[0].clone(), seven[5].clone(), seven[6].clone()];
+        assert_eq!(*combine_key(&mixed).unwrap(), KEY);
+        // Another key or threshold, other shares.
+        assert_ne!(split_key_stable(&[1; 32], 3, 5).unwrap()[0], five[0]);
+        assert_ne!(split_key_stable(&KEY, 2, 5).unwrap()[0], five[0]);
+        assert!(split_key_stable(&KEY, 1, 5).is_err());
     }
 
     #[test]

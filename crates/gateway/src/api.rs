@@ -14,6 +14,13 @@
 //! | `POST /api/access/requests/{id}/deny`, `POST /api/access/grants/{id}/revoke` | denies, revokes |
 //! | `GET /api/access` | requests and grants |
 //! | `GET /api/audit` | the audit trail |
+//! | `GET /api/emergency` | the emergency policy, summary, custodians holding shares, break-glasses |
+//! | `PUT /api/emergency/policy` `{"enabled","roles","guardians","window_minutes"}` | sets the policy; when enabled, prepares the summary and hands out the key's shares |
+//! | `POST /api/emergency/prepare` | makes the summary again and hands out missing shares |
+//! | `GET /api/emergency/card` | the offline emergency card's text |
+//! | `POST /api/emergency/break-glass` `{"patient","purpose","reason"}` | breaks the glass and answers the patient's emergency summary |
+//! | `POST /api/emergency/card-read` `{"card","purpose","reason"}` | the same with the key from a patient's card |
+//! | `POST /api/emergency/{id}/review` `{"review"}` | `justified` or `flagged`, by the patient or a guardian |
 //!
 //! Every request but `/health` carries `Authorization: Bearer <token>`, the
 //! token in the gateway's `api-token` file. Failures answer
@@ -26,7 +33,7 @@ use axum::{
     body::{Body, Bytes},
     extract::{Path, Query, State},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{get, post, put},
 };
 use medigate_chain_client::medigate;
 use serde::Deserialize;
@@ -54,6 +61,13 @@ pub fn router() -> Router<Arc<Gateway>> {
         .route("/api/access/requests/{id}/deny", post(deny))
         .route("/api/access/grants/{id}/revoke", post(revoke))
         .route("/api/audit", get(audit))
+        .route("/api/emergency", get(emergency_status))
+        .route("/api/emergency/policy", put(emergency_policy))
+        .route("/api/emergency/prepare", post(emergency_prepare))
+        .route("/api/emergency/card", get(emergency_card))
+        .route("/api/emergency/break-glass", post(break_glass))
+        .route("/api/emergency/card-read", post(card_read))
+        .route("/api/emergency/{id}/review", post(review))
 }
 
 /// The health route (no token).
@@ -272,4 +286,80 @@ async fn access(State(gateway): State<Arc<Gateway>>) -> Result<Json<Value>, Gate
 async fn audit(State(gateway): State<Arc<Gateway>>) -> Result<Json<Value>, GatewayError> {
     gateway.sync_index().await?;
     Ok(Json(json!({"accesses": gateway.audit_trail().await?})))
+}
+
+async fn emergency_status(
+    State(gateway): State<Arc<Gateway>>,
+) -> Result<Json<Value>, GatewayError> {
+    gateway.sync_index().await?;
+    Ok(Json(
+        serde_json::to_value(gateway.emergency_status().await?).expect("serializes"),
+    ))
+}
+
+async fn emergency_policy(
+    State(gateway): State<Arc<Gateway>>,
+    Json(settings): Json<crate::emergency::EmergencySettings>,
+) -> Result<Json<Value>, GatewayError> {
+    Ok(Json(
+        serde_json::to_value(gateway.set_emergency_policy(&settings).await?).expect("serializes"),
+    ))
+}
+
+async fn emergency_prepare(
+    State(gateway): State<Arc<Gateway>>,
+) -> Result<Json<Value>, GatewayError> {
+    let remade = gateway.prepare_emergency(true).await?;
+    Ok(Json(json!({"remade": remade})))
+}
+
+async fn emergency_card(State(gateway): State<Arc<Gateway>>) -> Result<Json<Value>, GatewayError> {
+    let card = gateway.emergency_card().await?;
+    Ok(Json(json!({"card": card.text().as_str()})))
+}
+
+#[derive(Deserialize)]
+struct BreakGlassBody {
+    #[serde(default)]
+    patient: String,
+    #[serde(default)]
+    card: String,
+    purpose: Option<String>,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn break_glass(
+    State(gateway): State<Arc<Gateway>>,
+    Json(body): Json<BreakGlassBody>,
+) -> Result<Json<Value>, GatewayError> {
+    let patient = parse_account(&body.patient)?;
+    let purpose = body.purpose.unwrap_or_else(|| "ETREAT".into());
+    let read = gateway.break_glass(patient, &purpose, &body.reason).await?;
+    Ok(Json(serde_json::to_value(read).expect("serializes")))
+}
+
+async fn card_read(
+    State(gateway): State<Arc<Gateway>>,
+    Json(body): Json<BreakGlassBody>,
+) -> Result<Json<Value>, GatewayError> {
+    let purpose = body.purpose.unwrap_or_else(|| "ETREAT".into());
+    let read = gateway
+        .break_glass_with_card(&body.card, &purpose, &body.reason)
+        .await?;
+    Ok(Json(serde_json::to_value(read).expect("serializes")))
+}
+
+#[derive(Deserialize)]
+struct ReviewBody {
+    review: String,
+}
+
+async fn review(
+    State(gateway): State<Arc<Gateway>>,
+    Path(id): Path<u64>,
+    Json(body): Json<ReviewBody>,
+) -> Result<Json<Value>, GatewayError> {
+    gateway.review_break_glass(id, &body.review).await?;
+    Ok(Json(json!({"break_glass": id, "review": body.review})))
 }

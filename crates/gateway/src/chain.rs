@@ -13,7 +13,7 @@ use medigate_crypto::keys::SigningKeypair;
 
 use crate::{
     error::GatewayError,
-    index::{Index, IndexedEvent},
+    index::{EmergencyEntry, Index, IndexedEvent},
 };
 
 /// The HL7 code of a purpose, as the chain's type.
@@ -125,14 +125,28 @@ pub async fn submit<Call: Payload>(
     Ok(medigate_chain_client::submit_and_wait(client, call, signer).await?)
 }
 
+/// What one finalized block holds for the user.
+#[derive(Debug, Default)]
+struct BlockFindings {
+    /// Consent and audit events.
+    events: Vec<IndexedEvent>,
+    /// Break-glasses on the user's records, on a patient's the user is a
+    /// guardian of, or made by the user.
+    glass_broken: Vec<EmergencyEntry>,
+    /// Reviews of break-glasses already indexed: id, verdict, reviewer.
+    reviews: Vec<(i64, &'static str, String)>,
+}
+
 /// The events of finalized block `number` that concern `me`.
 async fn events_of_block(
     client: &Client,
     index: &Index,
     me: &str,
     number: u64,
-) -> Result<Vec<IndexedEvent>, GatewayError> {
-    use medigate::{audit::events as audit, consent::events as consent};
+) -> Result<BlockFindings, GatewayError> {
+    use medigate::{
+        audit::events as audit, consent::events as consent, emergency::events as emergency,
+    };
     let chain = |error: String| GatewayError::Chain(format!("reading block {number}: {error}"));
     let events = client
         .at_block(number)
@@ -146,7 +160,7 @@ async fn events_of_block(
     // The patients who made the user their delegate or guardian: their
     // consent events concern the user too.
     let wards = index.wards(me).await?;
-    let mut found = Vec::new();
+    let mut findings = BlockFindings::default();
     for event in events.iter() {
         let event = event.map_err(|error| chain(error.to_string()))?;
         let mut indexed = IndexedEvent {
@@ -199,6 +213,45 @@ async fn events_of_block(
             indexed.grant_id = receipt.grant.map(|grant| grant as i64);
             indexed.vault = Some(hex(&receipt.vault.0));
             indexed.at_ms = Some(receipt.accessed_at as i64);
+        } else if let Some(Ok(broken)) = event.decode_fields_as::<emergency::GlassBroken>() {
+            let patient = hex(&broken.patient.0);
+            let responder = hex(&broken.responder.0);
+            let guardian = patient != me
+                && responder != me
+                && medigate_chain_client::emergency_policy(client, &broken.patient)
+                    .await?
+                    .is_some_and(|policy| policy.guardians.0.iter().any(|g| hex(&g.0) == me));
+            if patient == me || responder == me || guardian {
+                findings.glass_broken.push(EmergencyEntry {
+                    id: broken.id as i64,
+                    patient,
+                    responder,
+                    purpose: purpose_code(&broken.purpose).into(),
+                    expires_ms: broken.expires_at as i64,
+                    block: number as i64,
+                    review: "pending".into(),
+                    reviewer: None,
+                });
+            }
+            continue;
+        } else if let Some(Ok(reviewed)) = event.decode_fields_as::<emergency::Reviewed>() {
+            let known = findings
+                .glass_broken
+                .iter()
+                .any(|entry| entry.id == reviewed.id as i64)
+                || index.knows_break_glass(reviewed.id as i64).await?;
+            if known {
+                use medigate::runtime_types::pallet_emergency::Review;
+                let verdict = match reviewed.review {
+                    Review::Flagged => "flagged",
+                    Review::Justified => "justified",
+                    Review::Pending => "pending",
+                };
+                findings
+                    .reviews
+                    .push((reviewed.id as i64, verdict, hex(&reviewed.reviewer.0)));
+            }
+            continue;
         } else {
             continue;
         }
@@ -206,17 +259,17 @@ async fn events_of_block(
             (Some(patient), Some(other)) => concerns(patient, other),
             // Events naming only an id concern the user when the id does.
             _ => {
-                found.iter().any(|earlier: &IndexedEvent| {
+                findings.events.iter().any(|earlier: &IndexedEvent| {
                     (indexed.request_id.is_some() && earlier.request_id == indexed.request_id)
                         || (indexed.grant_id.is_some() && earlier.grant_id == indexed.grant_id)
                 }) || index.knows(indexed.request_id, indexed.grant_id).await?
             }
         };
         if relevant {
-            found.push(indexed);
+            findings.events.push(indexed);
         }
     }
-    Ok(found)
+    Ok(findings)
 }
 
 /// The setting holding the next block to index.
@@ -235,9 +288,19 @@ pub async fn follow(client: Client, index: Index, me: [u8; 32], granted: GrantSe
     }
 }
 
-/// Where the follower tells of grants of the user's records it indexed (so
-/// that grants a delegate approved are shared by the patient's gateway).
-pub type GrantSender = tokio::sync::mpsc::UnboundedSender<u64>;
+/// What the follower tells the gateway of as it indexes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FollowerNews {
+    /// A new grant of the user's records (so that grants a delegate
+    /// approved are shared by the patient's gateway).
+    Granted(u64),
+    /// A break-glass on the records of the user or of a patient the user is
+    /// a guardian of (to notify them).
+    GlassBroken(EmergencyEntry),
+}
+
+/// Where the follower tells of what it indexed.
+pub type GrantSender = tokio::sync::mpsc::UnboundedSender<FollowerNews>;
 
 /// Indexes every finalized block not yet indexed, telling `granted` of each
 /// new grant of `me`'s records.
@@ -257,12 +320,22 @@ pub async fn catch_up(
         None => finalized,
     };
     for number in next..=finalized {
-        let events = events_of_block(client, index, me, number).await?;
-        index.insert_events(&events).await?;
-        for event in &events {
+        let found = events_of_block(client, index, me, number).await?;
+        index.insert_events(&found.events).await?;
+        for event in &found.events {
             if event.kind == "granted" && event.patient.as_deref() == Some(me) {
-                let _ = granted.send(event.grant_id.unwrap_or_default() as u64);
+                let _ = granted.send(FollowerNews::Granted(
+                    event.grant_id.unwrap_or_default() as u64
+                ));
             }
+        }
+        for entry in found.glass_broken {
+            if index.keep_break_glass(&entry).await? && entry.responder != me {
+                let _ = granted.send(FollowerNews::GlassBroken(entry));
+            }
+        }
+        for (id, review, reviewer) in found.reviews {
+            index.review_break_glass(id, review, &reviewer).await?;
         }
         index
             .set_setting(NEXT_BLOCK, &(number + 1).to_string())

@@ -56,6 +56,17 @@ pub struct GatewayConfig {
     /// Minutes without a request after which a web app session ends.
     #[arg(long, env = "MEDIGATE_WEB_IDLE_MINUTES", default_value_t = 15)]
     pub web_idle_minutes: u64,
+
+    /// A custodian of emergency key shares (its base URL); repeat the option
+    /// (or separate URLs with commas) for each. Patients hand their shares
+    /// to these; responders ask them for shares.
+    #[arg(long = "custodian", env = "MEDIGATE_CUSTODIANS", value_delimiter = ',')]
+    pub custodians: Vec<String>,
+
+    /// Where to POST a JSON notice when someone breaks the glass on the
+    /// user's records (or on those of a patient they are a guardian of).
+    #[arg(long, env = "MEDIGATE_WEBHOOK")]
+    pub webhook: Option<String>,
 }
 
 impl GatewayConfig {

@@ -69,6 +69,16 @@ pub enum GatewayError {
     /// Another import is under way.
     #[error("another import is under way; wait for it to finish")]
     Busy,
+    /// A custodian could not be reached or answered nonsense.
+    #[error("a custodian: {0}")]
+    Custodian(String),
+    /// Emergency access cannot go on (disabled, not enough custodians, no
+    /// summary...); the message says why and what to do.
+    #[error("{0}")]
+    Emergency(String),
+    /// An emergency card is malformed.
+    #[error(transparent)]
+    Card(#[from] crate::emergency_card::CardError),
 }
 
 impl From<medigate_chain_client::ChainError> for GatewayError {
@@ -102,7 +112,10 @@ impl GatewayError {
             GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
             GatewayError::Denied(_) | GatewayError::NotRegistered(_) => StatusCode::FORBIDDEN,
             GatewayError::Busy => StatusCode::CONFLICT,
-            GatewayError::Keystore(_)
+            GatewayError::Card(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            GatewayError::Emergency(_) => StatusCode::FORBIDDEN,
+            GatewayError::Custodian(_)
+            | GatewayError::Keystore(_)
             | GatewayError::Chain(_)
             | GatewayError::Vault(_)
             | GatewayError::Database(_)
@@ -130,6 +143,9 @@ impl GatewayError {
             GatewayError::Database(_) => "database",
             GatewayError::Undecryptable(_) => "undecryptable",
             GatewayError::Busy => "busy",
+            GatewayError::Custodian(_) => "custodian",
+            GatewayError::Emergency(_) => "emergency",
+            GatewayError::Card(_) => "bad_card",
         }
     }
 

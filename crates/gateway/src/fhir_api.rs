@@ -520,7 +520,7 @@ fn about_patient(resource: &Value, id: &str) -> bool {
 /// An International Patient Summary of the Patient `requested` (a Patient
 /// id, or an account: then the latest Patient imported) from `records`,
 /// authored by the user's account.
-fn summary(
+pub(crate) fn summary(
     identity: &Identity,
     requested: &str,
     records: &[VisibleRecord],

@@ -219,6 +219,9 @@ impl Gateway {
                 .await?
         };
         let records = self.index.records_of_import(&import_id).await?;
+        // The emergency summary follows the records (when emergency access
+        // is enabled).
+        self.emergency_refresh.notify_one();
         progress(Progress {
             phase: "done",
             done: records.len() as u64,

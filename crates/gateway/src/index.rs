@@ -157,7 +157,39 @@ fn schema(blob: &str) -> Vec<String> {
             grant_id BIGINT NOT NULL,
             PRIMARY KEY (content_id, grant_id))"
             .into(),
+        "CREATE TABLE IF NOT EXISTS emergencies (
+            id BIGINT PRIMARY KEY,
+            patient TEXT NOT NULL,
+            responder TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            expires_ms BIGINT NOT NULL,
+            block BIGINT NOT NULL,
+            review TEXT NOT NULL,
+            reviewer TEXT)"
+            .into(),
     ]
+}
+
+/// A break-glass that concerns the user (as patient, guardian or
+/// responder), as indexed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct EmergencyEntry {
+    /// The break-glass id.
+    pub id: i64,
+    /// The patient (hex account).
+    pub patient: String,
+    /// The responder (hex account).
+    pub responder: String,
+    /// `ETREAT` or `BTG`.
+    pub purpose: String,
+    /// When its grant ends (milliseconds since the Unix epoch).
+    pub expires_ms: i64,
+    /// The finalized block holding it.
+    pub block: i64,
+    /// `pending`, `justified` or `flagged`.
+    pub review: String,
+    /// Who reviewed it (hex account).
+    pub reviewer: Option<String>,
 }
 
 const RECORD_COLUMNS: &str = "content_id, record_id, version, resource_type, resource_id, category, size, owner_wrap, previous, state, import_id";
@@ -640,6 +672,76 @@ impl Index {
     }
 }
 
+impl Index {
+    /// Keeps a break-glass (once: a second sighting changes nothing).
+    /// Returns whether it was new.
+    pub async fn keep_break_glass(&self, entry: &EmergencyEntry) -> Result<bool, GatewayError> {
+        let inserted = sqlx::query(
+            "INSERT INTO emergencies (id, patient, responder, purpose, expires_ms, block, review, reviewer)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(entry.id)
+        .bind(&entry.patient)
+        .bind(&entry.responder)
+        .bind(&entry.purpose)
+        .bind(entry.expires_ms)
+        .bind(entry.block)
+        .bind(&entry.review)
+        .bind(entry.reviewer.as_deref())
+        .execute(&self.pool)
+        .await?;
+        Ok(inserted.rows_affected() > 0)
+    }
+
+    /// Records the review of break-glass `id`.
+    pub async fn review_break_glass(
+        &self,
+        id: i64,
+        review: &str,
+        reviewer: &str,
+    ) -> Result<(), GatewayError> {
+        sqlx::query("UPDATE emergencies SET review = $1, reviewer = $2 WHERE id = $3")
+            .bind(review)
+            .bind(reviewer)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether break-glass `id` is indexed.
+    pub async fn knows_break_glass(&self, id: i64) -> Result<bool, GatewayError> {
+        Ok(sqlx::query("SELECT id FROM emergencies WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
+    }
+
+    /// Every break-glass indexed, newest first.
+    pub async fn break_glasses(&self) -> Result<Vec<EmergencyEntry>, GatewayError> {
+        let rows = sqlx::query(
+            "SELECT id, patient, responder, purpose, expires_ms, block, review, reviewer
+             FROM emergencies ORDER BY id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| EmergencyEntry {
+                id: row.get(0),
+                patient: row.get(1),
+                responder: row.get(2),
+                purpose: row.get(3),
+                expires_ms: row.get(4),
+                block: row.get(5),
+                review: row.get(6),
+                reviewer: row.get(7),
+            })
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -707,6 +809,24 @@ mod tests {
         index.mark_shared(&[[1; 32]], 7).await.unwrap();
         index.mark_shared(&[[1; 32]], 7).await.unwrap();
         assert_eq!(index.shared_under(7).await.unwrap(), vec![[1; 32]]);
+        let broken = EmergencyEntry {
+            id: 3,
+            patient: "aa".into(),
+            responder: "bb".into(),
+            purpose: "ETREAT".into(),
+            expires_ms: 10,
+            block: 4,
+            review: "pending".into(),
+            reviewer: None,
+        };
+        assert!(index.keep_break_glass(&broken).await.unwrap());
+        assert!(!index.keep_break_glass(&broken).await.unwrap());
+        assert!(index.knows_break_glass(3).await.unwrap());
+        index.review_break_glass(3, "flagged", "aa").await.unwrap();
+        let kept = index.break_glasses().await.unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].review, "flagged");
+        assert_eq!(kept[0].reviewer.as_deref(), Some("aa"));
         index.set_setting("next_block", "9").await.unwrap();
         index.set_setting("next_block", "10").await.unwrap();
         assert_eq!(
@@ -736,7 +856,14 @@ mod tests {
             return;
         };
         let index = Index::open(&url).await.unwrap();
-        for table in ["records", "imports", "events", "shared", "settings"] {
+        for table in [
+            "records",
+            "imports",
+            "events",
+            "shared",
+            "settings",
+            "emergencies",
+        ] {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&index.pool)
                 .await

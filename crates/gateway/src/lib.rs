@@ -14,6 +14,9 @@
 //!   write grant, and collected by that patient's gateway;
 //! - [`records`]: the records the user may see, decrypted;
 //! - [`consent`]: requests, approvals, denials, revocations, the audit trail;
+//! - [`emergency`]: the emergency policy, summary and key shares of a
+//!   patient, and a responder's break-glass read ([`custodian_client`]
+//!   speaks to the custodians, [`emergency_card`] is the offline card);
 //! - [`fhir_api`] and [`api`]: the HTTP interfaces; [`web`]: the web app;
 //!   [`server`] runs them.
 
@@ -22,6 +25,9 @@ pub mod authoring;
 pub mod chain;
 pub mod config;
 pub mod consent;
+pub mod custodian_client;
+pub mod emergency;
+pub mod emergency_card;
 pub mod error;
 pub mod fhir_api;
 pub mod import;
@@ -71,12 +77,26 @@ pub struct Gateway {
     /// Where the follower tells of new grants of the user's records.
     pub granted: chain::GrantSender,
     /// The other end, taken by the task that shares under those grants.
-    pub granted_receiver: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<u64>>>,
+    pub granted_receiver: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<chain::FollowerNews>>>,
     /// One sharing at a time (an approval, or a grant a delegate made).
     pub sharing_lock: tokio::sync::Mutex<()>,
     /// Records written for the user that did not open as the user's (not
     /// read again).
     pub left_out: Mutex<std::collections::HashSet<[u8; 32]>>,
+    /// The custodians' base URLs.
+    pub custodians: Vec<String>,
+    /// The custodians' accounts, by URL, once asked.
+    pub custodian_ids: Mutex<HashMap<String, [u8; 32]>>,
+    /// The custodians' client.
+    pub custodian_client: custodian_client::CustodianClient,
+    /// Where break-glass notices go.
+    pub webhook: Option<String>,
+    /// The webhook's client.
+    pub webhook_client: reqwest::Client,
+    /// One emergency preparation at a time.
+    pub emergency_lock: tokio::sync::Mutex<()>,
+    /// Told when the records changed (the emergency summary may follow).
+    pub emergency_refresh: tokio::sync::Notify,
 }
 
 /// Now, in milliseconds since the Unix epoch.
@@ -134,13 +154,21 @@ impl Gateway {
             if let Some(mut granted) = self.granted_receiver.lock().expect("not poisoned").take() {
                 let gateway = self.clone();
                 tokio::spawn(async move {
-                    while let Some(grant) = granted.recv().await {
-                        if let Err(error) = gateway.share_new_grant(grant).await {
-                            tracing::warn!(grant, %error, "sharing under a new grant failed");
+                    while let Some(news) = granted.recv().await {
+                        match news {
+                            chain::FollowerNews::Granted(grant) => {
+                                if let Err(error) = gateway.share_new_grant(grant).await {
+                                    tracing::warn!(grant, %error, "sharing under a new grant failed");
+                                }
+                            }
+                            chain::FollowerNews::GlassBroken(entry) => {
+                                gateway.notify_break_glass(entry);
+                            }
                         }
                     }
                 });
             }
+            tokio::spawn(self.clone().keep_emergency_current());
             let gateway = self.clone();
             tokio::spawn(async move {
                 match gateway.resume_imports().await {

@@ -125,6 +125,21 @@ pub async fn build(config: &GatewayConfig) -> Result<Arc<Gateway>, GatewayError>
         granted_receiver: Mutex::new(Some(granted_receiver)),
         sharing_lock: tokio::sync::Mutex::new(()),
         left_out: Mutex::default(),
+        custodians: config
+            .custodians
+            .iter()
+            .map(|url| url.trim_end_matches('/').to_string())
+            .filter(|url| !url.is_empty())
+            .collect(),
+        custodian_ids: Mutex::default(),
+        custodian_client: crate::custodian_client::CustodianClient::new(),
+        webhook: config.webhook.clone(),
+        webhook_client: reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .expect("an HTTP client builds"),
+        emergency_lock: tokio::sync::Mutex::new(()),
+        emergency_refresh: tokio::sync::Notify::new(),
     }))
 }
 

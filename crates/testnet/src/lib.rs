@@ -25,4 +25,4 @@ pub use participants::{Participants, TEST_KEYSTORE, appoint_board, attest, fund}
 pub use ports::free_port;
 pub use receipts::receipts_of;
 pub use rpc::RpcClient;
-pub use service::{GatewayOptions, ServiceProcess, VaultOptions};
+pub use service::{CustodianOptions, GatewayOptions, ServiceProcess, VaultOptions};

@@ -197,6 +197,54 @@ impl VaultOptions {
     }
 }
 
+/// How to start a `medigate-custodian serve` process.
+#[derive(Clone, Debug)]
+pub struct CustodianOptions {
+    /// The `medigate-custodian` binary.
+    pub binary: PathBuf,
+    /// The custodian's keystore.
+    pub keystore: PathBuf,
+    /// Its passphrase.
+    pub passphrase: String,
+    /// Where its shares and release log are kept.
+    pub data_dir: PathBuf,
+    /// The node's WebSocket URL.
+    pub node_ws_url: String,
+    /// Where its output goes.
+    pub log_path: PathBuf,
+}
+
+impl CustodianOptions {
+    /// Starts the custodian on a free loopback port and waits until it
+    /// serves.
+    pub async fn start(&self) -> Result<ServiceProcess, Error> {
+        let port = crate::free_port();
+        let args: Vec<String> = vec![
+            "serve".into(),
+            "--keystore".into(),
+            self.keystore.display().to_string(),
+            "--data-dir".into(),
+            self.data_dir.display().to_string(),
+            "--listen".into(),
+            format!("127.0.0.1:{port}"),
+            "--node".into(),
+            self.node_ws_url.clone(),
+        ];
+        let envs = vec![("MEDIGATE_CUSTODIAN_PASSPHRASE", self.passphrase.clone())];
+        let mut custodian = ServiceProcess::start(
+            &self.binary,
+            &args,
+            &envs,
+            &self.log_path,
+            format!("http://127.0.0.1:{port}"),
+        )?;
+        custodian
+            .wait_ready("/health", Duration::from_secs(60))
+            .await?;
+        Ok(custodian)
+    }
+}
+
 /// How to start a `medigate gateway` process.
 #[derive(Clone, Debug)]
 pub struct GatewayOptions {
