@@ -63,6 +63,11 @@ pub struct AccessChecker {
 }
 
 impl AccessChecker {
+    /// The JSON-RPC client it asks through.
+    pub fn rpc(&self) -> &HttpRpc {
+        &self.rpc
+    }
+
     /// A checker that asks the node whose JSON-RPC server listens at
     /// `http_url` (`http://127.0.0.1:9944` for a local dev node).
     pub fn new(http_url: &str) -> Result<Self, AccessCheckError> {

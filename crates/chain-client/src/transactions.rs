@@ -1,7 +1,7 @@
 //! Submitting transactions: what every part that writes to the chain (the
 //! CLI, gateways, vaults, tests, benches) does.
 
-use crate::{Client, MediGateConfig};
+use crate::{Client, HttpRpc, MediGateConfig};
 use subxt::{
     config::DefaultExtrinsicParamsBuilder, error::TransactionFinalizedSuccessError,
     extrinsics::ExtrinsicEvents, tx::Payload, utils::AccountId32,
@@ -61,11 +61,30 @@ pub async fn submit_and_wait<Call: Payload>(
         .map_err(finalization_error)
 }
 
+/// The next nonce of `account` as the node's transaction pool sees it
+/// (`system_accountNextIndex`): it counts transactions in best blocks and in
+/// the pool, where the finalized state does not.
+pub async fn next_nonce(rpc: &HttpRpc, account: &AccountId32) -> Result<u64, ChainError> {
+    let params =
+        serde_json::value::to_raw_value(&[account.to_string()]).expect("an account serializes");
+    let answer = rpc
+        .request("system_accountNextIndex", Some(&params))
+        .await
+        .map_err(|error| {
+            ChainError::Invalid(format!("reading the account's next nonce: {error}"))
+        })?;
+    serde_json::from_str(answer.get())
+        .map_err(|error| ChainError::Invalid(format!("reading the account's next nonce: {error}")))
+}
+
 /// Signs `call` with `signer`, submits it and waits until it succeeds in a
 /// best block (not yet final); returns its events. For calls whose effect is
 /// wanted at once, such as a break-glass: custodians act on best blocks.
+/// The nonce is the pool's (see [`next_nonce`]), so that calls made one
+/// after another, faster than finality, do not reuse one.
 pub async fn submit_in_best_block<Call: Payload>(
     client: &Client,
+    rpc: &HttpRpc,
     call: &Call,
     signer: &Keypair,
 ) -> Result<ExtrinsicEvents<MediGateConfig>, ChainError> {
@@ -73,12 +92,19 @@ pub async fn submit_in_best_block<Call: Payload>(
         error::{TransactionProgressError, TransactionStatusError},
         transactions::TransactionStatus,
     };
+    let nonce = next_nonce(rpc, &account_id(signer)).await?;
+    let params = DefaultExtrinsicParamsBuilder::<MediGateConfig>::new()
+        .nonce(nonce)
+        .build();
     let mut progress = client
         .at_current_block()
         .await
         .map_err(|error| ChainError::BestBlock(Box::new(error)))?
         .transactions()
-        .sign_and_submit_then_watch_default(call, signer)
+        .create_signable_offline(call, params)
+        .and_then(|mut signable| signable.sign(signer))
+        .map_err(|error| ChainError::Refused(Box::new(error)))?
+        .submit_and_watch()
         .await
         .map_err(|error| ChainError::Refused(Box::new(error)))?;
     while let Some(status) = progress.next().await {

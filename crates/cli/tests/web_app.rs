@@ -677,6 +677,134 @@ impl User {
 
 /// Forms posted without the session's token, or from another site, change
 /// nothing.
+/// Emergency access in the browser: the patient's settings and card; a
+/// responder breaks the glass by typing the patient's id, then by a photo
+/// of the patient's emergency card, and sees the summary; the patient
+/// flags the break-glass in the review queue.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_responder_reads_the_emergency_summary_and_the_patient_reviews_it() {
+    let network = Network::start(3);
+    let driver = Driver::start();
+    let gateway = |name: &str| {
+        network.participant(name)["gateway"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let patient = User {
+        browser: driver.browser(&network.path("chromium-patient")).await,
+        gateway: gateway("patient"),
+        name: "patient",
+    };
+    let responder = User {
+        browser: driver.browser(&network.path("chromium-responder")).await,
+        gateway: gateway("responder"),
+        name: "responder",
+    };
+    let patient_account = network.account("patient");
+
+    // The patient's emergency access, as `medigate dev` enabled it.
+    patient.sign_in().await;
+    patient.open("/app/emergency").await;
+    let state = patient.text("#emergency-state").await;
+    assert!(state.starts_with("Enabled."), "{state}");
+    assert!(state.contains("5 of 5 custodians"), "{state}");
+    assert!(
+        patient
+            .find("#role-responder")
+            .await
+            .is_selected()
+            .await
+            .unwrap(),
+        "responders are allowed"
+    );
+    assert!(
+        patient.body().await.contains("Nobody has broken the glass"),
+        "no break-glass yet"
+    );
+    patient.shoot("patient-emergency").await;
+    patient.click("a[href='/app/emergency/card']").await;
+    let card = patient.text("#card-text").await;
+    assert!(card.starts_with("MGEC1."), "{card}");
+    patient.shoot("patient-emergency-card").await;
+    let card_photo = network.path("emergency-card.png");
+    std::fs::write(&card_photo, patient.browser.screenshot().await.unwrap()).unwrap();
+
+    // The responder breaks the glass with the patient's id.
+    responder.sign_in().await;
+    responder.open("/app/emergency").await;
+    responder.type_into("#patient", &patient_account).await;
+    responder
+        .type_into("#reason", "found unconscious at home")
+        .await;
+    responder
+        .click("form[action='/app/emergency/break-glass'] button[type=submit]")
+        .await;
+    assert_eq!(responder.heading().await, "Emergency summary");
+    let result = responder.text("#emergency-result").await;
+    assert!(result.contains("3 custodian shares"), "{result}");
+    let summary = responder.body().await;
+    for section in [
+        "Allergies and intolerances",
+        "Medication summary",
+        "Problem list",
+    ] {
+        assert!(summary.contains(section), "the summary shows {section}");
+    }
+    responder.shoot("responder-emergency-summary").await;
+
+    // Again from a photo of the emergency card (the custodians skipped).
+    responder.open("/app/emergency").await;
+    responder
+        .find("#qr")
+        .await
+        .send_keys(card_photo.to_str().unwrap())
+        .await
+        .unwrap();
+    responder
+        .type_into("#reason", "the card was in the wallet")
+        .await;
+    responder
+        .click("form[action='/app/emergency/break-glass'] button[type=submit]")
+        .await;
+    let result = responder.text("#emergency-result").await;
+    assert!(result.contains("emergency card"), "{result}");
+
+    // The patient sees it in the review queue and flags it.
+    let started = Instant::now();
+    loop {
+        patient.open("/app/emergency").await;
+        if patient.body().await.contains("waiting for review") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the break-glass reaches the review queue"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    patient.shoot("patient-emergency-review").await;
+    patient
+        .click("form[action$='/review/flagged'] button")
+        .await;
+    assert!(
+        patient.body().await.contains("flagged to the authorities"),
+        "the review is shown"
+    );
+    assert!(
+        !patient.body().await.contains("Flag it to the authorities"),
+        "a reviewed break-glass has no review buttons"
+    );
+
+    // A phone-sized window.
+    patient.browser.set_window_size(390, 844).await.unwrap();
+    patient.open("/app/emergency").await;
+    patient.shoot("patient-emergency-phone").await;
+
+    patient.browser.close().await.unwrap();
+    responder.browser.close().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn forms_without_the_session_token_are_refused() {
     let network = Network::start(1);

@@ -99,7 +99,7 @@ pub async fn serve(
     }
 
     let seen = BreakGlassLog::new();
-    let follower = tokio::spawn(follow(chain, seen.clone()));
+    let follower = tokio::spawn(follow(chain, reads.clone(), seen.clone()));
     let state = Arc::new(CustodianState {
         account,
         secret,

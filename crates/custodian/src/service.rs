@@ -358,7 +358,12 @@ async fn release(
     if seen.responder != responder {
         return Err(CustodianError::NotTheResponder(id));
     }
-    let now = chain_time(&state.reads).await.map_err(chain)?;
+    // The best block's time (the finalized one lags); before the first
+    // best block is seen, the finalized one's.
+    let now = match state.seen.best_time() {
+        0 => chain_time(&state.reads).await.map_err(chain)?,
+        time => time,
+    };
     if now >= seen.expires_at {
         return Err(CustodianError::Expired(id));
     }

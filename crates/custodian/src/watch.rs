@@ -28,6 +28,8 @@ pub struct BreakGlassLog {
     seen: Arc<RwLock<HashMap<u64, SeenBreakGlass>>>,
     /// The number of the latest best block looked at.
     progress: watch::Sender<u64>,
+    /// The chain time of the latest best block looked at (milliseconds).
+    best_time: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Default for BreakGlassLog {
@@ -42,17 +44,28 @@ impl BreakGlassLog {
         Self {
             seen: Arc::default(),
             progress: watch::channel(0).0,
+            best_time: Arc::default(),
         }
     }
 
-    /// Records the break-glasses of block `number` and signals it.
+    /// Records the break-glasses of block `number`, made at chain time
+    /// `time`, and signals it.
     pub async fn record(
         &self,
         number: u64,
+        time: u64,
         found: impl IntoIterator<Item = (u64, SeenBreakGlass)>,
     ) {
         self.seen.write().await.extend(found);
+        self.best_time
+            .fetch_max(time, std::sync::atomic::Ordering::Relaxed);
         self.progress.send_replace(number);
+    }
+
+    /// The chain time of the latest best block seen (0 before the first):
+    /// what a grant's end is compared with, without waiting for finality.
+    pub fn best_time(&self) -> u64 {
+        self.best_time.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Break-glass `id`, if seen.
@@ -76,18 +89,21 @@ impl BreakGlassLog {
     }
 }
 
-/// Follows the node's best blocks into `log` until the task is dropped;
-/// errors are logged and the stream opened again.
-pub async fn follow(client: Client, log: BreakGlassLog) {
+/// Follows the node's best blocks (their headers from `client`, a
+/// WebSocket client) into `log` until the task is dropped, reading each
+/// block's time and events through `reads` (an HTTP client, whose answers
+/// come in about a millisecond, so that the follower keeps up with one
+/// block a second); errors are logged and the stream opened again.
+pub async fn follow(client: Client, reads: Client, log: BreakGlassLog) {
     loop {
-        if let Err(error) = follow_once(&client, &log).await {
+        if let Err(error) = follow_once(&client, &reads, &log).await {
             tracing::warn!(%error, "following the chain's best blocks failed; retrying");
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
 }
 
-async fn follow_once(client: &Client, log: &BreakGlassLog) -> Result<(), String> {
+async fn follow_once(client: &Client, reads: &Client, log: &BreakGlassLog) -> Result<(), String> {
     use medigate::emergency::events::GlassBroken;
     let mut blocks = client
         .stream_best_blocks()
@@ -96,14 +112,21 @@ async fn follow_once(client: &Client, log: &BreakGlassLog) -> Result<(), String>
     while let Some(block) = blocks.next().await {
         let block = block.map_err(|error| error.to_string())?;
         let number = block.number();
-        let events = block
-            .at()
-            .await
-            .map_err(|error| error.to_string())?
-            .events()
-            .fetch()
+        let at = reads
+            .at_block(block.hash())
             .await
             .map_err(|error| error.to_string())?;
+        let storage = at.storage();
+        let time_entry = storage
+            .entry(medigate::storage().timestamp().now())
+            .map_err(|error| error.to_string())?;
+        let events = at.events();
+        let (time, events) = tokio::join!(time_entry.fetch(()), events.fetch());
+        let time = time
+            .map_err(|error| error.to_string())?
+            .decode()
+            .map_err(|error| error.to_string())?;
+        let events = events.map_err(|error| error.to_string())?;
         let mut found = Vec::new();
         for event in events.iter() {
             let event = event.map_err(|error| error.to_string())?;
@@ -124,7 +147,7 @@ async fn follow_once(client: &Client, log: &BreakGlassLog) -> Result<(), String>
                 ));
             }
         }
-        log.record(number, found).await;
+        log.record(number, time, found).await;
     }
     Err("the best block stream ended".into())
 }
@@ -149,15 +172,16 @@ mod tests {
             let log = log.clone();
             async move { log.wait_for(4, Duration::from_secs(5)).await }
         });
-        log.record(1, []).await;
-        log.record(2, [(4, seen(2))]).await;
+        log.record(1, 100, []).await;
+        log.record(2, 200, [(4, seen(2))]).await;
         assert_eq!(waiting.await.unwrap(), Some(seen(2)));
+        assert_eq!(log.best_time(), 200);
     }
 
     #[tokio::test]
     async fn a_break_glass_never_recorded_is_not_found() {
         let log = BreakGlassLog::new();
-        log.record(1, [(3, seen(1))]).await;
+        log.record(1, 100, [(3, seen(1))]).await;
         assert_eq!(log.wait_for(9, Duration::from_millis(50)).await, None);
     }
 }

@@ -760,7 +760,7 @@ impl Gateway {
             H256(reason_hash),
         );
         let started = Instant::now();
-        let included = submit_in_best_block(&self.chain, &call, &signer).await;
+        let included = submit_in_best_block(&self.chain, self.checker.rpc(), &call, &signer).await;
         let inclusion_ms = millis(started);
         let included_at = Instant::now();
         let (id, expires_ms) = match included {
@@ -774,14 +774,26 @@ impl Gateway {
                 (broken.id, broken.expires_at)
             }
             Err(error) if error.to_string().contains("AlreadyOpen") => {
-                // The responder's own running break-glass on this patient.
-                let running = latest_break_glass(
-                    &self.reads,
-                    &AccountId32(patient),
-                    &AccountId32(signer.public_key().0),
-                )
-                .await?
-                .ok_or_else(|| GatewayError::Emergency("no running break-glass found".into()))?;
+                // The responder's own running break-glass on this patient
+                // (read once it is final).
+                let mut running = None;
+                for _ in 0..20 {
+                    running = latest_break_glass(
+                        &self.reads,
+                        &AccountId32(patient),
+                        &AccountId32(signer.public_key().0),
+                    )
+                    .await?;
+                    if running.is_some() {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                }
+                let running = running.ok_or_else(|| {
+                    GatewayError::Emergency(
+                        "you hold a running break-glass on this patient, but it cannot be read yet; try again in a few seconds".into(),
+                    )
+                })?;
                 (running.id, running.expires_at)
             }
             Err(error) => return Err(emergency_refusal(error.into())),

@@ -26,6 +26,11 @@ pub struct Network {
 impl Network {
     /// Starts a network whose patient has records of `encounters` visits.
     pub fn start(encounters: u32) -> Self {
+        Self::start_with(encounters, &[])
+    }
+
+    /// [`Network::start`] with more `medigate dev` options.
+    pub fn start_with(encounters: u32, options: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let log = std::fs::File::create(dir.path().join("dev.log")).unwrap();
         let child = Command::new(MEDIGATE)
@@ -38,6 +43,7 @@ impl Network {
                 "--dir",
             ])
             .arg(dir.path().join("net"))
+            .args(options)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()

@@ -20,6 +20,8 @@ pub enum Section {
     Card,
     /// A clinician's patients.
     Patients,
+    /// Emergency access.
+    Emergency,
 }
 
 fn head(title: &str) -> Markup {
@@ -65,6 +67,7 @@ pub fn page(title: &str, user: &SignedIn, section: Section, body: Markup) -> Mar
                             @if user.clinician {
                                 (link("/app/patients", "Patients", Section::Patients))
                             }
+                            (link("/app/emergency", "Emergency", Section::Emergency))
                         }
                     }
                     form.signout method="post" action="/app/logout" {

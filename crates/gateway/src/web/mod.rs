@@ -9,9 +9,12 @@
 //!   the patient's card;
 //! - [`clinician`]: finding a patient, asking for access, reading what was
 //!   shared, the grants held;
+//! - [`emergency`]: emergency settings, the emergency card and the review
+//!   queue for patients; breaking the glass for responders;
 //! - [`qr`]: QR codes shown and read.
 
 pub mod clinician;
+pub mod emergency;
 pub mod layout;
 pub mod patient;
 pub mod qr;
@@ -228,6 +231,14 @@ pub fn router(idle_minutes: u64) -> Router<Arc<Gateway>> {
         .route(
             "/app/patients/{account}/records/{content_id}",
             get(clinician::record),
+        )
+        .route("/app/emergency", get(emergency::overview))
+        .route("/app/emergency/policy", post(emergency::set_policy))
+        .route("/app/emergency/card", get(emergency::card))
+        .route("/app/emergency/break-glass", post(emergency::break_glass))
+        .route(
+            "/app/emergency/{id}/review/{verdict}",
+            post(emergency::review),
         )
         .route("/app/static/app.css", get(css))
         .route("/app/static/app.js", get(js))

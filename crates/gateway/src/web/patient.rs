@@ -856,7 +856,8 @@ pub async fn approve(
 /// A form with only its CSRF token.
 #[derive(Deserialize)]
 pub struct CsrfOnly {
-    csrf: String,
+    /// The session's CSRF token.
+    pub csrf: String,
 }
 
 /// `POST /app/access/requests/{id}/deny`.

@@ -41,6 +41,24 @@ pub fn account_in(text: &str) -> Option<[u8; 32]> {
         .ok()
 }
 
+/// The text of the first QR code read in a photo (PNG or JPEG): an account
+/// id, or an emergency card.
+pub fn read_text(image_bytes: &[u8]) -> Result<String, QrError> {
+    let picture = image::load_from_memory(image_bytes)
+        .map_err(|_| QrError::NotAnImage)?
+        .to_luma8();
+    let (width, height) = picture.dimensions();
+    let mut prepared =
+        rqrr::PreparedImage::prepare_from_greyscale(width as usize, height as usize, |x, y| {
+            picture.get_pixel(x as u32, y as u32).0[0]
+        });
+    prepared
+        .detect_grids()
+        .into_iter()
+        .find_map(|grid| grid.decode().ok().map(|(_, text)| text))
+        .ok_or(QrError::NoCode)
+}
+
 /// Reads the account id from a photo (PNG or JPEG) of a patient's QR code.
 pub fn read_account(image_bytes: &[u8]) -> Result<[u8; 32], QrError> {
     let picture = image::load_from_memory(image_bytes)
@@ -92,6 +110,12 @@ mod tests {
         let png = png_of(&format!("{PREFIX}{}", hex::encode(account)));
         assert_eq!(read_account(&png), Ok(account));
         assert!(account_svg(&account).starts_with("<?xml"));
+    }
+
+    #[test]
+    fn any_code_reads_back_as_its_text() {
+        assert_eq!(read_text(&png_of("MGEC1.card")), Ok("MGEC1.card".into()));
+        assert_eq!(read_text(b"not an image"), Err(QrError::NotAnImage));
     }
 
     #[test]

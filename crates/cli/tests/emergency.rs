@@ -1,0 +1,526 @@
+//! Emergency access end to end, on a `medigate dev` network (a real node,
+//! vault, five custodians of which three are needed, gateways), through the
+//! CLI and the custodians' HTTP API:
+//! - a patient who opted out, a non-responder and an unknown patient get
+//!   nothing; the responder gets the summary, rebuilt from three shares,
+//!   and it holds the patient's own records;
+//! - the read is in the patient's audit trail; the patient and the guardian
+//!   see the break-glass, the webhook is told (ids, no health data), the
+//!   guardian's review is recorded on chain, once;
+//! - custodians refuse forged, replayed, misdirected and foreign release
+//!   requests and requests for a break-glass the chain never recorded, and
+//!   every release they logged answers a break-glass on chain;
+//! - with fewer than three custodians the key cannot be rebuilt, but the
+//!   patient's card still opens the summary (a malformed card is refused);
+//! - the grant ends by itself; a revoked responder gets nothing.
+
+mod common;
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::TcpListener,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use common::Network;
+use medigate_chain_client::{
+    connect, medigate, medigate::runtime_types::medigate_access_policy::terms::Role,
+    submit_and_wait, subxt::utils::AccountId32, subxt_signer::sr25519::dev,
+};
+use medigate_crypto::keystore;
+use medigate_vault::auth::{sign_headers, unix_ms};
+use serde_json::{Value, json};
+
+/// A webhook receiver on loopback: every body posted to it.
+fn webhook() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/notices", listener.local_addr().unwrap());
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let kept = received.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_ok()
+                && let Ok(notice) = serde_json::from_slice(&body)
+            {
+                kept.lock().unwrap().push(notice);
+            }
+            let _ = reader
+                .get_mut()
+                .write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    (url, received)
+}
+
+fn failing(network: &Network, name: &str, args: &[&str]) -> (i32, String) {
+    let output = network.run(name, args);
+    assert!(!output.status.success(), "{args:?} as {name} succeeded");
+    (
+        output.status.code().unwrap_or_default(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A custodian's answer to a release request signed by `signer`.
+async fn ask_release(
+    url: &str,
+    signer: &medigate_crypto::keys::SigningKeypair,
+    body: &Value,
+    tamper: impl Fn(&mut Vec<(&'static str, String)>),
+) -> (u16, Value) {
+    let body = serde_json::to_vec(body).unwrap();
+    let mut headers = sign_headers(signer, "POST", "/releases", &body, unix_ms());
+    tamper(&mut headers);
+    send(url, headers, body).await
+}
+
+async fn send(url: &str, headers: Vec<(&'static str, String)>, body: Vec<u8>) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{url}/releases"))
+        .body(body);
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_responder_gets_the_summary_in_an_emergency_and_everything_else_is_refused() {
+    let (webhook_url, notices) = webhook();
+    let network = Network::start_with(3, &["--webhook", &webhook_url]);
+    let patient = network.account("patient");
+    let guardian = network.account("guardian");
+    let reason = "unconscious after a fall, brought in by ambulance";
+
+    // The patient opted out: nobody breaks the glass.
+    network.json("patient", &["emergency", "policy", "--disable"]);
+    let (code, message) = failing(
+        &network,
+        "responder",
+        &[
+            "emergency",
+            "break-glass",
+            "--patient",
+            &patient,
+            "--reason",
+            reason,
+        ],
+    );
+    assert_eq!(code, 5, "{message}");
+    assert!(
+        message.contains("not enabled emergency access"),
+        "{message}"
+    );
+
+    // Opted in again, with a one-minute window and the guardian notified.
+    let status = network.json(
+        "patient",
+        &[
+            "emergency",
+            "policy",
+            "--enable",
+            "--guardian",
+            &guardian,
+            "--window-minutes",
+            "1",
+        ],
+    );
+    assert_eq!(status["enabled"], true);
+    assert_eq!(status["threshold"], 3);
+    let holders = status["custodians"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|custodian| custodian["holds_share"] == true)
+        .count();
+    assert_eq!(holders, 5, "{status}");
+
+    // A researcher, and a responder asking for nobody.
+    let (code, message) = failing(
+        &network,
+        "researcher",
+        &[
+            "emergency",
+            "break-glass",
+            "--patient",
+            &patient,
+            "--reason",
+            reason,
+        ],
+    );
+    assert_eq!(code, 5, "{message}");
+    assert!(message.contains("none of the attested roles"), "{message}");
+    let nobody = "ab".repeat(32);
+    let (code, message) = failing(
+        &network,
+        "responder",
+        &[
+            "emergency",
+            "break-glass",
+            "--patient",
+            &nobody,
+            "--reason",
+            reason,
+        ],
+    );
+    assert_eq!(code, 5, "{message}");
+    assert!(message.contains("not registered"), "{message}");
+
+    // The responder gets the summary.
+    let read = network.json(
+        "responder",
+        &[
+            "emergency",
+            "break-glass",
+            "--patient",
+            &patient,
+            "--reason",
+            reason,
+        ],
+    );
+    let opened = Instant::now();
+    let break_glass = read["break_glass"].as_u64().unwrap();
+    assert_eq!(read["key_from"], "custodians");
+    assert_eq!(read["shares_used"], 3);
+    let summary = &read["summary"];
+    assert_eq!(summary["resourceType"], "Bundle");
+    assert_eq!(summary["type"], "document");
+    // It holds the patient's own allergy, as imported.
+    let own = network.json(
+        "patient",
+        &["records", "list", "--type", "AllergyIntolerance"],
+    );
+    let allergy_id = own["records"][0]["id"].as_str().unwrap().to_string();
+    let own_allergy = network.json(
+        "patient",
+        &[
+            "records",
+            "show",
+            &format!("AllergyIntolerance/{allergy_id}"),
+        ],
+    );
+    let in_summary = summary["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["resource"]["resourceType"] == "AllergyIntolerance")
+        .map(|entry| entry["resource"].clone())
+        .expect("the summary lists the allergy");
+    assert_eq!(in_summary, own_allergy);
+
+    // The read is audited; the patient and the guardian see the
+    // break-glass; the webhook was told, with ids only.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let audit = loop {
+        let audit = network.json("patient", &["audit"]);
+        let found = audit["accesses"].as_array().unwrap().iter().any(|access| {
+            access["counterparty"] == network.account("responder") && access["purpose"] == "ETREAT"
+        });
+        if found || Instant::now() > deadline {
+            break audit;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let emergency_reads: Vec<&Value> = audit["accesses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|access| access["purpose"] == "ETREAT")
+        .collect();
+    assert_eq!(emergency_reads.len(), 1, "{audit}");
+    assert_eq!(
+        emergency_reads[0]["counterparty"],
+        network.account("responder")
+    );
+    for name in ["patient", "guardian"] {
+        let status = network.json(name, &["emergency", "status"]);
+        let glasses = status["break_glasses"].as_array().unwrap();
+        assert!(
+            glasses
+                .iter()
+                .any(|glass| glass["id"] == break_glass && glass["review"] == "pending"),
+            "{name}: {status}"
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while notices.lock().unwrap().len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let received = notices.lock().unwrap().clone();
+    // One from the patient's gateway, one from the guardian's.
+    assert_eq!(received.len(), 2, "{received:?}");
+    for notice in &received {
+        assert_eq!(notice["event"], "break_glass");
+        assert_eq!(notice["break_glass"], break_glass);
+        assert_eq!(notice["patient"], patient.as_str());
+        let mut keys: Vec<&str> = notice
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "block",
+                "break_glass",
+                "event",
+                "expires_at",
+                "patient",
+                "purpose",
+                "responder"
+            ]
+        );
+    }
+
+    // The guardian reviews it, once; the patient sees the verdict.
+    network.json(
+        "guardian",
+        &["emergency", "review", &break_glass.to_string(), "flagged"],
+    );
+    let (_, message) = failing(
+        &network,
+        "patient",
+        &["emergency", "review", &break_glass.to_string(), "justified"],
+    );
+    assert!(message.contains("reviewed already"), "{message}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = network.json("patient", &["emergency", "status"]);
+        let flagged = status["break_glasses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|glass| glass["id"] == break_glass && glass["review"] == "flagged");
+        if flagged {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the review is not indexed: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // Custodians: bad requests release nothing.
+    let keys_dir = network.path("net");
+    let load = |name: &str| {
+        keystore::load(
+            &keys_dir.join(format!("{name}.keystore")),
+            network.description["passphrase"].as_str().unwrap(),
+        )
+        .unwrap()
+        .signing_keypair()
+    };
+    let responder_key = load("responder");
+    let researcher_key = load("researcher");
+    let custodians = network.description["custodians"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let custodian = &custodians[0];
+    let url = custodian["url"].as_str().unwrap();
+    let body = json!({"break_glass": break_glass, "custodian": custodian["account"]});
+    let untouched = |_: &mut Vec<(&'static str, String)>| {};
+    // A valid request, then the same request again.
+    let signed_body = serde_json::to_vec(&body).unwrap();
+    let headers = sign_headers(&responder_key, "POST", "/releases", &signed_body, unix_ms());
+    let (status, answer) = send(url, headers.clone(), signed_body.clone()).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = send(url, headers, signed_body).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (409, Some("replayed")),
+        "{answer}"
+    );
+    // A forged signature.
+    let (status, answer) = ask_release(url, &responder_key, &body, |headers| {
+        for (name, value) in headers.iter_mut() {
+            if *name == "x-medigate-signature" {
+                *value = format!("00{}", &value[2..]);
+            }
+        }
+    })
+    .await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (401, Some("bad_signature")),
+        "{answer}"
+    );
+    // Someone who did not break this glass.
+    let (status, answer) = ask_release(url, &researcher_key, &body, untouched).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (403, Some("not_the_responder")),
+        "{answer}"
+    );
+    // Addressed to another custodian.
+    let other = json!({"break_glass": break_glass, "custodian": custodians[1]["account"]});
+    let (status, answer) = ask_release(url, &responder_key, &other, untouched).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (421, Some("wrong_custodian")),
+        "{answer}"
+    );
+    // A break-glass the chain never recorded.
+    let never = json!({"break_glass": 999_999, "custodian": custodian["account"]});
+    let (status, answer) = ask_release(url, &responder_key, &never, untouched).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (404, Some("no_break_glass")),
+        "{answer}"
+    );
+    // A malformed body.
+    let (status, answer) = ask_release(url, &responder_key, &json!({"hello": 1}), untouched).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (400, Some("bad_body")),
+        "{answer}"
+    );
+
+    // Every release any custodian logged answers the break-glass on chain,
+    // to its responder.
+    for custodian in &custodians {
+        let log =
+            std::path::Path::new(custodian["data_dir"].as_str().unwrap()).join("releases.jsonl");
+        for line in std::fs::read_to_string(&log).unwrap_or_default().lines() {
+            let release: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(release["break_glass"], break_glass, "{release}");
+            assert_eq!(
+                release["responder"],
+                network.account("responder"),
+                "{release}"
+            );
+            assert_eq!(release["patient"], patient.as_str(), "{release}");
+        }
+    }
+
+    // Fewer than three custodians: no key; the card still works, a
+    // malformed card is refused.
+    for custodian in &custodians[..3] {
+        let data_dir = custodian["data_dir"].as_str().unwrap();
+        let stopped = std::process::Command::new("pkill")
+            .args(["-TERM", "-f", "--", &format!("--data-dir {data_dir} ")])
+            .status()
+            .unwrap();
+        assert!(stopped.success(), "stopping the custodian in {data_dir}");
+    }
+    let (code, message) = failing(
+        &network,
+        "responder",
+        &[
+            "emergency",
+            "break-glass",
+            "--patient",
+            &patient,
+            "--reason",
+            reason,
+        ],
+    );
+    assert_eq!(code, 5, "{message}");
+    assert!(message.contains("only 2 of the 3 key shares"), "{message}");
+    let card = network.json("patient", &["emergency", "card"])["card"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (code, message) = failing(
+        &network,
+        "responder",
+        &[
+            "emergency",
+            "break-glass",
+            "--card",
+            "MGEC1.not-a-card",
+            "--reason",
+            reason,
+        ],
+    );
+    assert_eq!(code, 4, "{message}");
+    assert!(message.contains("emergency card"), "{message}");
+    let with_card = network.json(
+        "responder",
+        &[
+            "emergency",
+            "break-glass",
+            "--card",
+            &card,
+            "--reason",
+            reason,
+        ],
+    );
+    assert_eq!(with_card["key_from"], "card");
+    assert_eq!(with_card["summary"], *summary);
+
+    // The grant ends by itself: a minute after it opened, even the card
+    // opens nothing more, and custodians release nothing.
+    let window = Duration::from_secs(62);
+    if let Some(left) = window.checked_sub(opened.elapsed()) {
+        tokio::time::sleep(left).await;
+    }
+    // Custodians compare with the time of the chain's best block, which
+    // the node sets each second.
+    let late = json!({"break_glass": break_glass, "custodian": custodians[4]["account"]});
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (status, answer) = ask_release(
+            custodians[4]["url"].as_str().unwrap(),
+            &responder_key,
+            &late,
+            untouched,
+        )
+        .await;
+        if (status, answer["code"].as_str()) == (403, Some("expired")) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still {status} {answer} {} s after the break-glass, at {} ms for a grant until {}",
+            opened.elapsed().as_secs(),
+            unix_ms(),
+            read["expires_ms"]
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // A revoked responder cannot break the glass again.
+    let client = connect(network.description["node"].as_str().unwrap())
+        .await
+        .unwrap();
+    let responder = AccountId32(responder_key.public_key().0);
+    let revoke = medigate::tx()
+        .registry()
+        .revoke_attestation(responder, Role::EmergencyResponder);
+    submit_and_wait(&client, &revoke, &dev::dave())
+        .await
+        .unwrap();
+    let (code, message) = failing(
+        &network,
+        "responder",
+        &[
+            "emergency",
+            "break-glass",
+            "--card",
+            &card,
+            "--reason",
+            reason,
+        ],
+    );
+    assert_eq!(code, 5, "{message}");
+    assert!(message.contains("none of the attested roles"), "{message}");
+}
