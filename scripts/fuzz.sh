@@ -26,7 +26,7 @@ fuzz() {
     (cd "crates/$crate" && cargo +nightly fuzz run "$target" "fuzz/corpus/$target" "${seeds[@]}" -- \
         -max_total_time="$seconds" -dict=fuzz/dict.txt -rss_limit_mb=2048)
 }
-for target in envelope wrap keystore; do
+for target in envelope wrap keystore card sealed_share; do
     fuzz crypto "$target"
 done
 fuzz vault signed_headers

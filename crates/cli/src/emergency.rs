@@ -40,6 +40,9 @@ pub enum EmergencyCommand {
     /// Print your offline emergency card's text (keep it private: with a
     /// break-glass on chain it opens your emergency summary).
     Card,
+    /// Replace your emergency key (a lost card): the summary is encrypted
+    /// again and new shares handed out; earlier cards open nothing newer.
+    NewKey,
     /// As a responder: break the glass on a patient's records and show
     /// their emergency summary.
     BreakGlass {
@@ -209,6 +212,15 @@ pub async fn run(
             let answer = gateway.get("/api/emergency/card").await?;
             client::print(json, &answer, |answer| {
                 answer["card"].as_str().unwrap_or_default().to_string()
+            });
+        }
+        EmergencyCommand::NewKey => {
+            let answer = gateway.post("/api/emergency/new-key", &json!({})).await?;
+            client::print(json, &answer, |answer| {
+                format!(
+                    "new emergency key (generation {}): print your new card with `medigate emergency card`",
+                    answer["generation"]
+                )
             });
         }
         EmergencyCommand::BreakGlass {

@@ -10,8 +10,9 @@
 //! - custodians refuse forged, replayed, misdirected and foreign release
 //!   requests and requests for a break-glass the chain never recorded, and
 //!   every release they logged answers a break-glass on chain;
-//! - with fewer than three custodians the key cannot be rebuilt, but the
-//!   patient's card still opens the summary (a malformed card is refused);
+//! - a new emergency key leaves the old card opening nothing; with fewer
+//!   than three custodians the key cannot be rebuilt, but the patient's
+//!   new card still opens the summary (a malformed card is refused);
 //! - the grant ends by itself; a revoked responder gets nothing.
 
 mod common;
@@ -411,7 +412,29 @@ async fn a_responder_gets_the_summary_in_an_emergency_and_everything_else_is_ref
         }
     }
 
-    // Fewer than three custodians: no key; the card still works, a
+    // A new emergency key: the old card opens nothing newer.
+    let old_card = network.json("patient", &["emergency", "card"])["card"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let renewed = network.json("patient", &["emergency", "new-key"]);
+    assert_eq!(renewed["generation"], 1);
+    let (code, message) = failing(
+        &network,
+        "responder",
+        &[
+            "emergency",
+            "break-glass",
+            "--card",
+            &old_card,
+            "--reason",
+            reason,
+        ],
+    );
+    assert_eq!(code, 5, "{message}");
+    assert!(message.contains("does not open the summary"), "{message}");
+
+    // Fewer than three custodians: no key; the new card still works, a
     // malformed card is refused.
     for custodian in &custodians[..3] {
         let data_dir = custodian["data_dir"].as_str().unwrap();
@@ -465,7 +488,13 @@ async fn a_responder_gets_the_summary_in_an_emergency_and_everything_else_is_ref
         ],
     );
     assert_eq!(with_card["key_from"], "card");
-    assert_eq!(with_card["summary"], *summary);
+    let allergy_with_card = with_card["summary"]["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["resource"]["resourceType"] == "AllergyIntolerance")
+        .map(|entry| entry["resource"].clone());
+    assert_eq!(allergy_with_card, Some(own_allergy));
 
     // The grant ends by itself: a minute after it opened, even the card
     // opens nothing more, and custodians release nothing.

@@ -14,11 +14,14 @@
 //! - [`request`]: vault requests signed with the chain key, covering method,
 //!   path, body hash, timestamp and nonce.
 //! - [`shares`]: Shamir k-of-n sharing of 32-byte keys (emergency and
-//!   recovery keys).
+//!   recovery keys), and shares sealed to their holder;
+//! - [`card`]: the offline emergency card (a patient, their emergency key,
+//!   the vault holding their summary).
 //!
 //! Secrets zeroize when dropped; errors say what failed, never why a secret
 //! did not match.
 
+pub mod card;
 pub mod keys;
 pub mod keystore;
 pub mod record;

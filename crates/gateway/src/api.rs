@@ -18,6 +18,7 @@
 //! | `PUT /api/emergency/policy` `{"enabled","roles","guardians","window_minutes"}` | sets the policy; when enabled, prepares the summary and hands out the key's shares |
 //! | `POST /api/emergency/prepare` | makes the summary again and hands out missing shares |
 //! | `GET /api/emergency/card` | the offline emergency card's text |
+//! | `POST /api/emergency/new-key` | replaces the emergency key (the old card opens nothing newer) |
 //! | `POST /api/emergency/break-glass` `{"patient","purpose","reason"}` | breaks the glass and answers the patient's emergency summary |
 //! | `POST /api/emergency/card-read` `{"card","purpose","reason"}` | the same with the key from a patient's card |
 //! | `POST /api/emergency/{id}/review` `{"review"}` | `justified` or `flagged`, by the patient or a guardian |
@@ -65,6 +66,7 @@ pub fn router() -> Router<Arc<Gateway>> {
         .route("/api/emergency/policy", put(emergency_policy))
         .route("/api/emergency/prepare", post(emergency_prepare))
         .route("/api/emergency/card", get(emergency_card))
+        .route("/api/emergency/new-key", post(new_emergency_key))
         .route("/api/emergency/break-glass", post(break_glass))
         .route("/api/emergency/card-read", post(card_read))
         .route("/api/emergency/{id}/review", post(review))
@@ -362,4 +364,11 @@ async fn review(
 ) -> Result<Json<Value>, GatewayError> {
     gateway.review_break_glass(id, &body.review).await?;
     Ok(Json(json!({"break_glass": id, "review": body.review})))
+}
+
+async fn new_emergency_key(
+    State(gateway): State<Arc<Gateway>>,
+) -> Result<Json<Value>, GatewayError> {
+    let generation = gateway.new_emergency_key().await?;
+    Ok(Json(json!({"generation": generation})))
 }

@@ -33,6 +33,7 @@ use medigate_chain_client::{
     subxt::utils::{AccountId32, H256},
 };
 use medigate_crypto::{
+    card::EmergencyCard,
     keys::{EncryptionPublicKey, Identity},
     record::{RecordBinding, RecordKey, decrypt, encrypt},
     shares::{ShareBinding, combine_key, open_share, seal_share, split_key_stable},
@@ -43,7 +44,6 @@ use serde_json::Value;
 
 use crate::{
     Gateway, chain,
-    emergency_card::EmergencyCard,
     error::GatewayError,
     index::EmergencyEntry,
     vault_client::{ReadOutcome, VaultClient},
@@ -404,6 +404,24 @@ impl Gateway {
         let remade = self.refresh_summary(&identity, generation, force).await?;
         self.hand_over_shares(&identity, generation).await?;
         Ok(remade)
+    }
+
+    /// Replaces the emergency key with a new generation (a lost card, a
+    /// custodian that leaked): the summary is encrypted again under it and
+    /// its shares handed out; the old card and old shares open nothing
+    /// newer. Returns the new generation.
+    pub async fn new_emergency_key(&self) -> Result<u32, GatewayError> {
+        let identity = self.keyring.identity()?;
+        let _one_at_a_time = self.emergency_lock.lock().await;
+        if self.index.setting(SUMMARY).await?.is_none() {
+            return Err(GatewayError::Emergency(
+                "enable emergency access first: there is no emergency key yet".into(),
+            ));
+        }
+        let generation = Self::emergency_generation_of(self.index.setting(GENERATION).await?) + 1;
+        self.refresh_summary(&identity, generation, true).await?;
+        self.hand_over_shares(&identity, generation).await?;
+        Ok(generation)
     }
 
     async fn refresh_summary(

@@ -78,7 +78,7 @@ pub enum GatewayError {
     Emergency(String),
     /// An emergency card is malformed.
     #[error(transparent)]
-    Card(#[from] crate::emergency_card::CardError),
+    Card(#[from] medigate_crypto::card::CardError),
 }
 
 impl From<medigate_chain_client::ChainError> for GatewayError {

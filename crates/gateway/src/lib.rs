@@ -16,7 +16,7 @@
 //! - [`consent`]: requests, approvals, denials, revocations, the audit trail;
 //! - [`emergency`]: the emergency policy, summary and key shares of a
 //!   patient, and a responder's break-glass read ([`custodian_client`]
-//!   speaks to the custodians, [`emergency_card`] is the offline card);
+//!   speaks to the custodians);
 //! - [`fhir_api`] and [`api`]: the HTTP interfaces; [`web`]: the web app;
 //!   [`server`] runs them.
 
@@ -27,7 +27,6 @@ pub mod config;
 pub mod consent;
 pub mod custodian_client;
 pub mod emergency;
-pub mod emergency_card;
 pub mod error;
 pub mod fhir_api;
 pub mod import;

@@ -102,8 +102,8 @@ fn review_queue(user: &SignedIn, status: &EmergencyStatus) -> Markup {
                         p {
                             strong { "Break-glass " (glass.id) } ": "
                             span.account title=(glass.responder) { (short_account(&glass.responder)) }
-                            " read the emergency summary of "
-                            @if glass.patient == me { "you" } @else { span.account title=(glass.patient) { (short_account(&glass.patient)) } }
+                            @if glass.patient == me { " read your emergency summary" }
+                            @else { " read the emergency summary of " span.account title=(glass.patient) { (short_account(&glass.patient)) } }
                             " for " (purpose_label(&glass.purpose))
                             ", with a grant until " (when(glass.expires_ms)) " (block " (glass.block) ")."
                         }
@@ -181,8 +181,10 @@ pub async fn overview(
                 }
             }
             (settings_form(&user, &status))
-            @if status.summary.is_some() {
+            @if let Some(summary) = &status.summary {
                 p { a href="/app/emergency/card" { "Print your emergency card" } }
+                p.explain { "Lost your card? A new emergency key makes every earlier card and share open nothing newer (key generation " (summary.generation) " now)." }
+                (button_form("/app/emergency/new-key", &user.csrf, "Make a new emergency key", "secondary"))
             }
         }
         section aria-labelledby="reviews" {
@@ -250,6 +252,17 @@ pub async fn set_policy(
     Ok(Redirect::to("/app/emergency"))
 }
 
+/// `POST /app/emergency/new-key`.
+pub async fn new_key(
+    State(gateway): State<Arc<Gateway>>,
+    user: SignedIn,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Redirect, WebError> {
+    user.check(&form.csrf)?;
+    gateway.new_emergency_key().await?;
+    Ok(Redirect::to("/app/emergency/card"))
+}
+
 /// `POST /app/emergency/{id}/review/{verdict}`.
 pub async fn review(
     State(gateway): State<Arc<Gateway>>,
@@ -287,7 +300,7 @@ pub async fn card(
                 "and every read is audited." }
         }
         p.warning { "Keep this card with you and private, like a key: with a break-glass on the chain it opens your emergency summary. "
-            "If it is lost, ask for a new emergency key." }
+            "If it is lost, make a new emergency key on the Emergency page: this card then opens nothing newer." }
     };
     Ok(Html(
         page("Your emergency card", &user, Section::Emergency, body).into_string(),
@@ -399,7 +412,7 @@ pub async fn break_glass(
         gateway.break_glass(patient, &purpose, &reason).await?
     } else if !photo.is_empty() {
         match qr::read_text(&photo).map_err(|error| WebError::BadInput(error.to_string()))? {
-            text if text.starts_with(crate::emergency_card::CARD_TAG) => {
+            text if text.starts_with(medigate_crypto::card::CARD_TAG) => {
                 gateway
                     .break_glass_with_card(&text, &purpose, &reason)
                     .await?

@@ -1,5 +1,7 @@
 //! The offline emergency card: what a responder needs to fetch and decrypt
 //! a patient's emergency summary when the custodians cannot be reached.
+//! Its text comes from a photo or a keyboard, so it is untrusted input:
+//! [`EmergencyCard::parse`] checks every field and is fuzzed.
 //!
 //! The card is one line of text, printed as a QR code and beneath it:
 //!
