@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-cargo build --workspace
+# The same build as the test command (the same features), so nothing is built twice.
+cargo build --workspace --all-targets
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 exec python3 bench/emergency.py "$target_dir/debug/medigate" "${ROUNDS:-3}"

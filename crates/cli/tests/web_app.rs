@@ -748,6 +748,8 @@ async fn a_responder_reads_the_emergency_summary_and_the_patient_reviews_it() {
         "Allergies and intolerances",
         "Medication summary",
         "Problem list",
+        "Emergency contact",
+        "Sam Synthetic",
     ] {
         assert!(summary.contains(section), "the summary shows {section}");
     }

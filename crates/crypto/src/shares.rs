@@ -157,12 +157,26 @@ impl std::fmt::Debug for KeyShare {
 /// Splits `key` into `count` shares, any `threshold` of which rebuild it
 /// (2 ≤ threshold ≤ count ≤ 255).
 pub fn split_key(key: &[u8; 32], threshold: u8, count: u8) -> Result<Vec<KeyShare>, CryptoError> {
+    split_with(
+        key,
+        threshold,
+        count,
+        rand_core_010::UnwrapErr(getrandom::SysRng),
+    )
+}
+
+/// Splits `key` with `rng` drawing the polynomial's coefficients.
+fn split_with(
+    key: &[u8; 32],
+    threshold: u8,
+    count: u8,
+    rng: impl rand_core_010::CryptoRng,
+) -> Result<Vec<KeyShare>, CryptoError> {
     if threshold < 2 || threshold > count {
         return Err(CryptoError::MalformedShare(
             "the threshold must be at least 2 and at most the number of shares",
         ));
     }
-    let rng = rand_core_010::UnwrapErr(getrandom::SysRng);
     let shares = vsss_rs::Gf256::split_bytes(usize::from(threshold), usize::from(count), key, rng)
         .map_err(|_| CryptoError::MalformedShare("the key cannot be split this way"))?;
     Ok(shares
@@ -183,23 +197,17 @@ pub fn split_key_stable(
     count: u8,
 ) -> Result<Vec<KeyShare>, CryptoError> {
     use rand_core_010::SeedableRng;
-    if threshold < 2 || threshold > count {
-        return Err(CryptoError::MalformedShare(
-            "the threshold must be at least 2 and at most the number of shares",
-        ));
-    }
     let mut seed = Zeroizing::new([0u8; 32]);
     let mut hasher = blake3::Hasher::new_derive_key("medigate/v1/emergency-key-split");
     hasher.update(key);
     hasher.update(&[threshold]);
     seed.copy_from_slice(hasher.finalize().as_bytes());
-    let rng = chacha20::ChaCha20Rng::from_seed(*seed);
-    let shares = vsss_rs::Gf256::split_bytes(usize::from(threshold), usize::from(count), key, rng)
-        .map_err(|_| CryptoError::MalformedShare("the key cannot be split this way"))?;
-    Ok(shares
-        .into_iter()
-        .map(|share| KeyShare(Zeroizing::new(share)))
-        .collect())
+    split_with(
+        key,
+        threshold,
+        count,
+        chacha20::ChaCha20Rng::from_seed(*seed),
+    )
 }
 
 /// Rebuilds a key from at least its threshold of distinct shares.

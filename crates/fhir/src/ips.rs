@@ -14,6 +14,7 @@
 //! | 11369-6 | Immunizations | every Immunization |
 //! | 8716-3 | Vital signs | per LOINC code, the latest Observation of category `vital-signs` |
 //! | 30954-2 | Results | the latest blood group Observation (LOINC 882-1, "ABO and Rh group") |
+//! | 42348-3 | Advance directives | every Consent whose scope is an advance directive (`adr`) |
 //!
 //! The blood group goes in the Results section, where the IPS guide puts
 //! laboratory results, rather than in a section of its own that the guide
@@ -149,6 +150,7 @@ pub fn patient_summary(
     let mut medications = Vec::new();
     let mut problems = Vec::new();
     let mut immunizations = Vec::new();
+    let mut directives = Vec::new();
     // The latest vital sign per code, codes in the order first seen.
     let mut vitals: Vec<(String, Latest)> = Vec::new();
     let mut blood_group: Option<Latest> = None;
@@ -158,6 +160,7 @@ pub fn patient_summary(
             "MedicationRequest" | "MedicationStatement" => medications.push(resource),
             "Condition" => problems.push(resource),
             "Immunization" => immunizations.push(resource),
+            "Consent" if is_advance_directive(resource) => directives.push(resource),
             "Observation" => {
                 let candidate = Latest::new(resource);
                 let code = resource.get("code");
@@ -226,6 +229,14 @@ pub fn patient_summary(
             required: false,
             resources: blood_group.iter().map(|latest| latest.resource).collect(),
             line: observation_line,
+        },
+        Section {
+            code: "42348-3",
+            display: "Advance healthcare directives",
+            title: "Advance directives",
+            required: false,
+            resources: directives,
+            line: directive_line,
         },
     ];
 
@@ -807,6 +818,35 @@ fn immunization_line(immunization: &Value) -> String {
     line(name, details)
 }
 
+/// Whether a Consent records an advance directive (scope `adr` of HL7's
+/// consent scopes).
+fn is_advance_directive(consent: &Value) -> bool {
+    consent["scope"]["coding"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|coding| coding["code"] == "adr")
+}
+
+fn directive_line(consent: &Value) -> String {
+    let name = consent["category"]
+        .as_array()
+        .and_then(|categories| {
+            categories
+                .iter()
+                .find_map(|category| concept(Some(category)))
+        })
+        .unwrap_or_else(|| "Advance directive".into());
+    let mut details: Vec<String> = text_of(consent.get("status"))
+        .map(Into::into)
+        .into_iter()
+        .collect();
+    if let Some(when) = text_of(consent.get("dateTime")) {
+        details.push(when.into());
+    }
+    line(name, details)
+}
+
 fn observation_line(observation: &Value) -> String {
     let name = concept(observation.get("code")).unwrap_or_else(|| "Observation".into());
     let mut text = match value(observation) {
@@ -945,6 +985,39 @@ mod tests {
             "effectiveDateTime": when,
             "valueQuantity": {"value": value, "unit": "/min"},
         })
+    }
+
+    #[test]
+    fn advance_directives_have_their_section_and_other_consents_do_not() {
+        let directive = json!({
+            "resourceType": "Consent",
+            "id": "dnr",
+            "status": "active",
+            "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "adr"}]},
+            "category": [{"coding": [{"system": LOINC, "code": "59284-0"}], "text": "Do not resuscitate"}],
+            "patient": {"reference": "Patient/p1"},
+            "dateTime": "2024-05-01",
+        });
+        let research = json!({
+            "resourceType": "Consent",
+            "id": "study",
+            "status": "active",
+            "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "research"}]},
+            "category": [{"coding": [{"system": LOINC, "code": "59284-0"}]}],
+            "patient": {"reference": "Patient/p1"},
+        });
+        let summary =
+            patient_summary(&patient(), &[directive.clone(), research], NOW, AUTHOR).unwrap();
+        validate(&summary).unwrap();
+        assert_eq!(section_resources(&summary, "42348-3"), [&directive]);
+        let narrative = section(&summary, "42348-3").unwrap()["text"]["div"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(narrative.contains("Do not resuscitate"), "{narrative}");
+        // Without one, no section.
+        let without = patient_summary(&patient(), &[], NOW, AUTHOR).unwrap();
+        assert!(section(&without, "42348-3").is_none());
     }
 
     #[test]

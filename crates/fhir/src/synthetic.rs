@@ -120,6 +120,12 @@ pub fn patient_bundle(seed: u64, encounters: usize) -> Value {
                       "given": ["Alex"]}],
             "gender": gender,
             "birthDate": format!("{year}-{:02}-{:02}", 1 + draw.below(12), 1 + draw.below(28)),
+            // The person to call in an emergency.
+            "contact": [{
+                "relationship": [coded("http://terminology.hl7.org/CodeSystem/v2-0131", "C", "Emergency Contact")],
+                "name": {"family": "Synthetic", "given": ["Sam"]},
+                "telecom": [{"system": "phone", "value": "+1-555-0100", "use": "mobile"}],
+            }],
         }),
     )];
     entries.push(entry(

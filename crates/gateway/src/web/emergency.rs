@@ -307,6 +307,23 @@ pub async fn card(
     ))
 }
 
+/// A patient's contact as a name (given names, then family).
+fn contact_name(contact: &Value) -> String {
+    let name = &contact["name"];
+    let mut parts: Vec<&str> = name["given"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    parts.extend(name["family"].as_str());
+    if parts.is_empty() {
+        name["text"].as_str().unwrap_or("(no name)").to_string()
+    } else {
+        parts.join(" ")
+    }
+}
+
 fn summary_view(read: &EmergencyRead) -> Markup {
     let entries: Vec<&Value> = read.summary["entry"]
         .as_array()
@@ -344,7 +361,7 @@ fn summary_view(read: &EmergencyRead) -> Markup {
                     @if let Some(gender) = patient["gender"].as_str() { dt { "Gender" } dd { (gender) } }
                     @for contact in patient["contact"].as_array().into_iter().flatten() {
                         dt { "Emergency contact" }
-                        dd { (headline(contact).title) @for telecom in contact["telecom"].as_array().into_iter().flatten() { " · " (telecom["value"].as_str().unwrap_or_default()) } }
+                        dd { (contact_name(contact)) @for telecom in contact["telecom"].as_array().into_iter().flatten() { " · " (telecom["value"].as_str().unwrap_or_default()) } }
                     }
                 }
             }

@@ -41,9 +41,9 @@ pub fn account_in(text: &str) -> Option<[u8; 32]> {
         .ok()
 }
 
-/// The text of the first QR code read in a photo (PNG or JPEG): an account
-/// id, or an emergency card.
-pub fn read_text(image_bytes: &[u8]) -> Result<String, QrError> {
+/// The texts of the QR codes read in a photo (PNG or JPEG), in the order
+/// found; codes that do not decode are left out.
+fn texts_in(image_bytes: &[u8]) -> Result<Vec<String>, QrError> {
     let picture = image::load_from_memory(image_bytes)
         .map_err(|_| QrError::NotAnImage)?
         .to_luma8();
@@ -52,37 +52,32 @@ pub fn read_text(image_bytes: &[u8]) -> Result<String, QrError> {
         rqrr::PreparedImage::prepare_from_greyscale(width as usize, height as usize, |x, y| {
             picture.get_pixel(x as u32, y as u32).0[0]
         });
-    prepared
+    Ok(prepared
         .detect_grids()
         .into_iter()
-        .find_map(|grid| grid.decode().ok().map(|(_, text)| text))
+        .filter_map(|grid| grid.decode().ok().map(|(_, text)| text))
+        .collect())
+}
+
+/// The text of the first QR code read in a photo (PNG or JPEG): an account
+/// id, or an emergency card.
+pub fn read_text(image_bytes: &[u8]) -> Result<String, QrError> {
+    texts_in(image_bytes)?
+        .into_iter()
+        .next()
         .ok_or(QrError::NoCode)
 }
 
 /// Reads the account id from a photo (PNG or JPEG) of a patient's QR code.
 pub fn read_account(image_bytes: &[u8]) -> Result<[u8; 32], QrError> {
-    let picture = image::load_from_memory(image_bytes)
-        .map_err(|_| QrError::NotAnImage)?
-        .to_luma8();
-    let (width, height) = picture.dimensions();
-    let mut prepared =
-        rqrr::PreparedImage::prepare_from_greyscale(width as usize, height as usize, |x, y| {
-            picture.get_pixel(x as u32, y as u32).0[0]
-        });
-    let mut saw_code = false;
-    for grid in prepared.detect_grids() {
-        if let Ok((_, text)) = grid.decode() {
-            saw_code = true;
-            if let Some(account) = account_in(&text) {
-                return Ok(account);
-            }
-        }
+    let texts = texts_in(image_bytes)?;
+    if texts.is_empty() {
+        return Err(QrError::NoCode);
     }
-    Err(if saw_code {
-        QrError::NotAnAccount
-    } else {
-        QrError::NoCode
-    })
+    texts
+        .iter()
+        .find_map(|text| account_in(text))
+        .ok_or(QrError::NotAnAccount)
 }
 
 #[cfg(test)]
