@@ -22,7 +22,10 @@ pub use reads::{
 };
 pub use subxt;
 pub use subxt_signer;
-pub use transactions::{ChainError, account_id, submit_all, submit_and_wait, submit_in_best_block};
+pub use transactions::{
+    ChainError, Finality, account_id, next_nonce, submit_all, submit_and_wait,
+    submit_in_best_block, submit_with_nonce,
+};
 
 /// Calls, storage, constants and events of the MediGate runtime.
 #[subxt::subxt(

@@ -133,6 +133,45 @@ pub async fn submit_in_best_block<Call: Payload>(
     )))
 }
 
+/// What a submitted transaction leaves to wait for: its success in a
+/// finalised block, with its events.
+pub type Finality = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = Result<ExtrinsicEvents<MediGateConfig>, ChainError>>
+            + Send,
+    >,
+>;
+
+/// Signs `call` with `signer` at `nonce` and hands it to the node's pool;
+/// returns what is left to wait for.
+pub async fn submit_with_nonce<Call: Payload>(
+    client: &Client,
+    call: &Call,
+    signer: &Keypair,
+    nonce: u64,
+) -> Result<Finality, ChainError> {
+    let params = DefaultExtrinsicParamsBuilder::<MediGateConfig>::new()
+        .nonce(nonce)
+        .build();
+    let progress = client
+        .at_current_block()
+        .await
+        .map_err(|error| ChainError::BestBlock(Box::new(error)))?
+        .transactions()
+        .create_signable_offline(call, params)
+        .and_then(|mut signable| signable.sign(signer))
+        .map_err(|error| ChainError::Refused(Box::new(error)))?
+        .submit_and_watch()
+        .await
+        .map_err(|error| ChainError::Refused(Box::new(error)))?;
+    Ok(Box::pin(async move {
+        progress
+            .wait_for_finalized_success()
+            .await
+            .map_err(finalization_error)
+    }))
+}
+
 /// Tells a transaction the pool refused apart from one that failed.
 fn finalization_error(error: TransactionFinalizedSuccessError) -> ChainError {
     use subxt::error::{TransactionProgressError, TransactionStatusError};

@@ -41,7 +41,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{
-    Gateway, chain,
+    Gateway,
     consent::{parse_account, parse_categories},
     error::GatewayError,
     import::{Progress, ProgressSink},
@@ -120,7 +120,7 @@ async fn register(State(gateway): State<Arc<Gateway>>) -> Result<Json<Value>, Ga
     let call = medigate::tx()
         .registry()
         .register(identity.encryption_secret().public_key().0);
-    chain::submit(&gateway.chain, &call, &identity.signing_keypair()).await?;
+    gateway.submit(&call, &identity.signing_keypair()).await?;
     Ok(Json(
         json!({"account": hex::encode(account.0), "already_registered": false}),
     ))

@@ -115,7 +115,7 @@ impl Gateway {
                 previous: None,
             }]),
         );
-        chain::submit(&self.chain, &call, &signer)
+        self.submit(&call, &signer)
             .await
             .map_err(|error| match error {
                 GatewayError::Chain(reason) if reason.contains("NotPermitted") => {

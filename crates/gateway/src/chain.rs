@@ -115,14 +115,44 @@ pub async fn submit_together<Call: Payload>(
     Ok(())
 }
 
-/// Signs and submits one call, waiting for it to succeed in a finalized
-/// block.
-pub async fn submit<Call: Payload>(
-    client: &Client,
-    call: &Call,
-    signer: &SigningKeypair,
-) -> Result<ExtrinsicEvents<MediGateConfig>, GatewayError> {
-    Ok(medigate_chain_client::submit_and_wait(client, call, signer).await?)
+impl crate::Gateway {
+    /// Signs `calls` with `signer` at consecutive nonces from the pool's
+    /// next one (`system_accountNextIndex`, which counts what is pending)
+    /// and hands them to the node, one submission of this gateway at a
+    /// time, so that no two of its transactions (an import's anchors, an
+    /// approval, the emergency summary's refresh) take the same nonce.
+    /// Returns, for each, its success in a finalized block to wait for.
+    pub async fn submit_calls<Call: Payload>(
+        &self,
+        calls: &[Call],
+        signer: &SigningKeypair,
+    ) -> Result<Vec<medigate_chain_client::Finality>, GatewayError> {
+        let _one_at_a_time = self.signing.lock().await;
+        let first =
+            medigate_chain_client::next_nonce(self.checker.rpc(), &account_id(signer)).await?;
+        let mut pending = Vec::with_capacity(calls.len());
+        for (offset, call) in (0u64..).zip(calls) {
+            pending.push(
+                medigate_chain_client::submit_with_nonce(&self.chain, call, signer, first + offset)
+                    .await?,
+            );
+        }
+        Ok(pending)
+    }
+
+    /// Signs and submits one call as [`Self::submit_calls`] does, waiting
+    /// for it to succeed in a finalized block.
+    pub async fn submit<Call: Payload>(
+        &self,
+        call: &Call,
+        signer: &SigningKeypair,
+    ) -> Result<ExtrinsicEvents<MediGateConfig>, GatewayError> {
+        let finality = self
+            .submit_calls(std::slice::from_ref(call), signer)
+            .await?
+            .remove(0);
+        Ok(finality.await?)
+    }
 }
 
 /// What one finalized block holds for the user.

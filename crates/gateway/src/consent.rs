@@ -153,7 +153,7 @@ impl Gateway {
             ),
             H256(*hasher.finalize().as_bytes()),
         );
-        let events = chain::submit(&self.chain, &call, &identity.signing_keypair()).await?;
+        let events = self.submit(&call, &identity.signing_keypair()).await?;
         let requested = events
             .find_first::<medigate::consent::events::AccessRequested>()
             .and_then(Result::ok)
@@ -186,7 +186,7 @@ impl Gateway {
         let call = medigate::tx()
             .consent()
             .approve_request(request, narrowed, now + valid_for_ms);
-        let events = chain::submit(&self.chain, &call, &identity.signing_keypair()).await?;
+        let events = self.submit(&call, &identity.signing_keypair()).await?;
         let approved = events
             .find_first::<medigate::consent::events::RequestApproved>()
             .and_then(Result::ok)
@@ -227,7 +227,7 @@ impl Gateway {
             return Err(GatewayError::NotRegistered(hex::encode(delegate)));
         }
         let call = medigate::tx().consent().add_delegate(AccountId32(delegate));
-        chain::submit(&self.chain, &call, &identity.signing_keypair()).await?;
+        self.submit(&call, &identity.signing_keypair()).await?;
         Ok(())
     }
 
@@ -238,7 +238,7 @@ impl Gateway {
         let call = medigate::tx()
             .consent()
             .remove_delegate(me, AccountId32(delegate));
-        chain::submit(&self.chain, &call, &identity.signing_keypair()).await?;
+        self.submit(&call, &identity.signing_keypair()).await?;
         Ok(())
     }
 
@@ -251,7 +251,7 @@ impl Gateway {
             )));
         }
         let call = medigate::tx().consent().deny_request(request);
-        chain::submit(&self.chain, &call, &identity.signing_keypair()).await?;
+        self.submit(&call, &identity.signing_keypair()).await?;
         Ok(())
     }
 
@@ -270,7 +270,7 @@ impl Gateway {
             Some(_) => {}
         }
         let call = medigate::tx().consent().revoke_grant(grant);
-        chain::submit(&self.chain, &call, &identity.signing_keypair()).await?;
+        self.submit(&call, &identity.signing_keypair()).await?;
         Ok(())
     }
 

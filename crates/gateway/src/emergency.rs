@@ -385,7 +385,7 @@ impl Gateway {
             BoundedVec(guardians),
             window,
         );
-        chain::submit(&self.chain, &call, &identity.signing_keypair())
+        self.submit(&call, &identity.signing_keypair())
             .await
             .map_err(emergency_refusal)?;
         if settings.enabled {
@@ -484,11 +484,11 @@ impl Gateway {
                 previous: previous.map(|(id, _)| H256(id)),
             }]),
         );
-        chain::submit(&self.chain, &anchor_call, &signer).await?;
+        self.submit(&anchor_call, &signer).await?;
         let point_call = medigate::tx()
             .emergency()
             .set_summary(H256(encrypted.content_id));
-        chain::submit(&self.chain, &point_call, &signer)
+        self.submit(&point_call, &signer)
             .await
             .map_err(emergency_refusal)?;
         self.index
@@ -611,7 +611,7 @@ impl Gateway {
             }
         };
         let call = medigate::tx().emergency().review(id, review);
-        chain::submit(&self.chain, &call, &identity.signing_keypair())
+        self.submit(&call, &identity.signing_keypair())
             .await
             .map_err(emergency_refusal)?;
         let me = hex::encode(identity.signing_keypair().public_key().0);
@@ -778,7 +778,10 @@ impl Gateway {
             H256(reason_hash),
         );
         let started = Instant::now();
-        let included = submit_in_best_block(&self.chain, self.checker.rpc(), &call, &signer).await;
+        let included = {
+            let _one_at_a_time = self.signing.lock().await;
+            submit_in_best_block(&self.chain, self.checker.rpc(), &call, &signer).await
+        };
         let inclusion_ms = millis(started);
         let included_at = Instant::now();
         let (id, expires_ms) = match included {

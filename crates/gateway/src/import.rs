@@ -33,7 +33,7 @@ use medigate_vault::batch::BatchItem;
 use serde::Serialize;
 
 use crate::{
-    Gateway, chain,
+    Gateway,
     error::GatewayError,
     index::{OwnRecord, RecordState},
 };
@@ -341,7 +341,7 @@ impl Gateway {
         let finality = if calls.is_empty() {
             Vec::new()
         } else {
-            chain::submit_each(&self.chain, &calls, &signer).await?
+            self.submit_calls(&calls, &signer).await?
         };
         // Records anchored before (an interrupted import: in the index, or
         // found on chain just now) are stored at once.

@@ -96,6 +96,9 @@ pub struct Gateway {
     pub emergency_lock: tokio::sync::Mutex<()>,
     /// Told when the records changed (the emergency summary may follow).
     pub emergency_refresh: tokio::sync::Notify,
+    /// One submission of the user's transactions at a time (see
+    /// [`Gateway::submit_calls`]).
+    pub signing: tokio::sync::Mutex<()>,
 }
 
 /// Now, in milliseconds since the Unix epoch.

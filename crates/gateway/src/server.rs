@@ -140,6 +140,7 @@ pub async fn build(config: &GatewayConfig) -> Result<Arc<Gateway>, GatewayError>
             .expect("an HTTP client builds"),
         emergency_lock: tokio::sync::Mutex::new(()),
         emergency_refresh: tokio::sync::Notify::new(),
+        signing: tokio::sync::Mutex::new(()),
     }))
 }
 
