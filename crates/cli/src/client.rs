@@ -141,7 +141,21 @@ impl GatewayClient {
 
     /// `GET path` as text.
     pub async fn get_text(&self, path: &str) -> Result<String, CliError> {
-        let response = self.send(self.request(reqwest::Method::GET, path)).await?;
+        self.get_text_for(path, None).await
+    }
+
+    /// `GET path` as text, for `purpose` (an HL7 purpose-of-use code; the
+    /// gateway's default when `None`).
+    pub async fn get_text_for(
+        &self,
+        path: &str,
+        purpose: Option<&str>,
+    ) -> Result<String, CliError> {
+        let mut request = self.request(reqwest::Method::GET, path);
+        if let Some(purpose) = purpose {
+            request = request.header(medigate_gateway::fhir_api::PURPOSE_HEADER, purpose);
+        }
+        let response = self.send(request).await?;
         response.text().await.map_err(|error| {
             CliError::Unreachable(format!("reading the gateway's answer: {error}"))
         })

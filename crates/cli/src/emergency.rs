@@ -34,6 +34,12 @@ pub enum EmergencyCommand {
         /// at most 1440).
         #[arg(long)]
         window_minutes: Option<u64>,
+        /// A veto window (e.g. `15m`, `30s`): this long after a
+        /// break-glass, the responder may read every record of yours,
+        /// unless you or a guardian veto it first. Without it a
+        /// break-glass opens only the emergency summary.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        full_access_after: Option<std::time::Duration>,
     },
     /// Make your emergency summary again now and hand out missing shares.
     Prepare,
@@ -71,6 +77,12 @@ pub enum EmergencyCommand {
         #[arg(value_parser = ["justified", "flagged"])]
         verdict: String,
     },
+    /// As the patient or a guardian: veto a break-glass's full-record
+    /// access (it keeps to the emergency summary until it ends).
+    Veto {
+        /// The break-glass id.
+        id: u64,
+    },
 }
 
 fn describe_status(answer: &Value) -> String {
@@ -83,7 +95,7 @@ fn describe_status(answer: &Value) -> String {
         },
         if answer["enabled"] == true {
             format!(
-                " (roles {}, grants of {} minutes, guardians {})",
+                " (roles {}, grants of {} minutes, guardians {}{})",
                 answer["roles"]
                     .as_array()
                     .map(|roles| roles
@@ -93,7 +105,14 @@ fn describe_status(answer: &Value) -> String {
                         .join(", "))
                     .unwrap_or_default(),
                 answer["window_minutes"],
-                answer["guardians"].as_array().map_or(0, Vec::len)
+                answer["guardians"].as_array().map_or(0, Vec::len),
+                match answer["full_access_after_seconds"].as_u64() {
+                    Some(seconds) => format!(
+                        ", every record after a veto window of {}",
+                        humantime::format_duration(std::time::Duration::from_secs(seconds))
+                    ),
+                    None => String::new(),
+                }
             )
         } else {
             String::new()
@@ -126,13 +145,21 @@ fn describe_status(answer: &Value) -> String {
     }
     for glass in glasses {
         lines.push(format!(
-            "break-glass {}: {} on {} for {}, until {}, {}",
+            "break-glass {}: {} on {} for {}, until {}, {}{}",
             glass["id"],
             client::short(glass["responder"].as_str().unwrap_or_default()),
             client::short(glass["patient"].as_str().unwrap_or_default()),
             glass["purpose"].as_str().unwrap_or_default(),
             client::utc(glass["expires_ms"].as_i64().unwrap_or_default()),
-            glass["review"].as_str().unwrap_or_default()
+            glass["review"].as_str().unwrap_or_default(),
+            match glass["full_access_ms"].as_i64() {
+                Some(opens) => format!(
+                    "; every record from {} ({})",
+                    client::utc(opens),
+                    glass["full_access"].as_str().unwrap_or_default()
+                ),
+                None => String::new(),
+            }
         ));
     }
     lines.join("\n")
@@ -151,6 +178,14 @@ fn describe_read(answer: &Value) -> String {
         },
         client::utc(answer["expires_ms"].as_i64().unwrap_or_default())
     )];
+    if let Some(opens) = answer["full_access_ms"].as_i64() {
+        lines.push(format!(
+            "every record of the patient opens from {} unless the patient or a guardian vetoes it: `medigate records export --patient {} --purpose {}`",
+            client::utc(opens),
+            answer["patient"].as_str().unwrap_or_default(),
+            answer["purpose"].as_str().unwrap_or("ETREAT")
+        ));
+    }
     let timings = &answer["timings"];
     lines.push(format!(
         "included in a block after {} ms; summary decrypted {} ms later (key {} ms, summary {} ms)",
@@ -191,6 +226,7 @@ pub async fn run(
             roles,
             guardians,
             window_minutes,
+            full_access_after,
         } => {
             if !enable && !disable {
                 return Err(CliError::Usage("say --enable or --disable".into()));
@@ -198,6 +234,7 @@ pub async fn run(
             let body = json!({
                 "enabled": enable, "roles": roles, "guardians": guardians,
                 "window_minutes": window_minutes,
+                "full_access_after_seconds": full_access_after.map(|after| after.as_secs().max(1)),
             });
             let answer = gateway.put("/api/emergency/policy", &body).await?;
             client::print(json, &answer, describe_status);
@@ -266,6 +303,17 @@ pub async fn run(
                     "break-glass {} reviewed: {}",
                     answer["break_glass"],
                     answer["review"].as_str().unwrap_or_default()
+                )
+            });
+        }
+        EmergencyCommand::Veto { id } => {
+            let answer = gateway
+                .post(&format!("/api/emergency/{id}/veto"), &json!({}))
+                .await?;
+            client::print(json, &answer, |answer| {
+                format!(
+                    "break-glass {}: full-record access vetoed; it keeps to the emergency summary",
+                    answer["break_glass"]
                 )
             });
         }

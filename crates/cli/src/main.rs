@@ -120,6 +120,11 @@ enum RecordsCommand {
         /// Export an International Patient Summary document instead.
         #[arg(long)]
         summary: bool,
+        /// The purpose of use of the reads (an HL7 code: TREAT, ETREAT,
+        /// BTG, HPAYMT, HRESCH, …; the gateway's default when not given).
+        /// A responder after a break-glass's veto window gives its purpose.
+        #[arg(long)]
+        purpose: Option<String>,
     },
 }
 
@@ -345,6 +350,7 @@ async fn records(
             patient,
             out,
             summary,
+            purpose,
         } => {
             let patient = match patient {
                 Some(patient) => patient,
@@ -355,7 +361,10 @@ async fn records(
             };
             let operation = if summary { "$summary" } else { "$everything" };
             let text = gateway
-                .get_text(&format!("/fhir/Patient/{patient}/{operation}"))
+                .get_text_for(
+                    &format!("/fhir/Patient/{patient}/{operation}"),
+                    purpose.as_deref(),
+                )
                 .await?;
             match out {
                 Some(out) => {

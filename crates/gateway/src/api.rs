@@ -15,13 +15,14 @@
 //! | `GET /api/access` | requests and grants |
 //! | `GET /api/audit` | the audit trail |
 //! | `GET /api/emergency` | the emergency policy, summary, custodians holding shares, break-glasses |
-//! | `PUT /api/emergency/policy` `{"enabled","roles","guardians","window_minutes"}` | sets the policy; when enabled, prepares the summary and hands out the key's shares |
+//! | `PUT /api/emergency/policy` `{"enabled","roles","guardians","window_minutes","full_access_after_seconds"}` | sets the policy (with a veto window, full-record access after it); when enabled, prepares the summary and hands out the key's shares |
 //! | `POST /api/emergency/prepare` | makes the summary again and hands out missing shares |
 //! | `GET /api/emergency/card` | the offline emergency card's text |
 //! | `POST /api/emergency/new-key` | replaces the emergency key (the old card opens nothing newer) |
 //! | `POST /api/emergency/break-glass` `{"patient","purpose","reason"}` | breaks the glass and answers the patient's emergency summary |
 //! | `POST /api/emergency/card-read` `{"card","purpose","reason"}` | the same with the key from a patient's card |
-//! | `POST /api/emergency/{id}/review` `{"review"}` | `justified` or `flagged`, by the patient or a guardian |
+//! | `POST /api/emergency/{id}/review` `{"review"}` | `justified` or `flagged` (which also vetoes), by the patient or a guardian |
+//! | `POST /api/emergency/{id}/veto` | keeps a break-glass to the summary: no full-record access, by the patient or a guardian |
 //!
 //! Every request but `/health` carries `Authorization: Bearer <token>`, the
 //! token in the gateway's `api-token` file. Failures answer
@@ -70,6 +71,7 @@ pub fn router() -> Router<Arc<Gateway>> {
         .route("/api/emergency/break-glass", post(break_glass))
         .route("/api/emergency/card-read", post(card_read))
         .route("/api/emergency/{id}/review", post(review))
+        .route("/api/emergency/{id}/veto", post(veto))
 }
 
 /// The health route (no token).
@@ -364,6 +366,14 @@ async fn review(
 ) -> Result<Json<Value>, GatewayError> {
     gateway.review_break_glass(id, &body.review).await?;
     Ok(Json(json!({"break_glass": id, "review": body.review})))
+}
+
+async fn veto(
+    State(gateway): State<Arc<Gateway>>,
+    Path(id): Path<u64>,
+) -> Result<Json<Value>, GatewayError> {
+    gateway.veto_break_glass(id).await?;
+    Ok(Json(json!({"break_glass": id, "full_access": "vetoed"})))
 }
 
 async fn new_emergency_key(

@@ -165,6 +165,8 @@ struct BlockFindings {
     glass_broken: Vec<EmergencyEntry>,
     /// Reviews of break-glasses already indexed: id, verdict, reviewer.
     reviews: Vec<(i64, &'static str, String)>,
+    /// Break-glasses indexed whose full-record access was vetoed.
+    vetoes: Vec<i64>,
 }
 
 /// The events of finalized block `number` that concern `me`.
@@ -261,7 +263,19 @@ async fn events_of_block(
                     block: number as i64,
                     review: "pending".into(),
                     reviewer: None,
+                    full_access_ms: broken.full_access_from.map(|ms| ms as i64),
+                    full_access: broken.full_access_from.map(|_| "scheduled".into()),
                 });
+            }
+            continue;
+        } else if let Some(Ok(vetoed)) = event.decode_fields_as::<emergency::Vetoed>() {
+            let known = findings
+                .glass_broken
+                .iter()
+                .any(|entry| entry.id == vetoed.id as i64)
+                || index.knows_break_glass(vetoed.id as i64).await?;
+            if known {
+                findings.vetoes.push(vetoed.id as i64);
             }
             continue;
         } else if let Some(Ok(reviewed)) = event.decode_fields_as::<emergency::Reviewed>() {
@@ -366,6 +380,9 @@ pub async fn catch_up(
         }
         for (id, review, reviewer) in found.reviews {
             index.review_break_glass(id, review, &reviewer).await?;
+        }
+        for id in found.vetoes {
+            index.set_full_access(id, "vetoed").await?;
         }
         index
             .set_setting(NEXT_BLOCK, &(number + 1).to_string())

@@ -15,6 +15,8 @@
 //! sealed to the responder; the first k rebuild the key; the summary is
 //! read from the vault (an audited read, allowed by the running
 //! break-glass) and decrypted here. With a card, the custodians are skipped.
+//! When the patient's policy has a veto window, the rest of the records
+//! follow after it (see [`crate::full_access`]).
 
 use std::{sync::Arc, time::Instant};
 
@@ -89,6 +91,10 @@ pub struct EmergencySettings {
     /// How long an emergency grant lasts, in minutes (60 when not given, at
     /// most a day).
     pub window_minutes: Option<u64>,
+    /// The veto window, in seconds: when given, a break-glass opens every
+    /// category of the patient's records this long after it, unless the
+    /// patient or a guardian vetoes it first (shorter than the window).
+    pub full_access_after_seconds: Option<u64>,
 }
 
 /// A custodian as the patient's gateway sees it.
@@ -124,6 +130,9 @@ pub struct EmergencyStatus {
     pub guardians: Vec<String>,
     /// Its window, in minutes.
     pub window_minutes: u64,
+    /// Its veto window, in seconds, if break-glasses open full-record
+    /// access after one.
+    pub full_access_after_seconds: Option<u64>,
     /// The summary, once prepared.
     pub summary: Option<SummaryState>,
     /// The chain's custodians.
@@ -155,8 +164,13 @@ pub struct EmergencyRead {
     pub patient: String,
     /// The break-glass that allowed the read.
     pub break_glass: u64,
+    /// Its purpose (`ETREAT` or `BTG`).
+    pub purpose: String,
     /// When its grant ends (milliseconds since the Unix epoch).
     pub expires_ms: u64,
+    /// When its grant opens every category of the patient's records unless
+    /// vetoed (milliseconds since the Unix epoch), if the policy says so.
+    pub full_access_ms: Option<u64>,
     /// `custodians` or `card`.
     pub key_from: &'static str,
     /// How many shares rebuilt the key (0 with a card).
@@ -173,8 +187,22 @@ fn millis(since: Instant) -> u64 {
     since.elapsed().as_millis() as u64
 }
 
+/// A break-glass filed (or the user's running one found).
+struct Opened {
+    /// Its id.
+    id: u64,
+    /// When its grant ends (milliseconds since the Unix epoch).
+    expires_ms: u64,
+    /// When it opens every category, unless vetoed.
+    full_access_ms: Option<u64>,
+    /// How long inclusion in a best block took.
+    inclusion_ms: u64,
+    /// When it was included.
+    included: Instant,
+}
+
 /// A readable error for a refused emergency call (the chain's error names).
-fn emergency_refusal(error: GatewayError) -> GatewayError {
+pub(crate) fn emergency_refusal(error: GatewayError) -> GatewayError {
     let GatewayError::Chain(reason) = &error else {
         return error;
     };
@@ -209,6 +237,18 @@ fn emergency_refusal(error: GatewayError) -> GatewayError {
         ),
         ("AlreadyReviewed", "this break-glass was reviewed already"),
         ("UnknownBreakGlass", "no break-glass has this id"),
+        (
+            "BadVetoWindow",
+            "the veto window must be longer than zero and shorter than the emergency window",
+        ),
+        (
+            "NothingToVeto",
+            "this break-glass opens no full-record access: the policy had no veto window, or it was vetoed already",
+        ),
+        (
+            "Ended",
+            "this break-glass's emergency grant has ended already",
+        ),
     ];
     known
         .iter()
@@ -330,6 +370,10 @@ impl Gateway {
                 .as_ref()
                 .map(|policy| policy.window / 60_000)
                 .unwrap_or(60),
+            full_access_after_seconds: policy
+                .as_ref()
+                .and_then(|policy| policy.full_access_after)
+                .map(|ms| ms / 1000),
             summary,
             custodians: custodians
                 .iter()
@@ -379,11 +423,25 @@ impl Gateway {
             Some(minutes) => Some(minutes * 60_000),
             None => None,
         };
+        let window_ms = window.unwrap_or(60 * 60_000);
+        let full_access_after = match settings.full_access_after_seconds {
+            Some(seconds) if seconds == 0 || seconds * 1000 >= window_ms => {
+                return Err(GatewayError::BadRequest {
+                    what: format!("the veto window of {seconds} seconds"),
+                    expected: format!(
+                        "between 1 second and less than the emergency window ({} seconds)",
+                        window_ms / 1000
+                    ),
+                });
+            }
+            other => other.map(|seconds| seconds * 1000),
+        };
         let call = medigate::tx().emergency().set_policy(
             settings.enabled,
             roles,
             BoundedVec(guardians),
             window,
+            full_access_after,
         );
         self.submit(&call, &identity.signing_keypair())
             .await
@@ -636,7 +694,7 @@ impl Gateway {
         };
         let http = self.webhook_client.clone();
         tokio::spawn(async move {
-            let body = serde_json::json!({
+            let mut body = serde_json::json!({
                 "event": "break_glass",
                 "break_glass": entry.id,
                 "patient": entry.patient,
@@ -645,6 +703,9 @@ impl Gateway {
                 "expires_at": crate::utc_instant(entry.expires_ms),
                 "block": entry.block,
             });
+            if let Some(opens_ms) = entry.full_access_ms {
+                body["full_access_at"] = crate::utc_instant(opens_ms).into();
+            }
             for attempt in 0..5u32 {
                 match http.post(&url).json(&body).send().await {
                     Ok(response) if response.status().is_success() => return,
@@ -670,11 +731,11 @@ impl Gateway {
         reason: &str,
     ) -> Result<EmergencyRead, GatewayError> {
         let identity = self.keyring.identity()?;
-        let (id, expires_ms, inclusion_ms, included) = self
+        let opened = self
             .open_break_glass(&identity, patient, purpose, reason)
             .await?;
         let key_started = Instant::now();
-        let (key, shares_used, refusals) = self.gather_key(&identity, patient, id).await?;
+        let (key, shares_used, refusals) = self.gather_key(&identity, patient, opened.id).await?;
         let key_ms = millis(key_started);
         let summary_started = Instant::now();
         let summary = self
@@ -682,17 +743,19 @@ impl Gateway {
             .await?;
         Ok(EmergencyRead {
             patient: hex::encode(patient),
-            break_glass: id,
-            expires_ms,
+            break_glass: opened.id,
+            purpose: purpose.to_string(),
+            expires_ms: opened.expires_ms,
+            full_access_ms: opened.full_access_ms,
             key_from: "custodians",
             shares_used,
             refusals,
             summary,
             timings: ReadTimings {
-                inclusion_ms,
+                inclusion_ms: opened.inclusion_ms,
                 key_ms,
                 summary_ms: millis(summary_started),
-                after_inclusion_ms: millis(included),
+                after_inclusion_ms: millis(opened.included),
             },
         })
     }
@@ -707,7 +770,7 @@ impl Gateway {
     ) -> Result<EmergencyRead, GatewayError> {
         let card = EmergencyCard::parse(card)?;
         let identity = self.keyring.identity()?;
-        let (id, expires_ms, inclusion_ms, included) = self
+        let opened = self
             .open_break_glass(&identity, card.patient, purpose, reason)
             .await?;
         let summary_started = Instant::now();
@@ -718,31 +781,32 @@ impl Gateway {
             .await?;
         Ok(EmergencyRead {
             patient: hex::encode(card.patient),
-            break_glass: id,
-            expires_ms,
+            break_glass: opened.id,
+            purpose: purpose.to_string(),
+            expires_ms: opened.expires_ms,
+            full_access_ms: opened.full_access_ms,
             key_from: "card",
             shares_used: 0,
             refusals: Vec::new(),
             summary,
             timings: ReadTimings {
-                inclusion_ms,
+                inclusion_ms: opened.inclusion_ms,
                 key_ms: 0,
                 summary_ms: millis(summary_started),
-                after_inclusion_ms: millis(included),
+                after_inclusion_ms: millis(opened.included),
             },
         })
     }
 
     /// Files the break-glass (or finds the user's running one on the same
-    /// patient); returns its id, when it ends, how long inclusion took and
-    /// when it was included.
+    /// patient).
     async fn open_break_glass(
         &self,
         identity: &Identity,
         patient: [u8; 32],
         purpose: &str,
         reason: &str,
-    ) -> Result<(u64, u64, u64, Instant), GatewayError> {
+    ) -> Result<Opened, GatewayError> {
         let purpose = match chain::purpose_from_code(purpose)? {
             purpose @ (Purpose::EmergencyTreatment | Purpose::BreakTheGlass) => purpose,
             _ => {
@@ -784,7 +848,7 @@ impl Gateway {
         };
         let inclusion_ms = millis(started);
         let included_at = Instant::now();
-        let (id, expires_ms) = match included {
+        let (id, expires_ms, full_access_ms) = match included {
             Ok(events) => {
                 let broken = events
                     .find_first::<medigate::emergency::events::GlassBroken>()
@@ -792,7 +856,7 @@ impl Gateway {
                     .ok_or_else(|| {
                         GatewayError::Chain("the break-glass left no GlassBroken event".into())
                     })?;
-                (broken.id, broken.expires_at)
+                (broken.id, broken.expires_at, broken.full_access_from)
             }
             Err(error) if error.to_string().contains("AlreadyOpen") => {
                 // The responder's own running break-glass on this patient
@@ -815,7 +879,7 @@ impl Gateway {
                         "you hold a running break-glass on this patient, but it cannot be read yet; try again in a few seconds".into(),
                     )
                 })?;
-                (running.id, running.expires_at)
+                (running.id, running.expires_at, running.full_from)
             }
             Err(error) => return Err(emergency_refusal(error.into())),
         };
@@ -826,7 +890,13 @@ impl Gateway {
                 &serde_json::json!({"salt": hex::encode(salt), "reason": reason}).to_string(),
             )
             .await?;
-        Ok((id, expires_ms, inclusion_ms, included_at))
+        Ok(Opened {
+            id,
+            expires_ms,
+            full_access_ms,
+            inclusion_ms,
+            included: included_at,
+        })
     }
 
     /// Asks every configured custodian at once for its share under

@@ -167,6 +167,13 @@ fn schema(blob: &str) -> Vec<String> {
             review TEXT NOT NULL,
             reviewer TEXT)"
             .into(),
+        // Break-glasses that open full-record access after a veto window:
+        // when, and where that stands (`scheduled`, `vetoed`, `shared`).
+        "CREATE TABLE IF NOT EXISTS full_access (
+            id BIGINT PRIMARY KEY,
+            opens_ms BIGINT NOT NULL,
+            state TEXT NOT NULL)"
+            .into(),
     ]
 }
 
@@ -190,6 +197,13 @@ pub struct EmergencyEntry {
     pub review: String,
     /// Who reviewed it (hex account).
     pub reviewer: Option<String>,
+    /// When its grant opens every category of the patient's records, unless
+    /// vetoed (milliseconds since the Unix epoch); `None` without a veto
+    /// window.
+    pub full_access_ms: Option<i64>,
+    /// Where full-record access stands: `scheduled`, `vetoed` or `shared`
+    /// (the patient's gateway wrapped the record keys for the responder).
+    pub full_access: Option<String>,
 }
 
 const RECORD_COLUMNS: &str = "content_id, record_id, version, resource_type, resource_id, category, size, owner_wrap, previous, state, import_id";
@@ -690,7 +704,29 @@ impl Index {
         .bind(entry.reviewer.as_deref())
         .execute(&self.pool)
         .await?;
+        if let Some(opens_ms) = entry.full_access_ms {
+            sqlx::query(
+                "INSERT INTO full_access (id, opens_ms, state) VALUES ($1, $2, $3)
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(entry.id)
+            .bind(opens_ms)
+            .bind(entry.full_access.as_deref().unwrap_or("scheduled"))
+            .execute(&self.pool)
+            .await?;
+        }
         Ok(inserted.rows_affected() > 0)
+    }
+
+    /// Records where break-glass `id`'s full-record access stands
+    /// (`vetoed`, `shared`); a break-glass without one is left alone.
+    pub async fn set_full_access(&self, id: i64, state: &str) -> Result<(), GatewayError> {
+        sqlx::query("UPDATE full_access SET state = $1 WHERE id = $2")
+            .bind(state)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Records the review of break-glass `id`.
@@ -721,8 +757,9 @@ impl Index {
     /// Every break-glass indexed, newest first.
     pub async fn break_glasses(&self) -> Result<Vec<EmergencyEntry>, GatewayError> {
         let rows = sqlx::query(
-            "SELECT id, patient, responder, purpose, expires_ms, block, review, reviewer
-             FROM emergencies ORDER BY id DESC",
+            "SELECT e.id, e.patient, e.responder, e.purpose, e.expires_ms, e.block, e.review,
+                    e.reviewer, f.opens_ms, f.state
+             FROM emergencies e LEFT JOIN full_access f ON f.id = e.id ORDER BY e.id DESC",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -737,6 +774,8 @@ impl Index {
                 block: row.get(5),
                 review: row.get(6),
                 reviewer: row.get(7),
+                full_access_ms: row.get(8),
+                full_access: row.get(9),
             })
             .collect())
     }
@@ -818,15 +857,36 @@ mod tests {
             block: 4,
             review: "pending".into(),
             reviewer: None,
+            full_access_ms: None,
+            full_access: None,
         };
         assert!(index.keep_break_glass(&broken).await.unwrap());
         assert!(!index.keep_break_glass(&broken).await.unwrap());
         assert!(index.knows_break_glass(3).await.unwrap());
         index.review_break_glass(3, "flagged", "aa").await.unwrap();
+        let with_full_access = EmergencyEntry {
+            id: 4,
+            full_access_ms: Some(8),
+            ..broken.clone()
+        };
+        assert!(index.keep_break_glass(&with_full_access).await.unwrap());
+        index.set_full_access(3, "shared").await.unwrap();
         let kept = index.break_glasses().await.unwrap();
-        assert_eq!(kept.len(), 1);
+        assert_eq!(kept.len(), 2);
+        assert_eq!(
+            (kept[0].full_access_ms, kept[0].full_access.as_deref()),
+            (Some(8), Some("scheduled"))
+        );
+        index.set_full_access(4, "vetoed").await.unwrap();
+        let kept = index.break_glasses().await.unwrap();
+        assert_eq!(kept[0].full_access.as_deref(), Some("vetoed"));
+        let kept = &kept[1..];
         assert_eq!(kept[0].review, "flagged");
         assert_eq!(kept[0].reviewer.as_deref(), Some("aa"));
+        assert_eq!(
+            (kept[0].full_access_ms, kept[0].full_access.as_deref()),
+            (None, None)
+        );
         index.set_setting("next_block", "9").await.unwrap();
         index.set_setting("next_block", "10").await.unwrap();
         assert_eq!(
@@ -863,6 +923,7 @@ mod tests {
             "shared",
             "settings",
             "emergencies",
+            "full_access",
         ] {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&index.pool)

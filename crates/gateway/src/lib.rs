@@ -29,6 +29,7 @@ pub mod custodian_client;
 pub mod emergency;
 pub mod error;
 pub mod fhir_api;
+pub mod full_access;
 pub mod import;
 pub mod index;
 pub mod keyring;
@@ -164,6 +165,12 @@ impl Gateway {
                                 }
                             }
                             chain::FollowerNews::GlassBroken(entry) => {
+                                let mine = entry.patient == hex::encode(me);
+                                if mine && entry.full_access_ms.is_some() {
+                                    tokio::spawn(
+                                        gateway.clone().open_full_access_when_due(entry.clone()),
+                                    );
+                                }
                                 gateway.notify_break_glass(entry);
                             }
                         }
@@ -171,6 +178,12 @@ impl Gateway {
                 });
             }
             tokio::spawn(self.clone().keep_emergency_current());
+            let gateway = self.clone();
+            tokio::spawn(async move {
+                if let Err(error) = gateway.resume_full_access().await {
+                    tracing::warn!(%error, "resuming full-record emergency access failed");
+                }
+            });
             let gateway = self.clone();
             tokio::spawn(async move {
                 match gateway.resume_imports().await {

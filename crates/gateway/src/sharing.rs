@@ -70,10 +70,36 @@ impl Gateway {
             .into_iter()
             .filter(|record| covers(&terms.scope, record) && !already.contains(&record.content_id))
             .collect();
+        let shared = self
+            .wrap_for(
+                identity,
+                &records,
+                &terms.grantee,
+                grantee_key,
+                Some(grant_id),
+            )
+            .await?;
+        self.index.mark_shared(&shared, grant_id).await?;
+        Ok(shared.len() as u64)
+    }
+
+    /// Wraps the keys of `records` (the user's own) to `grantee`'s
+    /// encryption key `grantee_key`, bound to `grant` (the grant that will
+    /// allow the reads; `None` for a break-glass), and stores the wraps in
+    /// the vault. Returns the content ids wrapped.
+    pub(crate) async fn wrap_for(
+        &self,
+        identity: &Identity,
+        records: &[OwnRecord],
+        grantee: &AccountId32,
+        grantee_key: [u8; 32],
+        grant: Option<u64>,
+    ) -> Result<Vec<[u8; 32]>, GatewayError> {
+        let signer = identity.signing_keypair();
+        let me = medigate_chain_client::account_id(&signer);
         let secret = identity.encryption_secret();
-        let grantee: AccountId32 = terms.grantee.clone();
         let mut wrapped = Vec::with_capacity(records.len());
-        for record in &records {
+        for record in records {
             let key = unwrap(
                 &record.owner_wrap,
                 &secret,
@@ -90,7 +116,7 @@ impl Gateway {
                 &WrapBinding {
                     content_id: record.content_id,
                     grantee: grantee.0,
-                    grant: Some(grant_id),
+                    grant,
                 },
             )
             .map_err(|error| GatewayError::Undecryptable(error.to_string()))?;
@@ -117,9 +143,7 @@ impl Gateway {
             .buffer_unordered(BATCHES_IN_FLIGHT)
             .try_collect()
             .await?;
-        let shared: Vec<[u8; 32]> = shared.into_iter().flatten().collect();
-        self.index.mark_shared(&shared, grant_id).await?;
-        Ok(shared.len() as u64)
+        Ok(shared.into_iter().flatten().collect())
     }
 
     /// Shares newly imported records under every current grant of the

@@ -32,8 +32,8 @@ fn custodians<T: Config>(count: u32) -> Vec<T::AccountId> {
         .collect()
 }
 
-/// A registered patient whose policy allows every role and names the most
-/// guardians; the guardians are returned.
+/// A registered patient whose policy allows every role, names the most
+/// guardians and has a veto window; the guardians are returned.
 fn patient_with_policy<T: Config>(patient: &T::AccountId) -> Vec<T::AccountId> {
     register::<T>(patient);
     let guardians: Vec<T::AccountId> = (0..T::MaxGuardians::get())
@@ -49,9 +49,40 @@ fn patient_with_policy<T: Config>(patient: &T::AccountId) -> Vec<T::AccountId> {
                 .try_into()
                 .expect("MaxGuardians guardians fit"),
             window: DEFAULT_WINDOW_MS,
+            full_access_after: Some(DEFAULT_WINDOW_MS / 2),
         },
     );
     guardians
+}
+
+/// Break-glass 0 of `responder` on `patient`'s records, running from time 0
+/// with full-record access from half its window, and its running grant.
+fn open_break_glass<T: Config>(patient: &T::AccountId, responder: &T::AccountId) {
+    let full_from = Some(DEFAULT_WINDOW_MS / 2);
+    BreakGlasses::<T>::insert(
+        0,
+        BreakGlass {
+            patient: patient.clone(),
+            responder: responder.clone(),
+            purpose: Purpose::EmergencyTreatment,
+            reason: H256::repeat_byte(1),
+            opened_at: 0,
+            expires_at: DEFAULT_WINDOW_MS,
+            full_from,
+            review: Review::Pending,
+        },
+    );
+    Latest::<T>::insert(
+        patient,
+        responder,
+        OpenGrant {
+            id: 0,
+            purpose: Purpose::EmergencyTreatment,
+            opened_at: 0,
+            expires_at: DEFAULT_WINDOW_MS,
+            full_from,
+        },
+    );
 }
 
 #[benchmarks]
@@ -74,6 +105,7 @@ mod benchmarks {
             every_role(),
             guardians,
             Some(MAX_WINDOW_MS),
+            Some(MAX_WINDOW_MS / 2),
         );
         assert!(Policies::<T>::get(&patient).is_some_and(|policy| policy.enabled));
     }
@@ -114,6 +146,7 @@ mod benchmarks {
                 purpose: Purpose::EmergencyTreatment,
                 opened_at: 0,
                 expires_at: 0,
+                full_from: None,
             },
         );
         NextBreakGlass::<T>::put(1);
@@ -132,21 +165,25 @@ mod benchmarks {
         let patient: T::AccountId = account("patient", 0, 0);
         let guardians = patient_with_policy::<T>(&patient);
         let reviewer = guardians.last().expect("a guardian").clone();
-        BreakGlasses::<T>::insert(
-            0,
-            BreakGlass {
-                patient: patient.clone(),
-                responder: account("responder", 0, 0),
-                purpose: Purpose::EmergencyTreatment,
-                reason: H256::repeat_byte(1),
-                opened_at: 0,
-                expires_at: DEFAULT_WINDOW_MS,
-                review: Review::Pending,
-            },
-        );
+        // Flagging vetoes the full-record access too: the costliest verdict.
+        open_break_glass::<T>(&patient, &account("responder", 0, 0));
         #[extrinsic_call]
         _(RawOrigin::Signed(reviewer), 0, Review::Flagged);
         assert!(BreakGlasses::<T>::get(0).is_some_and(|entry| entry.review == Review::Flagged));
+    }
+
+    #[benchmark]
+    fn veto() {
+        let patient: T::AccountId = account("patient", 0, 0);
+        let guardians = patient_with_policy::<T>(&patient);
+        let guardian = guardians.last().expect("a guardian").clone();
+        let responder: T::AccountId = account("responder", 0, 0);
+        open_break_glass::<T>(&patient, &responder);
+        #[extrinsic_call]
+        _(RawOrigin::Signed(guardian), 0);
+        assert!(
+            Latest::<T>::get(&patient, &responder).is_some_and(|open| open.full_from.is_none())
+        );
     }
 
     #[benchmark]

@@ -3,7 +3,9 @@
 //! Break-glass access, fast and accountable. Each patient sets an emergency
 //! policy: whether emergency access is enabled, which attested roles may
 //! break the glass, who to notify (guardians), and how long an emergency
-//! grant lasts. Governance names the custodians of emergency key shares (each
+//! grant lasts, and optionally a veto window after which a running emergency
+//! grant opens every category of the patient's records unless the patient or
+//! a guardian vetoed it. Governance names the custodians of emergency key shares (each
 //! attested as a custodian) and how many of them must release their share.
 //!
 //! A responder holding one of the allowed roles files a break-glass with a
@@ -22,10 +24,13 @@
 //! - [`Pallet::review`]: by the patient or one of their guardians, once.
 //! - [`Pallet::set_summary`]: by a registered patient, to point to their
 //!   current emergency summary.
+//! - [`Pallet::veto`]: by the patient or one of their guardians, to keep a
+//!   break-glass to the summary (flagging one in review vetoes it too).
 //!
 //! The running grant is answered to access decisions through
 //! [`EmergencyGrants`]: it opens the patient's summary, for reading, for the
-//! purpose the glass was broken for, until it ends.
+//! purpose the glass was broken for, until it ends; and every category from
+//! the end of its veto window, when the policy has one and no one vetoed.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -72,6 +77,10 @@ pub struct EmergencyPolicy<AccountId, MaxGuardians: Get<u32>> {
     pub guardians: BoundedVec<AccountId, MaxGuardians>,
     /// How long an emergency grant lasts (milliseconds).
     pub window: Moment,
+    /// When set, how long after a break-glass its grant opens every
+    /// category of the patient's records (milliseconds, shorter than
+    /// `window`), unless the patient or a guardian vetoes it first.
+    pub full_access_after: Option<Moment>,
 }
 
 /// What the review of a break-glass found.
@@ -119,6 +128,25 @@ pub struct OpenGrant {
     pub opened_at: Moment,
     /// When it ends.
     pub expires_at: Moment,
+    /// When it opens every category (the end of its veto window); `None`
+    /// when the policy has no veto window or someone vetoed.
+    pub full_from: Option<Moment>,
+}
+
+impl OpenGrant {
+    /// Whether it is running at `now`.
+    fn runs_at(&self, now: Moment) -> bool {
+        self.opened_at <= now && now < self.expires_at
+    }
+
+    /// The categories it opens at `now`.
+    pub fn categories_at(&self, now: Moment) -> CategorySet {
+        if self.full_from.is_some_and(|from| from <= now) {
+            CategorySet::all()
+        } else {
+            EMERGENCY_CATEGORIES
+        }
+    }
 }
 
 /// The categories an emergency grant opens: the patient's emergency summary.
@@ -141,6 +169,9 @@ pub struct BreakGlass<AccountId> {
     pub opened_at: Moment,
     /// When the emergency grant ends.
     pub expires_at: Moment,
+    /// When it opens every category; `None` without a veto window, or once
+    /// vetoed.
+    pub full_from: Option<Moment>,
     /// Its review.
     pub review: Review,
 }
@@ -251,6 +282,9 @@ pub mod pallet {
             purpose: Purpose,
             /// When the emergency grant ends.
             expires_at: Moment,
+            /// When it opens every category of the patient's records,
+            /// unless vetoed before (`None`: never).
+            full_access_from: Option<Moment>,
         },
         /// A patient pointed to a new emergency summary.
         SummarySet {
@@ -267,6 +301,14 @@ pub mod pallet {
             reviewer: T::AccountId,
             /// What they found.
             review: Review,
+        },
+        /// The patient or a guardian vetoed a break-glass's full-record
+        /// access: it keeps to the emergency summary.
+        Vetoed {
+            /// The break-glass.
+            id: BreakGlassId,
+            /// Who vetoed.
+            by: T::AccountId,
         },
     }
 
@@ -301,13 +343,22 @@ pub mod pallet {
         AlreadyReviewed,
         /// `Pending` is not a verdict.
         NotAVerdict,
+        /// The veto window is zero or not shorter than the grant's window.
+        BadVetoWindow,
+        /// The break-glass opens no full-record access (its policy had no
+        /// veto window, or it was vetoed already).
+        NothingToVeto,
+        /// The break-glass's emergency grant has ended.
+        Ended,
     }
 
     #[pallet::call]
     impl<T: Config> Pallet<T> {
         /// Sets the caller's emergency policy. `window` is the emergency
         /// grant's length in milliseconds (one hour when `None`, at most a
-        /// day).
+        /// day). `full_access_after`, when set, is the veto window: how long
+        /// after a break-glass its grant opens every category (shorter than
+        /// `window`).
         #[pallet::call_index(0)]
         #[pallet::weight(<T as Config>::WeightInfo::set_policy())]
         pub fn set_policy(
@@ -316,6 +367,7 @@ pub mod pallet {
             responder_roles: RoleSet,
             guardians: BoundedVec<T::AccountId, T::MaxGuardians>,
             window: Option<Moment>,
+            full_access_after: Option<Moment>,
         ) -> DispatchResult {
             let patient = ensure_signed(origin)?;
             ensure!(
@@ -324,6 +376,10 @@ pub mod pallet {
             );
             let window = window.unwrap_or(DEFAULT_WINDOW_MS);
             ensure!(window > 0 && window <= MAX_WINDOW_MS, Error::<T>::BadWindow);
+            ensure!(
+                full_access_after.is_none_or(|after| after > 0 && after < window),
+                Error::<T>::BadVetoWindow
+            );
             Policies::<T>::insert(
                 &patient,
                 EmergencyPolicy {
@@ -331,6 +387,7 @@ pub mod pallet {
                     responder_roles,
                     guardians,
                     window,
+                    full_access_after,
                 },
             );
             Self::deposit_event(Event::PolicySet { patient, enabled });
@@ -373,7 +430,9 @@ pub mod pallet {
 
         /// Breaks the glass on `patient`'s records for `purpose`
         /// (`EmergencyTreatment` or `BreakTheGlass`), giving the hash of the
-        /// reason. Opens an emergency grant for the policy's window.
+        /// reason. Opens an emergency grant for the policy's window, which
+        /// opens every category at the end of the policy's veto window (if
+        /// it has one) unless vetoed.
         #[pallet::call_index(2)]
         #[pallet::weight(<T as Config>::WeightInfo::break_glass())]
         pub fn break_glass(
@@ -414,6 +473,9 @@ pub mod pallet {
                 id
             });
             let expires_at = now.saturating_add(policy.window);
+            let full_from = policy
+                .full_access_after
+                .map(|after| now.saturating_add(after));
             Latest::<T>::insert(
                 &patient,
                 &responder,
@@ -422,6 +484,7 @@ pub mod pallet {
                     purpose,
                     opened_at: now,
                     expires_at,
+                    full_from,
                 },
             );
             BreakGlasses::<T>::insert(
@@ -433,6 +496,7 @@ pub mod pallet {
                     reason,
                     opened_at: now,
                     expires_at,
+                    full_from,
                     review: Review::Pending,
                 },
             );
@@ -442,34 +506,38 @@ pub mod pallet {
                 responder,
                 purpose,
                 expires_at,
+                full_access_from: full_from,
             });
             Ok(())
         }
 
         /// Reviews break-glass `id`: `Justified` or `Flagged`. By the patient
-        /// or one of the guardians of their policy, once.
+        /// or one of the guardians of their policy, once. Flagging also
+        /// vetoes its full-record access.
         #[pallet::call_index(3)]
         #[pallet::weight(<T as Config>::WeightInfo::review())]
         pub fn review(origin: OriginFor<T>, id: BreakGlassId, review: Review) -> DispatchResult {
             let reviewer = ensure_signed(origin)?;
             ensure!(review != Review::Pending, Error::<T>::NotAVerdict);
-            BreakGlasses::<T>::try_mutate(id, |entry| {
+            let vetoed = BreakGlasses::<T>::try_mutate(id, |entry| {
                 let entry = entry.as_mut().ok_or(Error::<T>::UnknownBreakGlass)?;
-                let is_guardian = Policies::<T>::get(&entry.patient)
-                    .is_some_and(|policy| policy.guardians.contains(&reviewer));
-                ensure!(
-                    reviewer == entry.patient || is_guardian,
-                    Error::<T>::NotReviewer
-                );
+                Self::ensure_reviewer(entry, &reviewer)?;
                 ensure!(entry.review == Review::Pending, Error::<T>::AlreadyReviewed);
                 entry.review = review;
-                Ok::<_, DispatchError>(())
+                let veto = review == Review::Flagged && entry.full_from.is_some();
+                if veto {
+                    Self::close_full_access(id, entry);
+                }
+                Ok::<_, DispatchError>(veto)
             })?;
             Self::deposit_event(Event::Reviewed {
                 id,
-                reviewer,
+                reviewer: reviewer.clone(),
                 review,
             });
+            if vetoed {
+                Self::deposit_event(Event::Vetoed { id, by: reviewer });
+            }
             Ok(())
         }
 
@@ -492,6 +560,27 @@ pub mod pallet {
             });
             Ok(())
         }
+
+        /// Vetoes break-glass `id`'s full-record access: its grant keeps to
+        /// the emergency summary until it ends (and closes records it had
+        /// opened already). By the patient or one of their guardians, while
+        /// the grant runs.
+        #[pallet::call_index(5)]
+        #[pallet::weight(<T as Config>::WeightInfo::veto())]
+        pub fn veto(origin: OriginFor<T>, id: BreakGlassId) -> DispatchResult {
+            let by = ensure_signed(origin)?;
+            let now = T::Time::now();
+            BreakGlasses::<T>::try_mutate(id, |entry| {
+                let entry = entry.as_mut().ok_or(Error::<T>::UnknownBreakGlass)?;
+                Self::ensure_reviewer(entry, &by)?;
+                ensure!(now < entry.expires_at, Error::<T>::Ended);
+                ensure!(entry.full_from.is_some(), Error::<T>::NothingToVeto);
+                Self::close_full_access(id, entry);
+                Ok::<_, DispatchError>(())
+            })?;
+            Self::deposit_event(Event::Vetoed { id, by });
+            Ok(())
+        }
     }
 }
 
@@ -507,8 +596,33 @@ impl<T: Config> Pallet<T> {
     }
 
     fn running(responder: &T::AccountId, patient: &T::AccountId, now: Moment) -> Option<OpenGrant> {
-        Latest::<T>::get(patient, responder)
-            .filter(|grant| grant.opened_at <= now && now < grant.expires_at)
+        Latest::<T>::get(patient, responder).filter(|grant| grant.runs_at(now))
+    }
+
+    /// Only the patient or one of the guardians of their policy reviews or
+    /// vetoes a break-glass.
+    fn ensure_reviewer(
+        entry: &BreakGlass<T::AccountId>,
+        who: &T::AccountId,
+    ) -> Result<(), Error<T>> {
+        let is_guardian =
+            Policies::<T>::get(&entry.patient).is_some_and(|policy| policy.guardians.contains(who));
+        ensure!(
+            *who == entry.patient || is_guardian,
+            Error::<T>::NotReviewer
+        );
+        Ok(())
+    }
+
+    /// Takes full-record access away from break-glass `id` (`entry`) and
+    /// from its running grant.
+    fn close_full_access(id: BreakGlassId, entry: &mut BreakGlass<T::AccountId>) {
+        entry.full_from = None;
+        Latest::<T>::mutate(&entry.patient, &entry.responder, |open| {
+            if let Some(open) = open.as_mut().filter(|open| open.id == id) {
+                open.full_from = None;
+            }
+        });
     }
 
     /// The custodians and how many must release their share.
@@ -525,7 +639,7 @@ impl<T: Config> EmergencyGrants<T::AccountId, Moment> for Pallet<T> {
     ) -> Option<EmergencyGrant<Moment>> {
         Self::running(responder, patient, now).map(|grant| EmergencyGrant {
             purpose: grant.purpose,
-            categories: EMERGENCY_CATEGORIES,
+            categories: grant.categories_at(now),
             opened_at: grant.opened_at,
             expires_at: grant.expires_at,
         })

@@ -36,6 +36,7 @@ fn policy(
         roles,
         guardians(&[]),
         window,
+        None,
     )
 }
 
@@ -52,8 +53,31 @@ fn ready() {
         true,
         responders(),
         guardians(&[GUARDIAN]),
+        None,
         None
     ));
+}
+
+/// Ten minutes: the veto window of [`ready_with_veto_window`].
+const VETO_WINDOW_MS: u64 = 10 * 60 * 1000;
+
+/// As [`ready`], with a veto window: full-record access ten minutes after
+/// a break-glass.
+fn ready_with_veto_window() {
+    ready();
+    assert_ok!(Emergency::set_policy(
+        RuntimeOrigin::signed(PATIENT),
+        true,
+        responders(),
+        guardians(&[GUARDIAN]),
+        None,
+        Some(VETO_WINDOW_MS)
+    ));
+}
+
+/// The emergency grant `PARAMEDIC` holds on `PATIENT`'s records at `now`.
+fn grant_at(now: u64) -> Option<EmergencyGrant<u64>> {
+    <Pallet<Test> as EmergencyGrants<u64, u64>>::emergency_grant(&PARAMEDIC, &PATIENT, now)
 }
 
 fn reason() -> H256 {
@@ -82,6 +106,7 @@ fn an_allowed_responder_opens_a_grant_for_the_window_and_an_event_says_so() {
                 responder: PARAMEDIC,
                 purpose: Purpose::EmergencyTreatment,
                 expires_at,
+                full_access_from: None,
             }
             .into(),
         );
@@ -365,6 +390,151 @@ fn the_patient_or_a_guardian_reviews_once() {
             BreakGlasses::<Test>::get(0).unwrap().review,
             Review::Flagged
         );
+    });
+}
+
+#[test]
+fn veto_windows_are_shorter_than_the_grant() {
+    new_test_ext().execute_with(|| {
+        for (window, after) in [
+            (None, 0),
+            (None, DEFAULT_WINDOW_MS),
+            (Some(60_000), 60_000),
+            (Some(60_000), 120_000),
+        ] {
+            assert_noop!(
+                Emergency::set_policy(
+                    RuntimeOrigin::signed(PATIENT),
+                    true,
+                    responders(),
+                    guardians(&[]),
+                    window,
+                    Some(after)
+                ),
+                Error::<Test>::BadVetoWindow
+            );
+        }
+    });
+}
+
+#[test]
+fn without_a_veto_the_grant_opens_every_category_after_the_veto_window() {
+    new_test_ext().execute_with(|| {
+        ready_with_veto_window();
+        assert_ok!(break_glass(PARAMEDIC));
+        let full_from = START + VETO_WINDOW_MS;
+        System::assert_last_event(
+            Event::GlassBroken {
+                id: 0,
+                patient: PATIENT,
+                responder: PARAMEDIC,
+                purpose: Purpose::EmergencyTreatment,
+                expires_at: START + DEFAULT_WINDOW_MS,
+                full_access_from: Some(full_from),
+            }
+            .into(),
+        );
+        let before = grant_at(full_from - 1).unwrap();
+        assert!(before.categories.contains(Category::Summary));
+        assert!(!before.categories.contains(Category::Labs));
+        let after = grant_at(full_from).unwrap();
+        assert!(
+            Category::ALL
+                .iter()
+                .all(|category| after.categories.contains(*category))
+        );
+        assert_eq!(after.purpose, Purpose::EmergencyTreatment);
+        // And still ends with the grant.
+        assert_eq!(grant_at(START + DEFAULT_WINDOW_MS), None);
+    });
+}
+
+#[test]
+fn the_patient_or_a_guardian_vetoes_full_access_while_the_grant_runs() {
+    new_test_ext().execute_with(|| {
+        ready_with_veto_window();
+        assert_ok!(break_glass(PARAMEDIC));
+        for stranger in [STRANGER, PARAMEDIC] {
+            assert_noop!(
+                Emergency::veto(RuntimeOrigin::signed(stranger), 0),
+                Error::<Test>::NotReviewer
+            );
+        }
+        assert_noop!(
+            Emergency::veto(RuntimeOrigin::signed(GUARDIAN), 9),
+            Error::<Test>::UnknownBreakGlass
+        );
+        // Vetoed after the window had passed: closed from then on.
+        Timestamp::set_timestamp(START + VETO_WINDOW_MS + 1);
+        assert!(
+            grant_at(START + VETO_WINDOW_MS + 1)
+                .unwrap()
+                .categories
+                .contains(Category::Labs)
+        );
+        assert_ok!(Emergency::veto(RuntimeOrigin::signed(GUARDIAN), 0));
+        System::assert_last_event(
+            Event::Vetoed {
+                id: 0,
+                by: GUARDIAN,
+            }
+            .into(),
+        );
+        let kept = grant_at(START + VETO_WINDOW_MS + 1).unwrap();
+        assert_eq!(kept.categories, crate::EMERGENCY_CATEGORIES);
+        assert_eq!(BreakGlasses::<Test>::get(0).unwrap().full_from, None);
+        assert_noop!(
+            Emergency::veto(RuntimeOrigin::signed(PATIENT), 0),
+            Error::<Test>::NothingToVeto
+        );
+        // A veto after the grant ended changes nothing.
+        Timestamp::set_timestamp(START + DEFAULT_WINDOW_MS);
+        assert_ok!(break_glass(PARAMEDIC));
+        Timestamp::set_timestamp(START + 2 * DEFAULT_WINDOW_MS);
+        assert_noop!(
+            Emergency::veto(RuntimeOrigin::signed(PATIENT), 1),
+            Error::<Test>::Ended
+        );
+    });
+}
+
+#[test]
+fn flagging_a_break_glass_vetoes_its_full_access_and_justifying_it_does_not() {
+    new_test_ext().execute_with(|| {
+        ready_with_veto_window();
+        assert_ok!(break_glass(PARAMEDIC));
+        assert_ok!(Emergency::review(
+            RuntimeOrigin::signed(PATIENT),
+            0,
+            Review::Justified
+        ));
+        assert!(
+            grant_at(START + VETO_WINDOW_MS)
+                .unwrap()
+                .categories
+                .contains(Category::Labs)
+        );
+        Timestamp::set_timestamp(START + DEFAULT_WINDOW_MS);
+        assert_ok!(break_glass(PARAMEDIC));
+        assert_ok!(Emergency::review(
+            RuntimeOrigin::signed(GUARDIAN),
+            1,
+            Review::Flagged
+        ));
+        System::assert_last_event(
+            Event::Vetoed {
+                id: 1,
+                by: GUARDIAN,
+            }
+            .into(),
+        );
+        let kept = <Pallet<Test> as EmergencyGrants<u64, u64>>::emergency_grant(
+            &PARAMEDIC,
+            &PATIENT,
+            START + DEFAULT_WINDOW_MS + VETO_WINDOW_MS,
+        )
+        .unwrap();
+        assert_eq!(kept.categories, crate::EMERGENCY_CATEGORIES);
     });
 }
 

@@ -17,6 +17,8 @@ pub trait WeightInfo {
     fn review() -> Weight;
     /// `set_summary`.
     fn set_summary() -> Weight;
+    /// `veto`.
+    fn veto() -> Weight;
 }
 
 impl WeightInfo for () {
@@ -33,6 +35,9 @@ impl WeightInfo for () {
         Weight::zero()
     }
     fn set_summary() -> Weight {
+        Weight::zero()
+    }
+    fn veto() -> Weight {
         Weight::zero()
     }
 }

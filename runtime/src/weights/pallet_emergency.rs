@@ -52,11 +52,12 @@ impl<T: frame_system::Config> pallet_emergency::WeightInfo for WeightInfo<T> {
 	}
 	/// Storage: `Emergency::BreakGlasses` (r:1 w:1)
 	/// Storage: `Emergency::Policies` (r:1 w:0)
+	/// Storage: `Emergency::Latest` (r:1 w:1)
 	fn review() -> Weight {
 		Weight::from_parts(150_000_000, 0)
-			.saturating_add(Weight::from_parts(0, 8000))
-			.saturating_add(T::DbWeight::get().reads(2))
-			.saturating_add(T::DbWeight::get().writes(1))
+			.saturating_add(Weight::from_parts(0, 10000))
+			.saturating_add(T::DbWeight::get().reads(3))
+			.saturating_add(T::DbWeight::get().writes(2))
 	}
 	/// Storage: `Registry::Participants` (r:1 w:0)
 	/// Storage: `Emergency::Summaries` (r:0 w:1)
@@ -65,5 +66,15 @@ impl<T: frame_system::Config> pallet_emergency::WeightInfo for WeightInfo<T> {
 			.saturating_add(Weight::from_parts(0, 6000))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
+	}
+	/// Storage: `Timestamp::Now` (r:1 w:0)
+	/// Storage: `Emergency::BreakGlasses` (r:1 w:1)
+	/// Storage: `Emergency::Policies` (r:1 w:0)
+	/// Storage: `Emergency::Latest` (r:1 w:1)
+	fn veto() -> Weight {
+		Weight::from_parts(150_000_000, 0)
+			.saturating_add(Weight::from_parts(0, 10000))
+			.saturating_add(T::DbWeight::get().reads(4))
+			.saturating_add(T::DbWeight::get().writes(2))
 	}
 }

@@ -185,9 +185,25 @@ pub async fn patient(
         })
     };
     let (add_notes, add_labs) = (may_add(Category::Notes), may_add(Category::Labs));
-    let records = match active {
-        Some(grant) => {
-            let purpose = crate::chain::purpose_from_code(&grant.purpose)?;
+    // Without a grant, a running break-glass of the user's whose veto
+    // window passed opens the records for its purpose.
+    let now = crate::now_ms();
+    let emergency = gateway
+        .index
+        .break_glasses()
+        .await?
+        .into_iter()
+        .find(|glass| {
+            glass.responder == me
+                && glass.patient == account
+                && glass.expires_ms > now
+                && glass.full_access.as_deref() != Some("vetoed")
+                && glass.full_access_ms.is_some_and(|opens| opens <= now)
+        })
+        .map(|glass| glass.purpose);
+    let records = match active.map(|grant| &grant.purpose).or(emergency.as_ref()) {
+        Some(purpose) => {
+            let purpose = crate::chain::purpose_from_code(purpose)?;
             match gateway
                 .shared_visible(&user.identity, Some(patient), None, &purpose)
                 .await

@@ -81,6 +81,10 @@ fn settings_form(user: &SignedIn, status: &EmergencyStatus) -> Markup {
             textarea #guardians name="guardians" rows="3" spellcheck="false" { (status.guardians.join("\n")) }
             label for="window" { "How long an emergency grant lasts (minutes, 1 to 1440)" }
             input #window type="number" name="window_minutes" min="1" max="1440" value=(status.window_minutes);
+            label for="full-access" { "Let the responder read every record after a veto window of (minutes; empty: the summary only)" }
+            input #full-access type="number" name="full_access_after_minutes" min="1" max="1439"
+                value=[status.full_access_after_seconds.map(|seconds| seconds.div_ceil(60))];
+            p { "During the veto window you and your guardians are told of the break-glass and may veto it." }
             button type="submit" { "Save" }
         }
     }
@@ -106,6 +110,20 @@ fn review_queue(user: &SignedIn, status: &EmergencyStatus) -> Markup {
                             @else { " read the emergency summary of " span.account title=(glass.patient) { (short_account(&glass.patient)) } }
                             " for " (purpose_label(&glass.purpose))
                             ", with a grant until " (when(glass.expires_ms)) " (block " (glass.block) ")."
+                        }
+                        @if let (Some(opens), Some(state)) = (glass.full_access_ms, glass.full_access.as_deref()) {
+                            p {
+                                @match state {
+                                    "vetoed" => { "Full-record access: vetoed." }
+                                    "shared" => { "Full-record access: every record opened " (when(opens)) "." }
+                                    _ => { "Full-record access: every record opens " (when(opens)) " unless vetoed." }
+                                }
+                            }
+                            @if state != "vetoed" && glass.expires_ms > crate::now_ms() {
+                                div.actions {
+                                    (button_form(&format!("/app/emergency/{}/veto", glass.id), &user.csrf, "Veto full-record access", "danger"))
+                                }
+                            }
                         }
                         p { "Review: " strong.review { (review_label(&glass.review)) } }
                         @if glass.review == "pending" {
@@ -205,6 +223,7 @@ pub struct PolicyForm {
     #[serde(default)]
     guardians: String,
     window_minutes: Option<String>,
+    full_access_after_minutes: Option<String>,
 }
 
 /// `POST /app/emergency/policy` (the roles come as repeated `roles` fields,
@@ -225,9 +244,17 @@ pub async fn set_policy(
         enabled: value("enabled"),
         guardians: value("guardians").unwrap_or_default(),
         window_minutes: value("window_minutes"),
+        full_access_after_minutes: value("full_access_after_minutes"),
     };
     user.check(&form.csrf)?;
     let window_minutes = match form.window_minutes.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(
+            text.parse::<u64>()
+                .map_err(|_| WebError::BadInput(format!("{text:?} is not a number of minutes.")))?,
+        ),
+    };
+    let full_access_after_minutes = match form.full_access_after_minutes.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(text) => Some(
             text.parse::<u64>()
@@ -247,6 +274,7 @@ pub async fn set_policy(
             .map(str::to_string)
             .collect(),
         window_minutes,
+        full_access_after_seconds: full_access_after_minutes.map(|minutes| minutes * 60),
     };
     gateway.set_emergency_policy(&settings).await?;
     Ok(Redirect::to("/app/emergency"))
@@ -272,6 +300,18 @@ pub async fn review(
 ) -> Result<Redirect, WebError> {
     user.check(&form.csrf)?;
     gateway.review_break_glass(id, &verdict).await?;
+    Ok(Redirect::to(&format!("/app/emergency#break-glass-{id}")))
+}
+
+/// `POST /app/emergency/{id}/veto`.
+pub async fn veto(
+    State(gateway): State<Arc<Gateway>>,
+    user: SignedIn,
+    Path(id): Path<u64>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Redirect, WebError> {
+    user.check(&form.csrf)?;
+    gateway.veto_break_glass(id).await?;
     Ok(Redirect::to(&format!("/app/emergency#break-glass-{id}")))
 }
 
@@ -352,6 +392,13 @@ fn summary_view(read: &EmergencyRead) -> Markup {
             @if read.key_from == "card" { "the patient's emergency card" } @else { (read.shares_used) " custodian shares" }
             "; the summary was decrypted " (read.timings.after_inclusion_ms) " ms after the break-glass was in a block. "
             "Your emergency grant ends " (when(read.expires_ms as i64)) "."
+        }
+        @if let Some(opens) = read.full_access_ms {
+            p.notice #full-access {
+                "Every record of the patient opens to you " (when(opens as i64))
+                ", unless the patient or a guardian vetoes it: "
+                a href=(format!("/app/patients/{}", read.patient)) { "the patient's records" } "."
+            }
         }
         section aria-labelledby="who" {
             h2 #who { (name) }

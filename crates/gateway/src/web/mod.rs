@@ -236,6 +236,7 @@ pub fn router(idle_minutes: u64) -> Router<Arc<Gateway>> {
         .route("/app/emergency/policy", post(emergency::set_policy))
         .route("/app/emergency/card", get(emergency::card))
         .route("/app/emergency/new-key", post(emergency::new_key))
+        .route("/app/emergency/{id}/veto", post(emergency::veto))
         .route("/app/emergency/break-glass", post(emergency::break_glass))
         .route(
             "/app/emergency/{id}/review/{verdict}",
