@@ -130,8 +130,23 @@ impl User {
             .unwrap_or_else(|error| panic!("{}: no {css} on the page: {error}", self.name))
     }
 
+    /// The text of the first `css` element; found again when the page
+    /// changed under it (a redirect still loading).
     async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.unwrap()
+        let mut attempts = 0;
+        loop {
+            match self.find(css).await.text().await {
+                Ok(text) => return text,
+                Err(fantoccini::error::CmdError::Standard(error))
+                    if error.error == fantoccini::error::ErrorStatus::StaleElementReference
+                        && attempts < 20 =>
+                {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) => panic!("{}: the text of {css}: {error}", self.name),
+            }
+        }
     }
 
     async fn body(&self) -> String {
@@ -730,6 +745,23 @@ async fn a_responder_reads_the_emergency_summary_and_the_patient_reviews_it() {
     let card_photo = network.path("emergency-card.png");
     std::fs::write(&card_photo, patient.browser.screenshot().await.unwrap()).unwrap();
 
+    // Every record opens to a responder after a veto window of a minute.
+    patient.open("/app/emergency").await;
+    patient.type_into("#full-access", "1").await;
+    patient
+        .click("form[action='/app/emergency/policy'] button[type=submit]")
+        .await;
+    assert_eq!(
+        patient
+            .find("#full-access")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("1")
+    );
+
     // The responder breaks the glass with the patient's id.
     responder.sign_in().await;
     responder.open("/app/emergency").await;
@@ -743,6 +775,11 @@ async fn a_responder_reads_the_emergency_summary_and_the_patient_reviews_it() {
     assert_eq!(responder.heading().await, "Emergency summary");
     let result = responder.text("#emergency-result").await;
     assert!(result.contains("3 custodian shares"), "{result}");
+    let full_access = responder.text("#full-access").await;
+    assert!(
+        full_access.contains("unless the patient or a guardian vetoes it"),
+        "{full_access}"
+    );
     let summary = responder.body().await;
     for section in [
         "Allergies and intolerances",
@@ -786,6 +823,15 @@ async fn a_responder_reads_the_emergency_summary_and_the_patient_reviews_it() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     patient.shoot("patient-emergency-review").await;
+    assert!(
+        patient.body().await.contains("unless vetoed"),
+        "the review queue says when every record opens"
+    );
+    patient.click("form[action$='/veto'] button").await;
+    assert!(
+        patient.body().await.contains("Full-record access: vetoed."),
+        "the veto is shown"
+    );
     patient
         .click("form[action$='/review/flagged'] button")
         .await;
