@@ -93,20 +93,7 @@ pub async fn submit_in_best_block<Call: Payload>(
         transactions::TransactionStatus,
     };
     let nonce = next_nonce(rpc, &account_id(signer)).await?;
-    let params = DefaultExtrinsicParamsBuilder::<MediGateConfig>::new()
-        .nonce(nonce)
-        .build();
-    let mut progress = client
-        .at_current_block()
-        .await
-        .map_err(|error| ChainError::BestBlock(Box::new(error)))?
-        .transactions()
-        .create_signable_offline(call, params)
-        .and_then(|mut signable| signable.sign(signer))
-        .map_err(|error| ChainError::Refused(Box::new(error)))?
-        .submit_and_watch()
-        .await
-        .map_err(|error| ChainError::Refused(Box::new(error)))?;
+    let mut progress = sign_and_watch(client, call, signer, nonce).await?;
     while let Some(status) = progress.next().await {
         let status = status.map_err(|error| ChainError::Failed(Box::new(error.into())))?;
         match status {
@@ -142,18 +129,23 @@ pub type Finality = std::pin::Pin<
     >,
 >;
 
-/// Signs `call` with `signer` at `nonce` and hands it to the node's pool;
-/// returns what is left to wait for.
-pub async fn submit_with_nonce<Call: Payload>(
+/// A transaction handed to the node, as it goes.
+type Progress = subxt::transactions::TransactionProgress<
+    MediGateConfig,
+    subxt::client::OnlineClientAtBlockImpl<MediGateConfig>,
+>;
+
+/// Signs `call` with `signer` at `nonce` and hands it to the node's pool.
+async fn sign_and_watch<Call: Payload>(
     client: &Client,
     call: &Call,
     signer: &Keypair,
     nonce: u64,
-) -> Result<Finality, ChainError> {
+) -> Result<Progress, ChainError> {
     let params = DefaultExtrinsicParamsBuilder::<MediGateConfig>::new()
         .nonce(nonce)
         .build();
-    let progress = client
+    client
         .at_current_block()
         .await
         .map_err(|error| ChainError::BestBlock(Box::new(error)))?
@@ -163,7 +155,18 @@ pub async fn submit_with_nonce<Call: Payload>(
         .map_err(|error| ChainError::Refused(Box::new(error)))?
         .submit_and_watch()
         .await
-        .map_err(|error| ChainError::Refused(Box::new(error)))?;
+        .map_err(|error| ChainError::Refused(Box::new(error)))
+}
+
+/// Signs `call` with `signer` at `nonce` and hands it to the node's pool;
+/// returns what is left to wait for.
+pub async fn submit_with_nonce<Call: Payload>(
+    client: &Client,
+    call: &Call,
+    signer: &Keypair,
+    nonce: u64,
+) -> Result<Finality, ChainError> {
+    let progress = sign_and_watch(client, call, signer, nonce).await?;
     Ok(Box::pin(async move {
         progress
             .wait_for_finalized_success()

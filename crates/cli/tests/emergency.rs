@@ -66,15 +66,6 @@ fn webhook() -> (String, Arc<Mutex<Vec<Value>>>) {
     (url, received)
 }
 
-fn failing(network: &Network, name: &str, args: &[&str]) -> (i32, String) {
-    let output = network.run(name, args);
-    assert!(!output.status.success(), "{args:?} as {name} succeeded");
-    (
-        output.status.code().unwrap_or_default(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 /// A custodian's answer to a release request signed by `signer`.
 async fn ask_release(
     url: &str,
@@ -110,8 +101,7 @@ async fn a_responder_gets_the_summary_in_an_emergency_and_everything_else_is_ref
 
     // The patient opted out: nobody breaks the glass.
     network.json("patient", &["emergency", "policy", "--disable"]);
-    let (code, message) = failing(
-        &network,
+    let (code, message) = network.failing(
         "responder",
         &[
             "emergency",
@@ -152,8 +142,7 @@ async fn a_responder_gets_the_summary_in_an_emergency_and_everything_else_is_ref
     assert_eq!(holders, 5, "{status}");
 
     // A researcher, and a responder asking for nobody.
-    let (code, message) = failing(
-        &network,
+    let (code, message) = network.failing(
         "researcher",
         &[
             "emergency",
@@ -167,8 +156,7 @@ async fn a_responder_gets_the_summary_in_an_emergency_and_everything_else_is_ref
     assert_eq!(code, 5, "{message}");
     assert!(message.contains("none of the attested roles"), "{message}");
     let nobody = "ab".repeat(32);
-    let (code, message) = failing(
-        &network,
+    let (code, message) = network.failing(
         "responder",
         &[
             "emergency",
@@ -295,8 +283,7 @@ async fn a_responder_gets_the_summary_in_an_emergency_and_everything_else_is_ref
         "guardian",
         &["emergency", "review", &break_glass.to_string(), "flagged"],
     );
-    let (_, message) = failing(
-        &network,
+    let (_, message) = network.failing(
         "patient",
         &["emergency", "review", &break_glass.to_string(), "justified"],
     );
@@ -419,8 +406,7 @@ async fn a_responder_gets_the_summary_in_an_emergency_and_everything_else_is_ref
         .to_string();
     let renewed = network.json("patient", &["emergency", "new-key"]);
     assert_eq!(renewed["generation"], 1);
-    let (code, message) = failing(
-        &network,
+    let (code, message) = network.failing(
         "responder",
         &[
             "emergency",
@@ -444,8 +430,7 @@ async fn a_responder_gets_the_summary_in_an_emergency_and_everything_else_is_ref
             .unwrap();
         assert!(stopped.success(), "stopping the custodian in {data_dir}");
     }
-    let (code, message) = failing(
-        &network,
+    let (code, message) = network.failing(
         "responder",
         &[
             "emergency",
@@ -462,8 +447,7 @@ async fn a_responder_gets_the_summary_in_an_emergency_and_everything_else_is_ref
         .as_str()
         .unwrap()
         .to_string();
-    let (code, message) = failing(
-        &network,
+    let (code, message) = network.failing(
         "responder",
         &[
             "emergency",
@@ -538,8 +522,7 @@ async fn a_responder_gets_the_summary_in_an_emergency_and_everything_else_is_ref
     submit_and_wait(&client, &revoke, &dev::dave())
         .await
         .unwrap();
-    let (code, message) = failing(
-        &network,
+    let (code, message) = network.failing(
         "responder",
         &[
             "emergency",

@@ -21,12 +21,6 @@ use serde_json::Value;
 
 const REASON: &str = "unconscious after a fall, brought in by ambulance";
 
-fn failing(network: &Network, name: &str, args: &[&str]) -> String {
-    let output = network.run(name, args);
-    assert!(!output.status.success(), "{args:?} as {name} succeeded");
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
 /// The resources of a Bundle, by `Type/id`.
 fn resources(bundle: &Value) -> BTreeMap<String, Value> {
     bundle["entry"]
@@ -86,8 +80,7 @@ async fn after_the_veto_window_the_responder_reads_every_record_unless_vetoed() 
     let guardian = network.account("guardian");
 
     // A veto window out of bounds is refused before anything is sent.
-    let message = failing(
-        &network,
+    let (_, message) = network.failing(
         "patient",
         &[
             "emergency",
@@ -199,14 +192,13 @@ async fn after_the_veto_window_the_responder_reads_every_record_unless_vetoed() 
     // Only the patient or a guardian vetoes; the guardian's veto closes the
     // records again.
     let id = first.to_string();
-    let message = failing(&network, "researcher", &["emergency", "veto", &id]);
+    let (_, message) = network.failing("researcher", &["emergency", "veto", &id]);
     assert!(
         message.contains("only the patient or one of the guardians"),
         "{message}"
     );
     network.json("guardian", &["emergency", "veto", &id]);
-    let message = failing(
-        &network,
+    let (_, message) = network.failing(
         "responder",
         &[
             "records",
@@ -218,7 +210,7 @@ async fn after_the_veto_window_the_responder_reads_every_record_unless_vetoed() 
         ],
     );
     assert!(message.to_lowercase().contains("denied"), "{message}");
-    let message = failing(&network, "patient", &["emergency", "veto", &id]);
+    let (_, message) = network.failing("patient", &["emergency", "veto", &id]);
     assert!(message.contains("opens no full-record access"), "{message}");
 
     // A break-glass vetoed inside its window opens nothing, ever.

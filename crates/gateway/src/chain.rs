@@ -169,6 +169,15 @@ struct BlockFindings {
     vetoes: Vec<i64>,
 }
 
+impl BlockFindings {
+    /// Whether break-glass `id` concerns the user: found in this block, or
+    /// indexed before.
+    async fn knows_break_glass(&self, index: &Index, id: u64) -> Result<bool, GatewayError> {
+        Ok(self.glass_broken.iter().any(|entry| entry.id == id as i64)
+            || index.knows_break_glass(id as i64).await?)
+    }
+}
+
 /// The events of finalized block `number` that concern `me`.
 async fn events_of_block(
     client: &Client,
@@ -269,22 +278,12 @@ async fn events_of_block(
             }
             continue;
         } else if let Some(Ok(vetoed)) = event.decode_fields_as::<emergency::Vetoed>() {
-            let known = findings
-                .glass_broken
-                .iter()
-                .any(|entry| entry.id == vetoed.id as i64)
-                || index.knows_break_glass(vetoed.id as i64).await?;
-            if known {
+            if findings.knows_break_glass(index, vetoed.id).await? {
                 findings.vetoes.push(vetoed.id as i64);
             }
             continue;
         } else if let Some(Ok(reviewed)) = event.decode_fields_as::<emergency::Reviewed>() {
-            let known = findings
-                .glass_broken
-                .iter()
-                .any(|entry| entry.id == reviewed.id as i64)
-                || index.knows_break_glass(reviewed.id as i64).await?;
-            if known {
+            if findings.knows_break_glass(index, reviewed.id).await? {
                 use medigate::runtime_types::pallet_emergency::Review;
                 let verdict = match reviewed.review {
                     Review::Flagged => "flagged",

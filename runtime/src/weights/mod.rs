@@ -1,8 +1,6 @@
 //! Weights of MediGate's pallets, measured from the pallets' benchmarks run
 //! against this runtime and written by `bench/weights.sh` (do not edit by
 //! hand; rerun the script after changing a pallet's calls or storage).
-//! `pallet_emergency` is the exception until it is measured: its file says
-//! how its provisional weights were set.
 
 pub mod pallet_audit;
 pub mod pallet_consent;

@@ -108,6 +108,17 @@ impl Network {
             .expect("medigate runs")
     }
 
+    /// Runs `medigate args` as `name`, expecting failure: its exit code
+    /// and what it printed on standard error.
+    pub fn failing(&self, name: &str, args: &[&str]) -> (i32, String) {
+        let output = self.run(name, args);
+        assert!(!output.status.success(), "{args:?} as {name} succeeded");
+        (
+            output.status.code().unwrap_or_default(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
     /// Runs `medigate --json args` as `name`, expecting success.
     pub fn json(&self, name: &str, args: &[&str]) -> Value {
         let mut all = vec!["--json"];

@@ -226,6 +226,17 @@ pub struct PolicyForm {
     full_access_after_minutes: Option<String>,
 }
 
+/// A number of minutes from a form field (`None` when left empty).
+fn minutes(field: Option<&str>) -> Result<Option<u64>, WebError> {
+    match field.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => text
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| WebError::BadInput(format!("{text:?} is not a number of minutes."))),
+    }
+}
+
 /// `POST /app/emergency/policy` (the roles come as repeated `roles` fields,
 /// read from the raw form).
 pub async fn set_policy(
@@ -247,20 +258,8 @@ pub async fn set_policy(
         full_access_after_minutes: value("full_access_after_minutes"),
     };
     user.check(&form.csrf)?;
-    let window_minutes = match form.window_minutes.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(text) => Some(
-            text.parse::<u64>()
-                .map_err(|_| WebError::BadInput(format!("{text:?} is not a number of minutes.")))?,
-        ),
-    };
-    let full_access_after_minutes = match form.full_access_after_minutes.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(text) => Some(
-            text.parse::<u64>()
-                .map_err(|_| WebError::BadInput(format!("{text:?} is not a number of minutes.")))?,
-        ),
-    };
+    let window_minutes = minutes(form.window_minutes.as_deref())?;
+    let full_access_after_minutes = minutes(form.full_access_after_minutes.as_deref())?;
     let settings = EmergencySettings {
         enabled: form.enabled.is_some(),
         roles: fields
