@@ -142,22 +142,12 @@ impl Gateway {
         &self,
         grantee: &str,
     ) -> Result<HashSet<[u8; 32]>, GatewayError> {
-        let events = self.index.events(&["granted", "revoked"]).await?;
         let now = crate::now_ms();
-        let revoked: HashSet<i64> = events
-            .iter()
-            .filter(|event| event.kind == "revoked")
-            .filter_map(|event| event.grant_id)
-            .collect();
         let mut held = HashSet::new();
-        for event in &events {
-            let running = event.kind == "granted"
-                && event.counterparty.as_deref() == Some(grantee)
-                && event.expires_ms.is_some_and(|expires| expires > now);
-            if let Some(grant) = event
-                .grant_id
-                .filter(|grant| running && !revoked.contains(grant))
-            {
+        for granted in self.unrevoked_grants().await? {
+            let running = granted.counterparty.as_deref() == Some(grantee)
+                && granted.expires_ms.is_some_and(|expires| expires > now);
+            if let Some(grant) = granted.grant_id.filter(|_| running) {
                 held.extend(self.index.shared_under(grant as u64).await?);
             }
         }

@@ -19,7 +19,7 @@ use crate::{
     Gateway,
     error::GatewayError,
     import::{BATCHES_IN_FLIGHT, Progress, ProgressSink, WRAPS_PER_BATCH},
-    index::OwnRecord,
+    index::{IndexedEvent, OwnRecord},
 };
 
 /// Whether a grant's `scope` covers `record`.
@@ -146,6 +146,26 @@ impl Gateway {
         Ok(shared.into_iter().flatten().collect())
     }
 
+    /// The grants the index knows of (`granted` events) that were not
+    /// revoked since.
+    pub(crate) async fn unrevoked_grants(&self) -> Result<Vec<IndexedEvent>, GatewayError> {
+        let events = self.index.events(&["granted", "revoked"]).await?;
+        let revoked: std::collections::HashSet<i64> = events
+            .iter()
+            .filter(|event| event.kind == "revoked")
+            .filter_map(|event| event.grant_id)
+            .collect();
+        Ok(events
+            .into_iter()
+            .filter(|event| {
+                event.kind == "granted"
+                    && event
+                        .grant_id
+                        .is_some_and(|grant| !revoked.contains(&grant))
+            })
+            .collect())
+    }
+
     /// Shares newly imported records under every current grant of the
     /// user's (as the index knows them); returns how many wraps were made.
     pub async fn share_with_current_grantees(
@@ -154,17 +174,12 @@ impl Gateway {
         progress: &ProgressSink,
     ) -> Result<u64, GatewayError> {
         let me = hex::encode(identity.signing_keypair().public_key().0);
-        let events = self.index.events(&["granted", "revoked"]).await?;
-        let revoked: Vec<i64> = events
+        let grants: Vec<u64> = self
+            .unrevoked_grants()
+            .await?
             .iter()
-            .filter(|event| event.kind == "revoked")
-            .filter_map(|event| event.grant_id)
-            .collect();
-        let grants: Vec<u64> = events
-            .iter()
-            .filter(|event| event.kind == "granted" && event.patient.as_deref() == Some(&me))
-            .filter_map(|event| event.grant_id)
-            .filter(|grant| !revoked.contains(grant))
+            .filter(|granted| granted.patient.as_deref() == Some(&me))
+            .filter_map(|granted| granted.grant_id)
             .map(|grant| grant as u64)
             .collect();
         let mut shared = 0;
