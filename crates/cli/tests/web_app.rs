@@ -105,6 +105,14 @@ fn screenshots() -> PathBuf {
     dir
 }
 
+/// Whether a WebDriver error says the element's page was replaced under it:
+/// stale, or (Chromium's form while a navigation commits) a node that no
+/// longer belongs to the document.
+fn replaced(error: &fantoccini::error::WebDriver) -> bool {
+    error.error == fantoccini::error::ErrorStatus::StaleElementReference
+        || error.message.contains("does not belong to the document")
+}
+
 /// A user's browser on their gateway.
 struct User {
     browser: Client,
@@ -138,8 +146,7 @@ impl User {
             match self.find(css).await.text().await {
                 Ok(text) => return text,
                 Err(fantoccini::error::CmdError::Standard(error))
-                    if error.error == fantoccini::error::ErrorStatus::StaleElementReference
-                        && attempts < 20 =>
+                    if replaced(&error) && attempts < 20 =>
                 {
                     attempts += 1;
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -162,6 +169,23 @@ impl User {
         let field = self.find(css).await;
         field.clear().await.unwrap();
         field.send_keys(text).await.unwrap();
+    }
+
+    /// Waits until the page's path ends with `suffix` (a form's answer
+    /// may still be on its way when the click returns).
+    async fn wait_for_path(&self, suffix: &str, what: &str) {
+        let started = Instant::now();
+        loop {
+            let url = self.browser.current_url().await.unwrap();
+            if url.path().ends_with(suffix) {
+                return;
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                let body = self.body().await;
+                panic!("{}: {what}: still at {url}: {body}", self.name);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     async fn heading(&self) -> String {
@@ -410,16 +434,9 @@ async fn patient_and_doctor_go_through_the_core_loop_in_two_browsers() {
         .await
         .unwrap();
     doctor.click("#find ~ form button[type=submit]").await;
-    assert!(
-        doctor
-            .browser
-            .current_url()
-            .await
-            .unwrap()
-            .path()
-            .ends_with(&patient_account),
-        "the QR code led to the patient's page"
-    );
+    doctor
+        .wait_for_path(&patient_account, "the QR code led to the patient's page")
+        .await;
     assert!(
         doctor.body().await.contains("No records to show"),
         "default deny"
