@@ -20,7 +20,8 @@ echo "building the benchmarking CLI..." >&2
 # The CLI needs no WebAssembly of its own (SKIP_WASM_BUILD): it runs ours.
 (cd tools/benchmark && SKIP_WASM_BUILD=1 CARGO_TARGET_DIR="$tool_target" cargo build)
 
-for pallet in pallet_registry pallet_records pallet_consent pallet_audit pallet_fee_waiver pallet_emergency; do
+# PALLETS names the pallets to measure (default: all of MediGate's).
+for pallet in ${PALLETS:-pallet_registry pallet_records pallet_consent pallet_audit pallet_fee_waiver pallet_emergency}; do
     echo "measuring $pallet..." >&2
     "$tool_target/debug/medigate-benchmark" \
         --runtime "$wasm" --genesis-builder-preset development \

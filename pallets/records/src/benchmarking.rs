@@ -1,4 +1,6 @@
 //! Benchmarks of the records pallet's calls, each in its most expensive case.
+//! A batch is measured for each kind of record it may hold: first versions
+//! (two reads and a write each) and replacements (one more read and write).
 
 use super::*;
 use alloc::vec::Vec;
@@ -33,33 +35,61 @@ fn content_id(seed: u32, generation: u8) -> ContentId {
     H256(bytes)
 }
 
+/// An author allowed to write labs to a patient through a grant (the
+/// costly path), and the patient.
+fn writer<T: Config>() -> (T::AccountId, T::AccountId) {
+    let author: T::AccountId = whitelisted_caller();
+    let patient: T::AccountId = account("patient", 0, 0);
+    T::BenchmarkHelper::set_up_writer(&author, &patient, Category::Labs);
+    (author, patient)
+}
+
+fn batch<T: Config>(
+    records: impl Iterator<Item = AnchorRequest>,
+) -> Result<BoundedVec<AnchorRequest, T::MaxBatch>, BenchmarkError> {
+    records
+        .collect::<Vec<_>>()
+        .try_into()
+        .map_err(|_| BenchmarkError::Stop("batch over the limit"))
+}
+
 #[benchmarks]
 mod benchmarks {
     use super::*;
 
-    /// `n` records anchored by an author holding a write grant, each
-    /// replacing an earlier version.
+    /// A batch of `n` first versions, anchored by an author holding a
+    /// write grant.
     #[benchmark]
-    fn anchor_batch(n: Linear<1, { T::MaxBatch::get() }>) -> Result<(), BenchmarkError> {
-        let author: T::AccountId = whitelisted_caller();
-        let patient: T::AccountId = account("patient", 0, 0);
-        T::BenchmarkHelper::set_up_writer(&author, &patient, Category::Labs);
-        let records: Vec<AnchorRequest> = (0..n)
-            .map(|index| {
-                existing_anchor::<T>(content_id(index, 0), &patient, Category::Labs);
-                AnchorRequest {
-                    content_id: content_id(index, 1),
-                    category: Category::Labs,
-                    size: 4096,
-                    previous: Some(content_id(index, 0)),
-                }
-            })
-            .collect();
-        let records: BoundedVec<_, T::MaxBatch> = records
-            .try_into()
-            .map_err(|_| BenchmarkError::Stop("batch over the limit"))?;
+    fn anchor_first_versions(n: Linear<1, { T::MaxBatch::get() }>) -> Result<(), BenchmarkError> {
+        let (author, patient) = writer::<T>();
+        let records = batch::<T>((0..n).map(|index| AnchorRequest {
+            content_id: content_id(index, 1),
+            category: Category::Labs,
+            size: 4096,
+            previous: None,
+        }))?;
         #[extrinsic_call]
-        _(RawOrigin::Signed(author), patient, records);
+        anchor_batch(RawOrigin::Signed(author), patient, records);
+        assert!(Anchors::<T>::contains_key(content_id(0, 1)));
+        Ok(())
+    }
+
+    /// A batch of `n` records, each replacing an earlier version, anchored
+    /// by an author holding a write grant.
+    #[benchmark]
+    fn anchor_replacements(n: Linear<1, { T::MaxBatch::get() }>) -> Result<(), BenchmarkError> {
+        let (author, patient) = writer::<T>();
+        let records = batch::<T>((0..n).map(|index| {
+            existing_anchor::<T>(content_id(index, 0), &patient, Category::Labs);
+            AnchorRequest {
+                content_id: content_id(index, 1),
+                category: Category::Labs,
+                size: 4096,
+                previous: Some(content_id(index, 0)),
+            }
+        }))?;
+        #[extrinsic_call]
+        anchor_batch(RawOrigin::Signed(author), patient, records);
         assert!(Anchors::<T>::contains_key(content_id(0, 1)));
         Ok(())
     }

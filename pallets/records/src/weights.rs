@@ -7,14 +7,19 @@ use frame_support::weights::Weight;
 
 /// Weight functions needed by the records pallet.
 pub trait WeightInfo {
-    /// `anchor_batch` of `records` records (`anchor` is a batch of one).
-    fn anchor_batch(records: u32) -> Weight;
+    /// `anchor_batch` of `n` first versions.
+    fn anchor_first_versions(n: u32) -> Weight;
+    /// `anchor_batch` of `n` records that each replace an earlier version.
+    fn anchor_replacements(n: u32) -> Weight;
     /// `erase`.
     fn erase() -> Weight;
 }
 
 impl WeightInfo for () {
-    fn anchor_batch(_records: u32) -> Weight {
+    fn anchor_first_versions(_n: u32) -> Weight {
+        Weight::zero()
+    }
+    fn anchor_replacements(_n: u32) -> Weight {
         Weight::zero()
     }
     fn erase() -> Weight {
