@@ -75,6 +75,36 @@ pub enum BundleError {
 /// Validates `bundle` and splits it into its patient and records.
 pub fn split_bundle(bundle: &Value) -> Result<PatientBundle, BundleError> {
     crate::validate::validate(bundle)?;
+    let patient_index = check_patient_bundle(bundle)?;
+    let entries = bundle["entry"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let records = entries
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| *index != patient_index)
+        .map(|(index, entry)| {
+            let resource = &entry["resource"];
+            BundleRecord {
+                path: format!("Bundle.entry[{index}]"),
+                resource_type: resource["resourceType"].as_str().unwrap_or_default().into(),
+                category: category_of(resource),
+                resource: resource.clone(),
+            }
+        })
+        .collect();
+    Ok(PatientBundle {
+        patient: entries[patient_index]["resource"].clone(),
+        records,
+    })
+}
+
+/// Checks that a valid R4 `bundle` is one patient's and importable: a
+/// transaction, batch or collection holding exactly one Patient, every
+/// resource with a resource, none about another patient. Returns the index
+/// of the Patient's entry.
+pub(crate) fn check_patient_bundle(bundle: &Value) -> Result<usize, BundleError> {
     let resource_type = bundle["resourceType"].as_str().unwrap_or_default();
     if resource_type != "Bundle" {
         return Err(BundleError::NotABundle(resource_type.into()));
@@ -124,7 +154,6 @@ pub fn split_bundle(bundle: &Value) -> Result<PatientBundle, BundleError> {
         })
         .collect();
 
-    let mut records = Vec::with_capacity(entries.len().saturating_sub(1));
     for (index, entry) in entries.iter().enumerate() {
         if index == patient_index {
             continue;
@@ -152,17 +181,8 @@ pub fn split_bundle(bundle: &Value) -> Result<PatientBundle, BundleError> {
                 });
             }
         }
-        records.push(BundleRecord {
-            path,
-            resource_type: resource["resourceType"].as_str().unwrap_or_default().into(),
-            category: category_of(resource),
-            resource: resource.clone(),
-        });
     }
-    Ok(PatientBundle {
-        patient: patient.clone(),
-        records,
-    })
+    Ok(patient_index)
 }
 
 #[cfg(test)]

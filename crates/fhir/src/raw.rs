@@ -6,11 +6,7 @@ use medigate_access_policy::Category;
 use serde::Deserialize;
 use serde_json::{Value, value::RawValue};
 
-use crate::{
-    bundle::{BundleError, split_bundle},
-    category::category_of,
-    validate::FhirError,
-};
+use crate::{bundle::BundleError, category::category_of, validate::FhirError};
 
 /// One resource of an import, as it will be stored.
 #[derive(Clone, Debug, PartialEq)]
@@ -91,16 +87,19 @@ fn with_id(text: &str, id: &str) -> String {
 /// usable `fullUrl`.
 pub fn take_apart(bytes: &[u8], import_id: &str) -> Result<ImportedBundle, BundleError> {
     let bundle = crate::validate::parse(bytes)?;
-    let split = split_bundle(&bundle)?;
+    crate::bundle::check_patient_bundle(&bundle)?;
     let raw: RawBundle<'_> = serde_json::from_slice(bytes).map_err(|error| FhirError::NotJson {
         line: error.line(),
         column: error.column(),
         message: error.to_string(),
     })?;
-    let entries = bundle["entry"].as_array().cloned().unwrap_or_default();
+    let entries = bundle["entry"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let mut resources = Vec::with_capacity(raw.entry.len());
     let mut patient_id = None;
-    for (position, (entry, value)) in raw.entry.iter().zip(&entries).enumerate() {
+    for (position, (entry, value)) in raw.entry.iter().zip(entries).enumerate() {
         let (Some(text), Some(resource)) = (entry.resource, value.get("resource")) else {
             return Err(BundleError::NoResource(format!("Bundle.entry[{position}]")));
         };
@@ -127,7 +126,7 @@ pub fn take_apart(bytes: &[u8], import_id: &str) -> Result<ImportedBundle, Bundl
         }
         resources.push(imported);
     }
-    debug_assert_eq!(resources.len(), split.records.len() + 1);
+    debug_assert_eq!(resources.len(), entries.len());
     Ok(ImportedBundle {
         patient_id: patient_id.ok_or(BundleError::NoPatient)?,
         resources,

@@ -154,26 +154,80 @@ fn validate_at(resource: &Value, prefix: &str) -> Result<(), FhirError> {
     let validator = schema.validator(resource_type);
     if resource_type == "Bundle" {
         // The shell without its resources, then each resource on its own.
-        let mut shell = resource.clone();
-        if let Some(entries) = shell.get_mut("entry").and_then(Value::as_array_mut) {
-            for entry in entries {
-                if let Some(entry) = entry.as_object_mut() {
-                    entry.remove("resource");
-                }
-            }
-        }
-        first_error(&validator, &shell, root)?;
-        let entries = resource.get("entry").and_then(Value::as_array);
-        for (index, entry) in entries.into_iter().flatten().enumerate() {
-            if let Some(inner) = entry.get("resource") {
-                validate_at(inner, &format!("{root}.entry[{index}].resource"))?;
-            }
-        }
-        Ok(())
+        first_error(&validator, &bundle_shell(resource), root)?;
+        let entries = resource
+            .get("entry")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        validate_entries(entries, root)
     } else {
         first_error(&validator, resource, root)
     }
 }
+
+/// A Bundle without its entries' resources (copied member by member, so
+/// the resources themselves are not).
+fn bundle_shell(bundle: &Value) -> Value {
+    let Value::Object(members) = bundle else {
+        return bundle.clone();
+    };
+    let without_resource = |entry: &Value| match entry {
+        Value::Object(entry) => Value::Object(
+            entry
+                .iter()
+                .filter(|(name, _)| *name != "resource")
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    };
+    Value::Object(
+        members
+            .iter()
+            .map(|(name, value)| match (name.as_str(), value) {
+                ("entry", Value::Array(entries)) => (
+                    name.clone(),
+                    Value::Array(entries.iter().map(without_resource).collect()),
+                ),
+                _ => (name.clone(), value.clone()),
+            })
+            .collect(),
+    )
+}
+
+/// Validates each entry's resource, on every core; the error is the first
+/// invalid entry's, in Bundle order.
+fn validate_entries(entries: &[Value], root: &str) -> Result<(), FhirError> {
+    let check = |offset: usize, chunk: &[Value]| {
+        chunk.iter().enumerate().try_for_each(|(index, entry)| {
+            entry.get("resource").map_or(Ok(()), |inner| {
+                validate_at(inner, &format!("{root}.entry[{}].resource", offset + index))
+            })
+        })
+    };
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if cores == 1 || entries.len() < ENTRIES_WORTH_A_THREAD {
+        return check(0, entries);
+    }
+    let per_core = entries.len().div_ceil(cores);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = entries
+            .chunks(per_core)
+            .enumerate()
+            .map(|(number, chunk)| scope.spawn(move || check(number * per_core, chunk)))
+            .collect();
+        // Every worker is joined; the earliest chunk's error wins.
+        let results: Vec<_> = workers
+            .into_iter()
+            .map(|worker| worker.join().expect("validation does not panic"))
+            .collect();
+        results.into_iter().collect()
+    })
+}
+
+/// Below this many entries a Bundle is validated on one thread.
+const ENTRIES_WORTH_A_THREAD: usize = 256;
 
 fn first_error(
     validator: &jsonschema::Validator,
@@ -300,5 +354,22 @@ mod tests {
         let mut shell = bundle.clone();
         shell["type"] = json!("pile");
         assert_eq!(invalid_path(&shell), "Bundle.type");
+    }
+
+    #[test]
+    fn a_large_bundle_names_its_first_invalid_entry_whichever_thread_finds_it() {
+        let entry = |resource: Value| json!({"resource": resource});
+        let mut entries: Vec<Value> = (0..1000).map(|_| entry(observation())).collect();
+        let mut bad = observation();
+        bad["status"] = json!("done");
+        entries[900] = entry(bad.clone());
+        let mut bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": entries});
+        assert_eq!(invalid_path(&bundle), "Bundle.entry[900].resource.status");
+        bundle["entry"][333] = entry(bad);
+        assert_eq!(invalid_path(&bundle), "Bundle.entry[333].resource.status");
+        bundle["entry"][334]["resource"] = json!({"resourceType": "Bot"});
+        assert_eq!(invalid_path(&bundle), "Bundle.entry[333].resource.status");
+        bundle["entry"][0]["bogus"] = json!(true);
+        assert_eq!(invalid_path(&bundle), "Bundle.entry[0]");
     }
 }
