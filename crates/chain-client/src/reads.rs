@@ -102,6 +102,45 @@ pub async fn anchor(client: &Client, content_id: H256) -> Result<Option<ChainAnc
     fetch_entry(client, address, (content_id,), "Records.Anchors").await
 }
 
+/// The anchors of many records (each `None` if not anchored or erased), in
+/// the order asked, all read at the same block: one request per record
+/// instead of one to find the block and one to read, several at once.
+pub async fn anchors(
+    client: &Client,
+    content_ids: &[H256],
+) -> Result<Vec<Option<ChainAnchor>>, ChainError> {
+    let at_block = client
+        .at_current_block()
+        .await
+        .map_err(|error| ChainError::BestBlock(Box::new(error)))?;
+    let mut found = Vec::with_capacity(content_ids.len());
+    for chunk in content_ids.chunks(crate::http_rpc::MAX_REQUESTS_IN_FLIGHT) {
+        let reads = chunk
+            .iter()
+            .map(|content_id| anchor_at(&at_block, *content_id));
+        found.extend(futures::future::try_join_all(reads).await?);
+    }
+    Ok(found)
+}
+
+async fn anchor_at(
+    at_block: &subxt::client::OnlineClientAtBlock<crate::MediGateConfig>,
+    content_id: H256,
+) -> Result<Option<ChainAnchor>, ChainError> {
+    let storage_error = storage_error("Records.Anchors");
+    at_block
+        .storage()
+        .try_fetch(medigate::storage().records().anchors(), (content_id,))
+        .await
+        .map_err(|error| storage_error(error.to_string()))?
+        .map(|value| {
+            value
+                .decode()
+                .map_err(|error| storage_error(error.to_string()))
+        })
+        .transpose()
+}
+
 /// Whether `content_id` was erased (a tombstone stands in its anchor's place).
 pub async fn is_erased(client: &Client, content_id: H256) -> Result<bool, ChainError> {
     let address = medigate::storage().records().tombstones();

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use futures::{StreamExt, TryStreamExt};
 use medigate_access_policy::Category;
 use medigate_chain_client::{
-    AccessQuestion, anchor,
+    AccessQuestion, anchors,
     medigate::runtime_types::medigate_access_policy::terms::{Action, Purpose},
     subxt::utils::{AccountId32, H256},
 };
@@ -231,25 +231,45 @@ impl Gateway {
         &self,
         content_id: [u8; 32],
     ) -> Result<Option<SharedAnchor>, GatewayError> {
-        if let Some(known) = self.anchors.lock().expect("not poisoned").get(&content_id) {
-            return Ok(Some(*known));
+        Ok(self.shared_anchors(&[content_id]).await?.remove(0))
+    }
+
+    /// What the chain anchors of `content_ids` (`None` for those it does
+    /// not), in the order asked: remembered ones from memory, the others
+    /// read together at one block.
+    async fn shared_anchors(
+        &self,
+        content_ids: &[[u8; 32]],
+    ) -> Result<Vec<Option<SharedAnchor>>, GatewayError> {
+        let unknown: Vec<H256> = {
+            let known = self.anchors.lock().expect("not poisoned");
+            content_ids
+                .iter()
+                .filter(|content_id| !known.contains_key(*content_id))
+                .map(|content_id| H256(*content_id))
+                .collect()
+        };
+        let read = anchors(&self.reads, &unknown).await?;
+        let mut known = self.anchors.lock().expect("not poisoned");
+        for (content_id, found) in unknown.iter().zip(read) {
+            if let Some(found) = found {
+                known.insert(
+                    content_id.0,
+                    SharedAnchor {
+                        owner: found.owner.0,
+                        category: Category::ALL
+                            .get(found.category as usize)
+                            .copied()
+                            .unwrap_or(Category::Other),
+                        version: found.version,
+                    },
+                );
+            }
         }
-        let Some(found) = anchor(&self.reads, H256(content_id)).await? else {
-            return Ok(None);
-        };
-        let known = SharedAnchor {
-            owner: found.owner.0,
-            category: Category::ALL
-                .get(found.category as usize)
-                .copied()
-                .unwrap_or(Category::Other),
-            version: found.version,
-        };
-        self.anchors
-            .lock()
-            .expect("not poisoned")
-            .insert(content_id, known);
-        Ok(Some(known))
+        Ok(content_ids
+            .iter()
+            .map(|content_id| known.get(content_id).copied())
+            .collect())
     }
 
     /// Records shared with the user: of `patient` if given, in a category
@@ -268,11 +288,7 @@ impl Gateway {
         let me = signer.public_key().0;
         let categories = resource_type.map(categories_of_type);
         let listed = self.vault.wrapped_for(&signer, &me).await?;
-        let anchors: Vec<Option<SharedAnchor>> = futures::stream::iter(listed.iter().copied())
-            .map(|content_id| self.shared_anchor(content_id))
-            .buffered(READS_IN_FLIGHT)
-            .try_collect()
-            .await?;
+        let anchors = self.shared_anchors(&listed).await?;
         let candidates: Vec<([u8; 32], SharedAnchor)> = listed
             .iter()
             .zip(anchors)

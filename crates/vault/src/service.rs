@@ -28,7 +28,7 @@ use axum::{
 use base64::Engine as _;
 use futures::StreamExt as _;
 use medigate_chain_client::{
-    AccessQuestion, Client, anchor, is_delegate, is_erased, is_registered,
+    AccessQuestion, Client, anchor, anchors, is_delegate, is_erased, is_registered,
     medigate::runtime_types::medigate_access_policy::terms::{Action, Purpose},
     subxt::utils::{AccountId32, H256},
 };
@@ -42,9 +42,6 @@ use crate::{
     replay::ReplayGuard,
     store::{BlobStore, Id, StoreError, Stored, hex},
 };
-
-/// Anchor reads at once while a batch's key wraps are checked.
-const ANCHOR_READS_PER_BATCH: usize = 8;
 
 /// The header carrying the requester's key wrap (standard base64) on a read.
 pub const KEY_WRAP_HEADER: &str = "x-medigate-key-wrap";
@@ -395,22 +392,16 @@ async fn put_batch(
     }
     // As for a single wrap: the record is anchored, and the signer is its
     // author, its owner or the owner's delegate.
-    let wrapped: std::collections::BTreeSet<Id> =
-        wraps.iter().map(|(content_id, _, _)| *content_id).collect();
-    let anchors: Vec<_> = futures::stream::iter(wrapped)
-        .map(|content_id| {
-            let chain = &state.chain;
-            async move { (content_id, anchor(chain, H256(content_id)).await) }
-        })
-        // Few reads at once: gateways send several batches together, and
-        // the node serves a bounded number of connections.
-        .buffered(ANCHOR_READS_PER_BATCH)
-        .collect()
-        .await;
-    for (content_id, found) in anchors {
-        let found = found
-            .map_err(chain_error)?
-            .ok_or_else(|| ApiError::not_anchored(&content_id))?;
+    let wrapped: Vec<Id> = wraps
+        .iter()
+        .map(|(content_id, _, _)| *content_id)
+        .collect::<std::collections::BTreeSet<Id>>()
+        .into_iter()
+        .collect();
+    let ids: Vec<H256> = wrapped.iter().copied().map(H256).collect();
+    let found = anchors(&state.chain, &ids).await.map_err(chain_error)?;
+    for (content_id, found) in wrapped.iter().zip(found) {
+        let found = found.ok_or_else(|| ApiError::not_anchored(content_id))?;
         if account != found.author && !state.speaks_for(&account, &found.owner).await? {
             return Err(ApiError::NotPermitted {
                 allowed: "the record's owner, their delegate or the record's author",
