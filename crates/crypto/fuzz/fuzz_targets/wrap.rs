@@ -1,5 +1,5 @@
-//! Any bytes given as a key wrap (X25519 or hybrid X-Wing): unwrapping never
-//! panics and never yields a key.
+//! Any bytes given as a key wrap (X25519, hybrid X-Wing or owner-sealed):
+//! unwrapping never panics and never yields a key.
 #![no_main]
 
 use std::sync::OnceLock;
