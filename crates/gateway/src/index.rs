@@ -206,6 +206,12 @@ pub struct EmergencyEntry {
     pub full_access: Option<String>,
 }
 
+/// The most ids one `IN (...)` query binds (both databases take many more).
+const IDS_PER_QUERY: usize = 500;
+
+/// Rows per multi-row `INSERT` of staged records (13 parameters each).
+const ROWS_PER_INSERT: usize = 64;
+
 const RECORD_COLUMNS: &str = "content_id, record_id, version, resource_type, resource_id, category, size, owner_wrap, previous, state, import_id";
 
 impl Index {
@@ -284,27 +290,42 @@ impl Index {
         .bind(now_ms)
         .execute(&mut *transaction)
         .await?;
-        for (seq, (record, envelope)) in records.iter().enumerate() {
-            sqlx::query(
+        // Many rows per statement: one round trip per chunk, not per record.
+        for (chunk_index, chunk) in records.chunks(ROWS_PER_INSERT).enumerate() {
+            let rows = (0..chunk.len())
+                .map(|row| {
+                    let columns = (1..=13)
+                        .map(|column| format!("${}", row * 13 + column))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    format!("({columns})")
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let statement = format!(
                 "INSERT INTO records (content_id, record_id, version, resource_type, resource_id,
                     category, size, owner_wrap, envelope, previous, state, import_id, seq)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            )
-            .bind(hex::encode(record.content_id))
-            .bind(hex::encode(record.record_id))
-            .bind(record.version as i64)
-            .bind(&record.resource_type)
-            .bind(&record.resource_id)
-            .bind(&record.category)
-            .bind(record.size as i64)
-            .bind(record.owner_wrap.clone())
-            .bind(envelope.clone())
-            .bind(record.previous.map(hex::encode))
-            .bind(RecordState::Staged.as_str())
-            .bind(import_id)
-            .bind(seq as i64)
-            .execute(&mut *transaction)
-            .await?;
+                 VALUES {rows}"
+            );
+            let mut query = sqlx::query(&statement);
+            for (offset, (record, envelope)) in chunk.iter().enumerate() {
+                let seq = chunk_index * ROWS_PER_INSERT + offset;
+                query = query
+                    .bind(hex::encode(record.content_id))
+                    .bind(hex::encode(record.record_id))
+                    .bind(record.version as i64)
+                    .bind(record.resource_type.clone())
+                    .bind(record.resource_id.clone())
+                    .bind(record.category.clone())
+                    .bind(record.size as i64)
+                    .bind(record.owner_wrap.clone())
+                    .bind(envelope.clone())
+                    .bind(record.previous.map(hex::encode))
+                    .bind(RecordState::Staged.as_str())
+                    .bind(import_id.to_string())
+                    .bind(seq as i64);
+            }
+            query.execute(&mut *transaction).await?;
         }
         transaction.commit().await?;
         Ok(())
@@ -512,24 +533,72 @@ impl Index {
         .transpose()
     }
 
-    /// The latest version of `resource_type/resource_id` in any state (what
-    /// a new import of it replaces).
-    pub async fn latest_version(
+    /// The latest version of each of the given resources (type and id) the
+    /// user has, keyed by type and id; a few queries for a whole Bundle.
+    pub async fn latest_versions(
         &self,
-        resource_type: &str,
-        resource_id: &str,
-    ) -> Result<Option<OwnRecord>, GatewayError> {
-        sqlx::query(&format!(
-            "SELECT {RECORD_COLUMNS} FROM records
-             WHERE resource_type = $1 AND resource_id = $2 ORDER BY version DESC LIMIT 1"
-        ))
-        .bind(resource_type)
-        .bind(resource_id)
-        .fetch_optional(&self.pool)
-        .await?
-        .as_ref()
-        .map(Self::record_from_row)
-        .transpose()
+        resources: &[(&str, &str)],
+    ) -> Result<std::collections::HashMap<(String, String), OwnRecord>, GatewayError> {
+        let mut by_type = std::collections::BTreeMap::<&str, Vec<&str>>::new();
+        for (resource_type, resource_id) in resources {
+            by_type.entry(resource_type).or_default().push(resource_id);
+        }
+        let mut latest = std::collections::HashMap::<(String, String), OwnRecord>::new();
+        for (resource_type, ids) in by_type {
+            for ids in ids.chunks(IDS_PER_QUERY) {
+                let placeholders = (2..ids.len() + 2)
+                    .map(|n| format!("${n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let statement = format!(
+                    "SELECT {RECORD_COLUMNS} FROM records
+                     WHERE resource_type = $1 AND resource_id IN ({placeholders})"
+                );
+                let mut query = sqlx::query(&statement).bind(resource_type);
+                for id in ids {
+                    query = query.bind(*id);
+                }
+                for row in &query.fetch_all(&self.pool).await? {
+                    let record = Self::record_from_row(row)?;
+                    let key = (record.resource_type.clone(), record.resource_id.clone());
+                    match latest.get(&key) {
+                        Some(known) if known.version >= record.version => {}
+                        _ => {
+                            latest.insert(key, record);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(latest)
+    }
+
+    /// The envelopes of some of the user's records, in the order asked.
+    pub async fn envelopes(&self, content_ids: &[[u8; 32]]) -> Result<Vec<Vec<u8>>, GatewayError> {
+        let mut found = std::collections::HashMap::with_capacity(content_ids.len());
+        for ids in content_ids.chunks(IDS_PER_QUERY) {
+            let placeholders = (1..=ids.len())
+                .map(|n| format!("${n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let statement = format!(
+                "SELECT content_id, envelope FROM records WHERE content_id IN ({placeholders})"
+            );
+            let mut query = sqlx::query(&statement);
+            for id in ids {
+                query = query.bind(hex::encode(id));
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                found.insert(row.get::<String, _>(0), row.get::<Vec<u8>, _>(1));
+            }
+        }
+        content_ids
+            .iter()
+            .map(|id| {
+                let id = hex::encode(id);
+                found.get(&id).cloned().ok_or(GatewayError::NotFound(id))
+            })
+            .collect()
     }
 
     /// The envelope of one of the user's records.
@@ -828,6 +897,62 @@ mod tests {
         assert_eq!(own[0].state, RecordState::Stored);
         assert_eq!(index.envelope(&[2; 32]).await.unwrap(), vec![4, 5]);
         assert!(index.own_record("Condition", "b").await.unwrap().is_some());
+
+        // A large import: staged over several multi-row statements, in order.
+        let large: Vec<(OwnRecord, Vec<u8>)> = (10..160u8)
+            .map(|seed| {
+                let mut staged = record(seed, "Observation", &format!("o{seed}"));
+                staged.import_id = "import-2".into();
+                (staged, vec![seed; 3])
+            })
+            .collect();
+        let mut newer = record(200, "Observation", "a");
+        newer.version = 2;
+        newer.import_id = "import-2".into();
+        let mut large = large;
+        large.push((newer, vec![200]));
+        index.stage_import("import-2", &large, 7).await.unwrap();
+        let staged: Vec<[u8; 32]> = index
+            .records_of_import("import-2")
+            .await
+            .unwrap()
+            .iter()
+            .map(|record| record.content_id)
+            .collect();
+        let expected: Vec<[u8; 32]> = large.iter().map(|(record, _)| record.content_id).collect();
+        assert_eq!(staged, expected, "Bundle order kept across statements");
+        assert_eq!(
+            index
+                .envelopes(&[[150; 32], [11; 32], [200; 32]])
+                .await
+                .unwrap(),
+            vec![vec![150; 3], vec![11; 3], vec![200]],
+            "envelopes in the order asked"
+        );
+        assert!(matches!(
+            index.envelopes(&[[11; 32], [255; 32]]).await,
+            Err(GatewayError::NotFound(_))
+        ));
+        let latest = index
+            .latest_versions(&[
+                ("Observation", "a"),
+                ("Observation", "o12"),
+                ("Condition", "b"),
+                ("Condition", "a"),
+                ("Patient", "none"),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(latest.len(), 3);
+        let version_of = |resource_type: &str, id: &str| {
+            latest
+                .get(&(resource_type.to_string(), id.to_string()))
+                .map(|record| (record.content_id[0], record.version))
+        };
+        assert_eq!(version_of("Observation", "a"), Some((200, 2)), "the newest");
+        assert_eq!(version_of("Observation", "o12"), Some((12, 1)));
+        assert_eq!(version_of("Condition", "b"), Some((2, 1)));
+        assert_eq!(version_of("Condition", "a"), None, "ids are per type");
 
         let event = IndexedEvent {
             block: 3,

@@ -25,6 +25,7 @@ pub mod authoring;
 pub mod chain;
 pub mod config;
 pub mod consent;
+mod cores;
 pub mod custodian_client;
 pub mod emergency;
 pub mod error;

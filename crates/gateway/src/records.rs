@@ -201,26 +201,8 @@ impl Gateway {
         let owner = identity.signing_keypair().public_key().0;
         let secret = identity.encryption_secret();
         tokio::task::spawn_blocking(move || {
-            let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            let chunk = sealed.len().div_ceil(cores).max(1);
-            std::thread::scope(|scope| {
-                let workers: Vec<_> = sealed
-                    .chunks(chunk)
-                    .map(|part| {
-                        scope.spawn(|| {
-                            part.iter()
-                                .map(|(record, envelope)| {
-                                    open_sealed(owner, &secret, record, envelope)
-                                })
-                                .collect::<Result<Vec<_>, _>>()
-                        })
-                    })
-                    .collect();
-                let mut visible = Vec::with_capacity(sealed.len());
-                for worker in workers {
-                    visible.extend(worker.join().expect("decryption does not panic")?);
-                }
-                Ok(visible)
+            crate::cores::map_on_every_core(&sealed, |(record, envelope)| {
+                open_sealed(owner, &secret, record, envelope)
             })
         })
         .await
