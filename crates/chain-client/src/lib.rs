@@ -17,8 +17,8 @@ pub use http_rpc::{HttpRpc, HttpRpcError, connect_http};
 pub use reads::{
     ChainAnchor, ChainBreakGlass, ChainEmergencyPolicy, ChainGrant, ChainRequest, anchor, anchors,
     break_glass, chain_time, custodian_set, emergency_policy, emergency_summary, encryption_key,
-    free_balance, grant, holds_role, is_delegate, is_erased, is_registered, latest_break_glass,
-    pending_request,
+    final_nonce, free_balance, grant, holds_role, is_delegate, is_erased, is_registered,
+    latest_break_glass, pending_request,
 };
 pub use subxt;
 pub use subxt_signer;

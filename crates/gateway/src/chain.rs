@@ -7,7 +7,10 @@ use futures::future::try_join_all;
 use medigate_chain_client::{
     ChainError, Client, MediGateConfig, account_id, medigate,
     medigate::runtime_types::medigate_access_policy::terms::{Action, Purpose},
-    subxt::{config::DefaultExtrinsicParamsBuilder, extrinsics::ExtrinsicEvents, tx::Payload},
+    subxt::{
+        config::DefaultExtrinsicParamsBuilder, extrinsics::ExtrinsicEvents, tx::Payload,
+        utils::AccountId32,
+    },
 };
 use medigate_crypto::keys::SigningKeypair;
 
@@ -115,6 +118,9 @@ pub async fn submit_together<Call: Payload>(
     Ok(())
 }
 
+/// The longest [`crate::Gateway::wait_for_pending`] waits.
+pub const PENDING_WAIT: Duration = Duration::from_secs(30);
+
 impl crate::Gateway {
     /// Signs `calls` with `signer` at consecutive nonces from the pool's
     /// next one (`system_accountNextIndex`, which counts what is pending)
@@ -138,6 +144,23 @@ impl crate::Gateway {
             );
         }
         Ok(pending)
+    }
+
+    /// Waits until none of `account`'s transactions is pending: the pool's
+    /// next nonce is the finalized one. A resumed import reads the chain
+    /// after this, so that anchors sent before a restart are found rather
+    /// than sent again. A transaction stuck in the pool stops the wait
+    /// after [`PENDING_WAIT`].
+    pub async fn wait_for_pending(&self, account: &AccountId32) -> Result<(), GatewayError> {
+        let started = std::time::Instant::now();
+        loop {
+            let next = medigate_chain_client::next_nonce(self.checker.rpc(), account).await?;
+            let last_final = medigate_chain_client::final_nonce(&self.reads, account).await?;
+            if next <= last_final || started.elapsed() > PENDING_WAIT {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// Signs and submits one call as [`Self::submit_calls`] does, waiting

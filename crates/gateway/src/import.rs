@@ -341,6 +341,8 @@ impl Gateway {
             .filter(|record| record.state == RecordState::Staged)
             .collect();
         let landed: Vec<bool> = if resumed {
+            // Anchors sent before a crash may still be on their way.
+            self.wait_for_pending(&owner).await?;
             let content_ids: Vec<H256> = staged
                 .iter()
                 .map(|record| H256(record.content_id))

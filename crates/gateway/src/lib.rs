@@ -51,6 +51,11 @@ use medigate_crypto::keys::Identity;
 pub use config::GatewayConfig;
 pub use error::GatewayError;
 
+/// How many times an unlocked gateway tries to complete interrupted
+/// imports, and how long it waits between tries.
+const RESUME_ATTEMPTS: u32 = 5;
+const RESUME_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The gateway's parts, shared by its handlers.
 pub struct Gateway {
     /// The user's keys.
@@ -187,10 +192,20 @@ impl Gateway {
             });
             let gateway = self.clone();
             tokio::spawn(async move {
-                match gateway.resume_imports().await {
-                    Ok(0) => {}
-                    Ok(count) => tracing::info!(count, "interrupted imports completed"),
-                    Err(error) => tracing::warn!(%error, "completing interrupted imports failed"),
+                // A failure (the node busy or restarting) is tried again:
+                // an interrupted import must not wait for the next start.
+                for attempt in 1..=RESUME_ATTEMPTS {
+                    match gateway.resume_imports().await {
+                        Ok(0) => return,
+                        Ok(count) => {
+                            tracing::info!(count, "interrupted imports completed");
+                            return;
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, attempt, "completing interrupted imports failed");
+                            tokio::time::sleep(RESUME_RETRY).await;
+                        }
+                    }
                 }
             });
         }
