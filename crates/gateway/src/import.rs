@@ -44,10 +44,11 @@ use crate::{
 /// version, six such calls fill a block's 375 ms for ordinary
 /// transactions, where three calls of 1,000 would leave a quarter unused.
 pub const ANCHOR_BATCH: usize = 600;
-/// Records (envelope and owner's key wrap) per vault batch: a few hundred
-/// KiB for small records.
+/// Records per vault batch that carries envelopes: a few hundred KiB for
+/// small records.
 const RECORDS_PER_BATCH: usize = 256;
-/// Key wraps per vault batch when sharing.
+/// Key wraps per vault batch that carries wraps alone (sharing, and an
+/// import's owner wraps).
 pub const WRAPS_PER_BATCH: usize = 1024;
 /// Vault batches sent at once by one import step.
 pub const BATCHES_IN_FLIGHT: usize = 2;
@@ -238,7 +239,7 @@ impl Gateway {
                     (resource, previous)
                 })
                 .collect();
-            tracing::info!(
+            tracing::debug!(
                 import_id,
                 ms = started.elapsed().as_millis() as u64,
                 "import: previous versions found"
@@ -252,7 +253,7 @@ impl Gateway {
                 .await
                 .expect("encryption does not panic")?
             };
-            tracing::info!(
+            tracing::debug!(
                 import_id,
                 ms = started.elapsed().as_millis() as u64,
                 "import: encrypted"
@@ -429,7 +430,7 @@ impl Gateway {
                         futures::join!(self.upload_envelopes(signer, &batch), finalized);
                     uploaded?;
                     finalized?;
-                    tracing::info!(
+                    tracing::debug!(
                         import_id,
                         records = batch.len(),
                         "import: anchor batch finalized"
@@ -467,7 +468,7 @@ impl Gateway {
             done?;
         }
         drop(pipelines);
-        tracing::info!(import_id, "import: anchored and stored");
+        tracing::debug!(import_id, "import: anchored and stored");
 
         let shared = self.share_with_current_grantees(identity, progress).await?;
         self.index.finish_import(import_id, crate::now_ms()).await?;
