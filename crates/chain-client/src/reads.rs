@@ -35,26 +35,12 @@ pub async fn chain_time(client: &Client) -> Result<u64, ChainError> {
 /// The free balance of `account` at the best block (zero for an account the
 /// chain does not know).
 pub async fn free_balance(client: &Client, account: &AccountId32) -> Result<u128, ChainError> {
-    let storage_error = storage_error("System.Account");
-    let at_block = client
-        .at_current_block()
-        .await
-        .map_err(|error| ChainError::BestBlock(Box::new(error)))?;
-    let info = at_block
-        .storage()
-        .entry(medigate::storage().system().account())
-        .map_err(|error| storage_error(error.to_string()))?
-        .try_fetch((account.clone(),))
-        .await
-        .map_err(|error| storage_error(error.to_string()))?;
-    match info {
-        Some(info) => Ok(info
-            .decode()
-            .map_err(|error| storage_error(error.to_string()))?
-            .data
-            .free),
-        None => Ok(0),
-    }
+    let address = medigate::storage().system().account();
+    Ok(
+        fetch_entry(client, address, (account.clone(),), "System.Account")
+            .await?
+            .map_or(0, |info| info.data.free),
+    )
 }
 
 /// Reads one entry of a storage map at the best block: `None` when absent.
@@ -98,26 +84,12 @@ pub async fn is_registered(client: &Client, account: &AccountId32) -> Result<boo
 /// The nonce of `account` at the finalized block: how many of its
 /// transactions are final (zero for an account the chain does not know).
 pub async fn final_nonce(client: &Client, account: &AccountId32) -> Result<u64, ChainError> {
-    let storage_error = storage_error("System.Account");
-    let at_block = client
-        .at_current_block()
-        .await
-        .map_err(|error| ChainError::BestBlock(Box::new(error)))?;
-    let info = at_block
-        .storage()
-        .entry(medigate::storage().system().account())
-        .map_err(|error| storage_error(error.to_string()))?
-        .try_fetch((account.clone(),))
-        .await
-        .map_err(|error| storage_error(error.to_string()))?;
-    match info {
-        Some(info) => Ok(info
-            .decode()
-            .map_err(|error| storage_error(error.to_string()))?
-            .nonce
-            .into()),
-        None => Ok(0),
-    }
+    let address = medigate::storage().system().account();
+    Ok(
+        fetch_entry(client, address, (account.clone(),), "System.Account")
+            .await?
+            .map_or(0, |info| u64::from(info.nonce)),
+    )
 }
 
 /// The anchor of `content_id` at the best block, if it is anchored and not
