@@ -8,7 +8,8 @@
 
 use medigate_chain_client::{
     AccessChecker, AccessQuestion, ChainError, Client, MediGateConfig, account_id as account,
-    anchor as read_anchor, chain_time, connect_http, free_balance, is_registered,
+    anchor as read_anchor, anchors as read_anchors, chain_time, connect_http, free_balance,
+    is_registered,
     medigate::{
         self,
         runtime_types::{
@@ -202,6 +203,24 @@ async fn consent_gates_access_and_every_access_is_provable() {
         .unwrap()
         .expect("the anchor");
     assert_eq!(anchored.owner, account(&patient));
+    // Many anchors are read at once, in the order asked, with `None` for an
+    // id the chain does not anchor.
+    let unknown = H256([0xee; 32]);
+    let many = read_anchors(&reads, checker.rpc(), &[unknown, record, unknown])
+        .await
+        .unwrap();
+    assert_eq!(
+        many.iter()
+            .map(|found| found.as_ref().map(|anchor| anchor.owner.clone()))
+            .collect::<Vec<_>>(),
+        [None, Some(account(&patient)), None]
+    );
+    assert!(
+        read_anchors(&reads, checker.rpc(), &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Revocation denies at once.
     submit(
@@ -368,7 +387,7 @@ async fn fee_less_calls_stop_at_the_budget_and_strangers_pay() {
             .iter()
             .filter_map(Result::ok)
             .filter(|event| {
-                event.pallet_name() == "Records" && event.event_name() == "RecordAnchored"
+                event.pallet_name() == "Records" && event.event_name() == "RecordsAnchored"
             })
             .count();
         anchored += found;

@@ -28,7 +28,7 @@ use medigate_chain_client::{
             pallet_registry::pallet::Call as RegistryCall,
         },
     },
-    subxt::{client::Blocks, tx::Payload, utils::H256},
+    subxt::{client::Blocks, events::Events, tx::Payload, utils::H256},
     subxt_signer::{
         SecretUri,
         sr25519::{Keypair, dev},
@@ -74,14 +74,33 @@ async fn finalized_blocks(client: &Client) -> Blocks<MediGateConfig> {
     client.stream_blocks().await.expect("block subscription")
 }
 
-/// Reads `blocks` until `count` events named `event` of `pallet` were seen;
-/// returns how many per second of chain time the blocks that held them
-/// included: `count` over the time from the block before the first of them
-/// to the last of them, by the blocks' own timestamps.
+/// Counts `event` events of `pallet`, one item each.
+fn named(pallet: &'static str, event: &'static str) -> impl Fn(&Events<MediGateConfig>) -> usize {
+    move |events| {
+        events
+            .iter()
+            .filter_map(Result::ok)
+            .filter(|found| found.pallet_name() == pallet && found.event_name() == event)
+            .count()
+    }
+}
+
+/// Counts anchored records: one `RecordsAnchored` event lists a call's records.
+fn anchored_records(events: &Events<MediGateConfig>) -> usize {
+    events
+        .find::<medigate::records::events::RecordsAnchored>()
+        .map(|found| found.expect("a RecordsAnchored event").records.0.len())
+        .sum()
+}
+
+/// Reads `blocks` until `count` items were seen in their events (`counted`
+/// tells how many a block holds); returns how many per second of chain time
+/// the blocks that held them included: `count` over the time from the block
+/// before the first of them to the last of them, by the blocks' own
+/// timestamps.
 async fn inclusion_rate(
     blocks: &mut Blocks<MediGateConfig>,
-    pallet: &str,
-    event: &str,
+    counted: impl Fn(&Events<MediGateConfig>) -> usize,
     count: usize,
 ) -> f64 {
     let mut seen = 0;
@@ -99,11 +118,7 @@ async fn inclusion_rate(
             .decode()
             .expect("a time");
         let events = at_block.events().fetch().await.expect("events");
-        let found = events
-            .iter()
-            .filter_map(Result::ok)
-            .filter(|found| found.pallet_name() == pallet && found.event_name() == event)
-            .count();
+        let found = counted(&events);
         if found > 0 && first_time.is_none() {
             // The block before the first one opens the interval (one slot
             // earlier if the stream began with this block).
@@ -116,17 +131,17 @@ async fn inclusion_rate(
             return seen as f64 * 1000.0 / (time - start) as f64;
         }
     }
-    panic!("the block stream ended after {seen} of {count} {pallet}.{event} events");
+    panic!("the block stream ended after {seen} of {count} items");
 }
 
 /// Reads `blocks` until `count` events named `event` of `pallet` were seen.
 async fn wait_for_events(
     blocks: &mut Blocks<MediGateConfig>,
-    pallet: &str,
-    event: &str,
+    pallet: &'static str,
+    event: &'static str,
     count: usize,
 ) {
-    inclusion_rate(blocks, pallet, event, count).await;
+    inclusion_rate(blocks, named(pallet, event), count).await;
 }
 
 /// Storage key + value bytes of `key` at the best block.
@@ -270,8 +285,7 @@ async fn one_run(binary: &str, run: u32) -> Figures {
     submit_all(&client, &batches, &patient).await;
     let anchors_per_second = inclusion_rate(
         &mut blocks,
-        "Records",
-        "RecordAnchored",
+        anchored_records,
         (ANCHOR_BATCHES * ANCHORS_PER_BATCH) as usize,
     )
     .await;
@@ -301,8 +315,7 @@ async fn one_run(binary: &str, run: u32) -> Figures {
     submit_all(&client, &grant_batches, &patient).await;
     let grants_per_second = inclusion_rate(
         &mut blocks,
-        "Consent",
-        "AccessGranted",
+        named("Consent", "AccessGranted"),
         (GRANTEES * GRANTS_PER_GRANTEE) as usize,
     )
     .await;

@@ -64,6 +64,19 @@ pub struct AnchorRequest {
     pub previous: Option<ContentId>,
 }
 
+/// One record of a [`Event::RecordsAnchored`] event.
+#[derive(
+    Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
+pub struct AnchoredRecord {
+    /// Its content id.
+    pub content_id: ContentId,
+    /// Its category.
+    pub category: Category,
+    /// Its version number (0 for a first version).
+    pub version: u32,
+}
+
 /// The on-chain anchor of one record version.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo)]
 pub struct RecordAnchor<AccountId, BlockNumber> {
@@ -155,18 +168,15 @@ pub mod pallet {
     #[pallet::event]
     #[pallet::generate_deposit(pub(super) fn deposit_event)]
     pub enum Event<T: Config> {
-        /// A record was anchored.
-        RecordAnchored {
+        /// Records were anchored to a patient by one call: one event per
+        /// call, not per record, keeps a full block's events small.
+        RecordsAnchored {
             /// The patient.
             patient: T::AccountId,
-            /// Its content id.
-            content_id: ContentId,
-            /// Its category.
-            category: Category,
-            /// Who anchored it.
+            /// Who anchored them.
             author: T::AccountId,
-            /// Its version number.
-            version: u32,
+            /// Each record, in the call's order.
+            records: BoundedVec<AnchoredRecord, T::MaxBatch>,
         },
         /// A record was erased; its anchor is now a tombstone.
         RecordErased {
@@ -366,6 +376,7 @@ pub mod pallet {
 
             // Writes.
             let now = frame_system::Pallet::<T>::block_number();
+            let mut anchored = Vec::with_capacity(records.len());
             for (record, version) in records.iter().zip(versions) {
                 if let Some(previous) = record.previous {
                     Anchors::<T>::mutate(previous, |entry| {
@@ -387,14 +398,18 @@ pub mod pallet {
                         anchored_at: now,
                     },
                 );
-                Self::deposit_event(Event::RecordAnchored {
-                    patient: patient.clone(),
+                anchored.push(AnchoredRecord {
                     content_id: record.content_id,
                     category: record.category,
-                    author: author.clone(),
                     version,
                 });
             }
+            Self::deposit_event(Event::RecordsAnchored {
+                patient,
+                author,
+                // Never longer than `records`, which is bounded alike.
+                records: BoundedVec::truncate_from(anchored),
+            });
             Ok(())
         }
     }

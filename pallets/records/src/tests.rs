@@ -1,6 +1,8 @@
 //! Behaviour of the records pallet, one test per rule.
 
-use crate::{AnchorRequest, Anchors, Category, ContentId, Error, Event, Tombstones, mock::*};
+use crate::{
+    AnchorRequest, AnchoredRecord, Anchors, Category, ContentId, Error, Event, Tombstones, mock::*,
+};
 use frame_support::{BoundedVec, assert_noop, assert_ok};
 use sp_core::H256;
 
@@ -42,12 +44,14 @@ fn patient_anchors_a_record() {
             (PATIENT, PATIENT, Category::Notes, 0)
         );
         System::assert_last_event(
-            Event::RecordAnchored {
+            Event::RecordsAnchored {
                 patient: PATIENT,
-                content_id: id(1),
-                category: Category::Notes,
                 author: PATIENT,
-                version: 0,
+                records: BoundedVec::truncate_from(vec![AnchoredRecord {
+                    content_id: id(1),
+                    category: Category::Notes,
+                    version: 0,
+                }]),
             }
             .into(),
         );
@@ -135,6 +139,24 @@ fn batch_anchors_all_or_nothing() {
             )
         ));
         assert!((1..=MAX_BATCH as u8).all(|byte| Anchors::<Test>::contains_key(id(byte))));
+        // One event tells of the whole batch, record by record.
+        System::assert_last_event(
+            Event::RecordsAnchored {
+                patient: PATIENT,
+                author: PATIENT,
+                records: BoundedVec::truncate_from(
+                    (1..=MAX_BATCH as u8)
+                        .map(|byte| AnchoredRecord {
+                            content_id: id(byte),
+                            category: Category::Labs,
+                            version: 0,
+                        })
+                        .collect(),
+                ),
+            }
+            .into(),
+        );
+        assert_eq!(System::events().len(), 1, "one event per call");
 
         // One bad record (already anchored) and nothing of the batch is written.
         assert_noop!(

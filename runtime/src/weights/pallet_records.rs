@@ -4,7 +4,7 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
 //! DATE: 2026-11-25, STEPS: `50`, REPEAT: `20`, LOW RANGE: `[]`, HIGH RANGE: `[]`
 //! WORST CASE MAP SIZE: `1000000`
-//! HOSTNAME: `vm`, CPU: `AMD EPYC`
+//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
 // Executed Command:
@@ -58,11 +58,11 @@ impl<T: frame_system::Config> pallet_records::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `769`
 		//  Estimated: `37370 + n * (2654 ±0)`
-		// Minimum execution time: 212_856_000 picoseconds.
-		Weight::from_parts(125_549_736, 0)
+		// Minimum execution time: 140_207_000 picoseconds.
+		Weight::from_parts(169_328_666, 0)
 			.saturating_add(Weight::from_parts(0, 37370))
-			// Standard Error: 28_437
-			.saturating_add(Weight::from_parts(33_531_138, 0).saturating_mul(n.into()))
+			// Standard Error: 10_072
+			.saturating_add(Weight::from_parts(13_911_781, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(9))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
@@ -91,11 +91,11 @@ impl<T: frame_system::Config> pallet_records::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2275`
 		//  Estimated: `37370 + n * (5308 ±0)`
-		// Minimum execution time: 245_496_000 picoseconds.
-		Weight::from_parts(247_628_000, 0)
+		// Minimum execution time: 164_558_000 picoseconds.
+		Weight::from_parts(153_629_383, 0)
 			.saturating_add(Weight::from_parts(0, 37370))
-			// Standard Error: 20_975
-			.saturating_add(Weight::from_parts(57_439_966, 0).saturating_mul(n.into()))
+			// Standard Error: 17_846
+			.saturating_add(Weight::from_parts(28_815_773, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(9))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
@@ -109,8 +109,8 @@ impl<T: frame_system::Config> pallet_records::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `518`
 		//  Estimated: `8952`
-		// Minimum execution time: 94_290_000 picoseconds.
-		Weight::from_parts(97_004_000, 0)
+		// Minimum execution time: 58_671_000 picoseconds.
+		Weight::from_parts(61_817_000, 0)
 			.saturating_add(Weight::from_parts(0, 8952))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(4))
