@@ -331,6 +331,7 @@ impl Gateway {
         progress: &ProgressSink,
     ) -> Result<u64, GatewayError> {
         let records = self.index.records_of_import(import_id).await?;
+        tracing::debug!(import_id, "import: staged records read");
         let total = records.len() as u64;
         let signer = identity.signing_keypair();
         let owner = medigate_chain_client::account_id(&signer);
@@ -348,7 +349,7 @@ impl Gateway {
                 .iter()
                 .map(|record| H256(record.content_id))
                 .collect();
-            anchors(&self.reads, &content_ids)
+            anchors(&self.reads, self.checker.rpc(), &content_ids)
                 .await?
                 .iter()
                 .map(Option::is_some)
@@ -408,6 +409,7 @@ impl Gateway {
         } else {
             self.submit_calls(&calls, &signer).await?
         };
+        tracing::debug!(import_id, calls = calls.len(), "import: anchors sent");
         // Records anchored before (an interrupted import: in the index, or
         // found on chain just now) are stored at once.
         let ready: Vec<OwnRecord> = records

@@ -231,7 +231,7 @@ impl Gateway {
                 .map(|content_id| H256(*content_id))
                 .collect()
         };
-        let read = anchors(&self.reads, &unknown).await?;
+        let read = anchors(&self.reads, self.checker.rpc(), &unknown).await?;
         let mut known = self.anchors.lock().expect("not poisoned");
         for (content_id, found) in unknown.iter().zip(read) {
             if let Some(found) = found {

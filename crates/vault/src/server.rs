@@ -4,7 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 use medigate_chain_client::{
-    AccessChecker, Client, connect, connect_http, holds_role, is_registered, medigate,
+    AccessChecker, Client, HttpRpc, connect, connect_http, holds_role, is_registered, medigate,
     medigate::runtime_types::medigate_access_policy::terms::Role, subxt::utils::AccountId32,
 };
 use medigate_crypto::keystore;
@@ -177,6 +177,8 @@ pub async fn serve(
     let state = Arc::new(VaultState {
         store,
         chain: reads,
+        chain_rpc: HttpRpc::new(&config.node_http_url())
+            .map_err(|error| StartError::Chain(error.to_string()))?,
         gate,
         guard: std::sync::Mutex::new(ReplayGuard::new(config.request_window_ms)),
         receipts: receipts.clone(),

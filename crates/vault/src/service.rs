@@ -28,7 +28,7 @@ use axum::{
 use base64::Engine as _;
 use futures::StreamExt as _;
 use medigate_chain_client::{
-    AccessQuestion, Client, anchor, anchors, is_delegate, is_erased, is_registered,
+    AccessQuestion, Client, HttpRpc, anchor, anchors, is_delegate, is_erased, is_registered,
     medigate::runtime_types::medigate_access_policy::terms::{Action, Purpose},
     subxt::utils::{AccountId32, H256},
 };
@@ -60,6 +60,8 @@ pub struct VaultState {
     /// The chain, for anchors and registrations (reads at the finalized
     /// block, over HTTP).
     pub chain: Client,
+    /// The same node's JSON-RPC over HTTP, for reads of many anchors at once.
+    pub chain_rpc: HttpRpc,
     /// The chain's `check_access`, concurrent reads asked together.
     pub gate: AccessGate,
     /// Nonces of accepted requests.
@@ -399,7 +401,9 @@ async fn put_batch(
         .into_iter()
         .collect();
     let ids: Vec<H256> = wrapped.iter().copied().map(H256).collect();
-    let found = anchors(&state.chain, &ids).await.map_err(chain_error)?;
+    let found = anchors(&state.chain, &state.chain_rpc, &ids)
+        .await
+        .map_err(chain_error)?;
     for (content_id, found) in wrapped.iter().zip(found) {
         let found = found.ok_or_else(|| ApiError::not_anchored(content_id))?;
         if account != found.author && !state.speaks_for(&account, &found.owner).await? {
