@@ -24,7 +24,7 @@ pub use subxt;
 pub use subxt_signer;
 pub use transactions::{
     ChainError, Finality, account_id, next_nonce, submit_all, submit_and_wait,
-    submit_in_best_block, submit_with_nonce,
+    submit_in_best_block, submit_many_with_nonces,
 };
 
 /// Calls, storage, constants and events of the MediGate runtime.

@@ -158,21 +158,52 @@ async fn sign_and_watch<Call: Payload>(
         .map_err(|error| ChainError::Refused(Box::new(error)))
 }
 
-/// Signs `call` with `signer` at `nonce` and hands it to the node's pool;
-/// returns what is left to wait for.
-pub async fn submit_with_nonce<Call: Payload>(
+/// Signs `calls` with `signer` at consecutive nonces from `first` and hands
+/// them all to the node's pool at once, rather than one after another
+/// (each hand-over waits for the node's answer); returns what is left to
+/// wait for, in the order of `calls`.
+pub async fn submit_many_with_nonces<Call: Payload>(
     client: &Client,
-    call: &Call,
+    calls: &[Call],
     signer: &Keypair,
-    nonce: u64,
-) -> Result<Finality, ChainError> {
-    let progress = sign_and_watch(client, call, signer, nonce).await?;
-    Ok(Box::pin(async move {
-        progress
-            .wait_for_finalized_success()
+    first: u64,
+) -> Result<Vec<Finality>, ChainError> {
+    let at_block = client
+        .at_current_block()
+        .await
+        .map_err(|error| ChainError::BestBlock(Box::new(error)))?;
+    let transactions = at_block.transactions();
+    let signed = calls
+        .iter()
+        .zip(first..)
+        .map(|(call, nonce)| {
+            let params = DefaultExtrinsicParamsBuilder::<MediGateConfig>::new()
+                .nonce(nonce)
+                .build();
+            transactions
+                .create_signable_offline(call, params)
+                .and_then(|mut signable| signable.sign(signer))
+                .map_err(|error| ChainError::Refused(Box::new(error)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let watched = futures::future::try_join_all(signed.iter().map(|transaction| async move {
+        transaction
+            .submit_and_watch()
             .await
-            .map_err(finalization_error)
+            .map_err(|error| ChainError::Refused(Box::new(error)))
     }))
+    .await?;
+    Ok(watched
+        .into_iter()
+        .map(|progress| -> Finality {
+            Box::pin(async move {
+                progress
+                    .wait_for_finalized_success()
+                    .await
+                    .map_err(finalization_error)
+            })
+        })
+        .collect())
 }
 
 /// Tells a transaction the pool refused apart from one that failed.

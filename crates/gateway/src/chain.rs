@@ -136,14 +136,10 @@ impl crate::Gateway {
         let _one_at_a_time = self.signing.lock().await;
         let first =
             medigate_chain_client::next_nonce(self.checker.rpc(), &account_id(signer)).await?;
-        let mut pending = Vec::with_capacity(calls.len());
-        for (offset, call) in (0u64..).zip(calls) {
-            pending.push(
-                medigate_chain_client::submit_with_nonce(&self.chain, call, signer, first + offset)
-                    .await?,
-            );
-        }
-        Ok(pending)
+        Ok(
+            medigate_chain_client::submit_many_with_nonces(&self.chain, calls, signer, first)
+                .await?,
+        )
     }
 
     /// Waits until none of `account`'s transactions is pending: the pool's
