@@ -93,7 +93,9 @@ pub async fn submit_in_best_block<Call: Payload>(
         transactions::TransactionStatus,
     };
     let nonce = next_nonce(rpc, &account_id(signer)).await?;
-    let mut progress = sign_and_watch(client, call, signer, nonce).await?;
+    let mut progress = sign_and_watch(client, std::slice::from_ref(call), signer, nonce)
+        .await?
+        .remove(0);
     while let Some(status) = progress.next().await {
         let status = status.map_err(|error| ChainError::Failed(Box::new(error.into())))?;
         match status {
@@ -135,39 +137,16 @@ type Progress = subxt::transactions::TransactionProgress<
     subxt::client::OnlineClientAtBlockImpl<MediGateConfig>,
 >;
 
-/// Signs `call` with `signer` at `nonce` and hands it to the node's pool.
+/// Signs `calls` with `signer` at consecutive nonces from `first`, all at
+/// one block, and hands them to the node's pool at once rather than one
+/// after another (each hand-over waits for the node's answer); returns
+/// their progress in the order of `calls`.
 async fn sign_and_watch<Call: Payload>(
-    client: &Client,
-    call: &Call,
-    signer: &Keypair,
-    nonce: u64,
-) -> Result<Progress, ChainError> {
-    let params = DefaultExtrinsicParamsBuilder::<MediGateConfig>::new()
-        .nonce(nonce)
-        .build();
-    client
-        .at_current_block()
-        .await
-        .map_err(|error| ChainError::BestBlock(Box::new(error)))?
-        .transactions()
-        .create_signable_offline(call, params)
-        .and_then(|mut signable| signable.sign(signer))
-        .map_err(|error| ChainError::Refused(Box::new(error)))?
-        .submit_and_watch()
-        .await
-        .map_err(|error| ChainError::Refused(Box::new(error)))
-}
-
-/// Signs `calls` with `signer` at consecutive nonces from `first` and hands
-/// them all to the node's pool at once, rather than one after another
-/// (each hand-over waits for the node's answer); returns what is left to
-/// wait for, in the order of `calls`.
-pub async fn submit_many_with_nonces<Call: Payload>(
     client: &Client,
     calls: &[Call],
     signer: &Keypair,
     first: u64,
-) -> Result<Vec<Finality>, ChainError> {
+) -> Result<Vec<Progress>, ChainError> {
     let at_block = client
         .at_current_block()
         .await
@@ -186,14 +165,26 @@ pub async fn submit_many_with_nonces<Call: Payload>(
                 .map_err(|error| ChainError::Refused(Box::new(error)))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let watched = futures::future::try_join_all(signed.iter().map(|transaction| async move {
+    futures::future::try_join_all(signed.iter().map(|transaction| async move {
         transaction
             .submit_and_watch()
             .await
             .map_err(|error| ChainError::Refused(Box::new(error)))
     }))
-    .await?;
-    Ok(watched
+    .await
+}
+
+/// Signs `calls` with `signer` at consecutive nonces from `first` and hands
+/// them all to the node's pool at once; returns what is left to wait for,
+/// in the order of `calls`.
+pub async fn submit_many_with_nonces<Call: Payload>(
+    client: &Client,
+    calls: &[Call],
+    signer: &Keypair,
+    first: u64,
+) -> Result<Vec<Finality>, ChainError> {
+    Ok(sign_and_watch(client, calls, signer, first)
+        .await?
         .into_iter()
         .map(|progress| -> Finality {
             Box::pin(async move {
