@@ -106,3 +106,96 @@ async fn dev_node_includes_a_signed_transaction_and_keeps_it_across_a_restart() 
         .await
         .expect("the restarted node produces and finalises new blocks");
 }
+
+/// The pool answers a transaction it already holds with an "already
+/// imported" status and stops following it for that submission (its
+/// fork-aware pool can give the same answer to a single submission that
+/// races its upkeep); such a transaction is found in a finalized block by
+/// its hash all the same, and one whose nonce another transaction took
+/// counts as lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transaction_the_pool_stopped_following_is_found_in_a_finalized_block() {
+    use medigate_chain_client::{
+        ALREADY_IMPORTED, ChainError, SentTransaction, find_finalized,
+        subxt::{config::DefaultExtrinsicParamsBuilder, transactions::TransactionStatus},
+    };
+    let mut node = DevNode::start(NODE).await.expect("the dev node starts");
+    node.process()
+        .wait_for_finalized(1, STARTUP)
+        .await
+        .expect("block #1 is finalised");
+    let client = connect(&node.process().ws_url())
+        .await
+        .expect("connects to the dev node");
+    let alice = dev::alice();
+    let account: AccountId32 = alice.public_key().into();
+    let recipient = Keypair::from_uri(&"//MediGateLostAndFound".parse().unwrap()).unwrap();
+    let amount: u128 = 2_000_000_000_000;
+    let transfer = medigate::transactions()
+        .balances()
+        .transfer_keep_alive(recipient.public_key().into(), amount);
+    let at_block = client.at_current_block().await.unwrap();
+    let transactions = at_block.transactions();
+    let nonce = transactions.account_nonce(&account).await.unwrap();
+    let params = DefaultExtrinsicParamsBuilder::new().nonce(nonce).build();
+    let signed = transactions
+        .create_signable_offline(&transfer, params)
+        .and_then(|mut signable| signable.sign(&alice))
+        .unwrap();
+
+    // The same bytes twice: the second submission is not followed.
+    let first = signed.submit_and_watch().await.expect("the pool takes it");
+    let mut second = signed
+        .submit_and_watch()
+        .await
+        .expect("the node answers the second submission with a status");
+    let status = loop {
+        match second.next().await.expect("a status").expect("a status") {
+            TransactionStatus::Validated | TransactionStatus::Broadcasted => continue,
+            other => break other,
+        }
+    };
+    match status {
+        TransactionStatus::Invalid { message } => assert!(
+            message.contains(ALREADY_IMPORTED),
+            "the pool's answer is {message:?}"
+        ),
+        _ => panic!("a transaction submitted twice is refused the second time"),
+    }
+
+    let sent = SentTransaction {
+        hash: first.extrinsic_hash(),
+        account: account.clone(),
+        nonce,
+        signed_at: at_block.block_number(),
+    };
+    let events = find_finalized(&client, &sent)
+        .await
+        .expect("the transaction is found in a finalized block");
+    let event = events
+        .find_first::<Transfer>()
+        .expect("decodes events")
+        .expect("the transfer's own events");
+    assert_eq!(event.amount, amount);
+    assert_eq!(
+        first
+            .wait_for_finalized_success()
+            .await
+            .unwrap()
+            .extrinsic_hash(),
+        sent.hash,
+        "the first submission saw the same transaction through"
+    );
+
+    // A transaction never sent, at the nonce the transfer took, is lost.
+    let never_sent = SentTransaction {
+        hash: medigate_chain_client::subxt::utils::H256::repeat_byte(7),
+        ..sent
+    };
+    match find_finalized(&client, &never_sent).await {
+        Err(ChainError::Invalid(reason)) => {
+            assert!(reason.contains("took nonce"), "the reason is {reason:?}")
+        }
+        other => panic!("a transaction whose nonce was taken is lost: {other:?}"),
+    }
+}

@@ -23,8 +23,9 @@ pub use reads::{
 pub use subxt;
 pub use subxt_signer;
 pub use transactions::{
-    ChainError, Finality, account_id, next_nonce, submit_all, submit_and_wait,
-    submit_in_best_block, submit_many_with_nonces,
+    ALREADY_IMPORTED, ChainError, Finality, SentTransaction, account_id, find_finalized,
+    next_nonce, submit_all, submit_and_wait, submit_in_best_block, submit_many,
+    submit_many_with_nonces,
 };
 
 /// Calls, storage, constants and events of the MediGate runtime.

@@ -10,6 +10,9 @@ use subxt::{
     utils::{AccountId32, H256},
 };
 
+/// The chain as of one block.
+pub(crate) type AtBlock = subxt::client::OnlineClientAtBlock<crate::MediGateConfig>;
+
 /// An anchor as read from the chain.
 pub type ChainAnchor = RecordAnchor<AccountId32, u32>;
 
@@ -53,11 +56,21 @@ async fn fetch_entry<Address: subxt::storage::Address>(
     key: Address::KeyParts,
     item: &'static str,
 ) -> Result<Option<Address::Value>, ChainError> {
-    let storage_error = storage_error(item);
     let at_block = client
         .at_current_block()
         .await
         .map_err(|error| ChainError::BestBlock(Box::new(error)))?;
+    fetch_entry_at(&at_block, address, key, item).await
+}
+
+/// Reads one entry of a storage map at `at_block`: `None` when absent.
+async fn fetch_entry_at<Address: subxt::storage::Address>(
+    at_block: &AtBlock,
+    address: Address,
+    key: Address::KeyParts,
+    item: &'static str,
+) -> Result<Option<Address::Value>, ChainError> {
+    let storage_error = storage_error(item);
     let value = at_block
         .storage()
         .entry(address)
@@ -87,9 +100,19 @@ pub async fn is_registered(client: &Client, account: &AccountId32) -> Result<boo
 /// The nonce of `account` at the finalized block: how many of its
 /// transactions are final (zero for an account the chain does not know).
 pub async fn final_nonce(client: &Client, account: &AccountId32) -> Result<u64, ChainError> {
+    let at_block = client
+        .at_current_block()
+        .await
+        .map_err(|error| ChainError::BestBlock(Box::new(error)))?;
+    nonce_at(&at_block, account).await
+}
+
+/// The nonce of `account` at `at_block`: how many of its transactions that
+/// block's state counts.
+pub(crate) async fn nonce_at(at_block: &AtBlock, account: &AccountId32) -> Result<u64, ChainError> {
     let address = medigate::storage().system().account();
     Ok(
-        fetch_entry(client, address, (account.clone(),), "System.Account")
+        fetch_entry_at(at_block, address, (account.clone(),), "System.Account")
             .await?
             .map_or(0, |info| u64::from(info.nonce)),
     )

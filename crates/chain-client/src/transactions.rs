@@ -1,7 +1,9 @@
 //! Submitting transactions: what every part that writes to the chain (the
 //! CLI, gateways, vaults, tests, benches) does.
 
-use crate::{Client, HttpRpc, MediGateConfig};
+use std::time::{Duration, Instant};
+
+use crate::{Client, HttpRpc, MediGateConfig, reads::AtBlock};
 use subxt::{
     config::DefaultExtrinsicParamsBuilder, error::TransactionFinalizedSuccessError,
     extrinsics::ExtrinsicEvents, tx::Payload, utils::AccountId32,
@@ -41,24 +43,17 @@ pub fn account_id(keypair: &Keypair) -> AccountId32 {
     keypair.public_key().into()
 }
 
-/// Signs `call` with `signer`, submits it and waits until it succeeds in a
-/// finalised block; returns its events.
+/// Signs `call` with `signer` at its nonce in the finalized state, submits
+/// it and waits until it succeeds in a finalised block; returns its events.
 pub async fn submit_and_wait<Call: Payload>(
     client: &Client,
     call: &Call,
     signer: &Keypair,
 ) -> Result<ExtrinsicEvents<MediGateConfig>, ChainError> {
-    client
-        .at_current_block()
-        .await
-        .map_err(|error| ChainError::BestBlock(Box::new(error)))?
-        .transactions()
-        .sign_and_submit_then_watch_default(call, signer)
-        .await
-        .map_err(|error| ChainError::Refused(Box::new(error)))?
-        .wait_for_finalized_success()
-        .await
-        .map_err(finalization_error)
+    let sent = sign_and_watch(client, std::slice::from_ref(call), signer, None)
+        .await?
+        .remove(0);
+    follow(client, sent, Stage::Finalized).await
 }
 
 /// The next nonce of `account` as the node's transaction pool sees it
@@ -88,38 +83,11 @@ pub async fn submit_in_best_block<Call: Payload>(
     call: &Call,
     signer: &Keypair,
 ) -> Result<ExtrinsicEvents<MediGateConfig>, ChainError> {
-    use subxt::{
-        error::{TransactionProgressError, TransactionStatusError},
-        transactions::TransactionStatus,
-    };
     let nonce = next_nonce(rpc, &account_id(signer)).await?;
-    let mut progress = sign_and_watch(client, std::slice::from_ref(call), signer, nonce)
+    let sent = sign_and_watch(client, std::slice::from_ref(call), signer, Some(nonce))
         .await?
         .remove(0);
-    while let Some(status) = progress.next().await {
-        let status = status.map_err(|error| ChainError::Failed(Box::new(error.into())))?;
-        match status {
-            TransactionStatus::InBestBlock(in_block)
-            | TransactionStatus::InFinalizedBlock(in_block) => {
-                return in_block
-                    .wait_for_success()
-                    .await
-                    .map_err(|error| ChainError::Failed(Box::new(error.into())));
-            }
-            TransactionStatus::Invalid { message } | TransactionStatus::Dropped { message } => {
-                return Err(ChainError::Invalid(message));
-            }
-            TransactionStatus::Error { message } => {
-                return Err(ChainError::Failed(Box::new(
-                    TransactionProgressError::from(TransactionStatusError::Error(message)).into(),
-                )));
-            }
-            _ => continue,
-        }
-    }
-    Err(ChainError::Failed(Box::new(
-        TransactionProgressError::UnexpectedEndOfTransactionStatusStream.into(),
-    )))
+    follow(client, sent, Stage::BestBlock).await
 }
 
 /// What a submitted transaction leaves to wait for: its success in a
@@ -137,21 +105,73 @@ type Progress = subxt::transactions::TransactionProgress<
     subxt::client::OnlineClientAtBlockImpl<MediGateConfig>,
 >;
 
-/// Signs `calls` with `signer` at consecutive nonces from `first`, all at
-/// one block, and hands them to the node's pool at once rather than one
-/// after another (each hand-over waits for the node's answer); returns
-/// their progress in the order of `calls`.
+/// A transaction handed to the node: its progress, and what finds it on the
+/// chain should the pool stop following it.
+struct Sent {
+    progress: Progress,
+    lookup: SentTransaction,
+}
+
+/// What finds a transaction handed to the node on the chain.
+#[derive(Clone, Debug)]
+pub struct SentTransaction {
+    /// Its hash.
+    pub hash: subxt::utils::H256,
+    /// The account that signed it.
+    pub account: AccountId32,
+    /// Its nonce.
+    pub nonce: u64,
+    /// The finalized block it was signed at: it can only be in later ones.
+    pub signed_at: u64,
+}
+
+/// How far a transaction is followed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Until it is in a best block (it may still be retracted).
+    BestBlock,
+    /// Until it is in a finalized block.
+    Finalized,
+}
+
+/// How long a transaction the pool stopped following is looked for in
+/// finalized blocks before it counts as lost.
+const LOST_TRANSACTION_WAIT: Duration = Duration::from_secs(60);
+
+/// How often finality is checked while a transaction is looked for.
+const LOST_TRANSACTION_POLL: Duration = Duration::from_millis(250);
+
+/// What the node's pool answers, as a transaction's status, to a
+/// transaction it already holds. The fork-aware pool also answers it to a
+/// single submission that raced the pool's own upkeep (the transaction
+/// reached a fresh view before the submission did): the transaction is in
+/// the pool, but its status is no longer followed.
+pub const ALREADY_IMPORTED: &str = "already imported";
+
+/// Signs `calls` with `signer` at consecutive nonces from `first` (by
+/// default, the account's nonce in the finalized state), all at one block,
+/// and hands them to the node's pool at once rather than one after another
+/// (each hand-over waits for the node's answer); returns them in the order
+/// of `calls`.
 async fn sign_and_watch<Call: Payload>(
     client: &Client,
     calls: &[Call],
     signer: &Keypair,
-    first: u64,
-) -> Result<Vec<Progress>, ChainError> {
+    first: Option<u64>,
+) -> Result<Vec<Sent>, ChainError> {
     let at_block = client
         .at_current_block()
         .await
         .map_err(|error| ChainError::BestBlock(Box::new(error)))?;
     let transactions = at_block.transactions();
+    let account = account_id(signer);
+    let first = match first {
+        Some(first) => first,
+        None => transactions
+            .account_nonce(&account)
+            .await
+            .map_err(|error| ChainError::Refused(Box::new(error)))?,
+    };
     let signed = calls
         .iter()
         .zip(first..)
@@ -162,16 +182,175 @@ async fn sign_and_watch<Call: Payload>(
             transactions
                 .create_signable_offline(call, params)
                 .and_then(|mut signable| signable.sign(signer))
+                .map(|transaction| (transaction, nonce))
                 .map_err(|error| ChainError::Refused(Box::new(error)))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    futures::future::try_join_all(signed.iter().map(|transaction| async move {
-        transaction
-            .submit_and_watch()
-            .await
-            .map_err(|error| ChainError::Refused(Box::new(error)))
+    let signed_at = at_block.block_number();
+    futures::future::try_join_all(signed.iter().map(|(transaction, nonce)| {
+        let account = account.clone();
+        async move {
+            let progress = transaction
+                .submit_and_watch()
+                .await
+                .map_err(|error| ChainError::Refused(Box::new(error)))?;
+            let lookup = SentTransaction {
+                hash: progress.extrinsic_hash(),
+                account,
+                nonce: *nonce,
+                signed_at,
+            };
+            Ok(Sent { progress, lookup })
+        }
     }))
     .await
+}
+
+/// Follows `sent` until it succeeds at `stage`; returns its events. Should
+/// the pool stop following a transaction it holds (see
+/// [`ALREADY_IMPORTED`]), the transaction is looked for in finalized blocks
+/// instead.
+async fn follow(
+    client: &Client,
+    mut sent: Sent,
+    stage: Stage,
+) -> Result<ExtrinsicEvents<MediGateConfig>, ChainError> {
+    use subxt::{
+        error::{TransactionProgressError, TransactionStatusError},
+        transactions::TransactionStatus,
+    };
+    let failed = |error: TransactionFinalizedSuccessError| ChainError::Failed(Box::new(error));
+    while let Some(status) = sent.progress.next().await {
+        match status.map_err(|error| failed(error.into()))? {
+            TransactionStatus::InBestBlock(in_block) if stage == Stage::BestBlock => {
+                return in_block
+                    .wait_for_success()
+                    .await
+                    .map_err(|error| failed(error.into()));
+            }
+            TransactionStatus::InFinalizedBlock(in_block) => {
+                return in_block
+                    .wait_for_success()
+                    .await
+                    .map_err(|error| failed(error.into()));
+            }
+            TransactionStatus::Invalid { message } if message.contains(ALREADY_IMPORTED) => {
+                tracing::debug!(
+                    nonce = sent.lookup.nonce,
+                    %message,
+                    "the pool holds the transaction unwatched; it is looked for on the chain"
+                );
+                return find_finalized(client, &sent.lookup).await;
+            }
+            TransactionStatus::Invalid { message } | TransactionStatus::Dropped { message } => {
+                return Err(ChainError::Invalid(message));
+            }
+            TransactionStatus::Error { message } => {
+                return Err(failed(
+                    TransactionProgressError::from(TransactionStatusError::Error(message)).into(),
+                ));
+            }
+            _ => continue,
+        }
+    }
+    Err(failed(
+        TransactionProgressError::UnexpectedEndOfTransactionStatusStream.into(),
+    ))
+}
+
+/// Looks for `sent` in the finalized blocks after the one it was signed
+/// at, as they come; returns its events once found, or the error it failed
+/// with. It counts as lost (an [`ChainError::Invalid`]) once another
+/// transaction of its account took its nonce, or when it is not final
+/// within [`LOST_TRANSACTION_WAIT`].
+pub async fn find_finalized(
+    client: &Client,
+    sent: &SentTransaction,
+) -> Result<ExtrinsicEvents<MediGateConfig>, ChainError> {
+    let reading = |block: u64| {
+        move |error: String| ChainError::Storage {
+            item: "a finalized block's transactions",
+            reason: format!("block {block}: {error}"),
+        }
+    };
+    let started = Instant::now();
+    let mut next = sent.signed_at + 1;
+    loop {
+        let head = client
+            .at_current_block()
+            .await
+            .map_err(|error| ChainError::BestBlock(Box::new(error)))?;
+        while next <= head.block_number() {
+            let block = client
+                .at_block(next)
+                .await
+                .map_err(|error| reading(next)(error.to_string()))?;
+            let extrinsics = block
+                .extrinsics()
+                .fetch()
+                .await
+                .map_err(|error| reading(next)(error.to_string()))?;
+            for extrinsic in extrinsics.iter() {
+                let extrinsic = extrinsic.map_err(|error| reading(next)(error.to_string()))?;
+                if extrinsic.hash() == sent.hash {
+                    let events = extrinsic
+                        .events()
+                        .await
+                        .map_err(|error| reading(next)(error.to_string()))?;
+                    return succeeded(&block, events);
+                }
+            }
+            next += 1;
+        }
+        if crate::reads::nonce_at(&head, &sent.account).await? > sent.nonce {
+            return Err(ChainError::Invalid(format!(
+                "another transaction of the account took nonce {}",
+                sent.nonce
+            )));
+        }
+        if started.elapsed() > LOST_TRANSACTION_WAIT {
+            return Err(ChainError::Invalid(format!(
+                "the node took the transaction in but it was not final after {} s",
+                LOST_TRANSACTION_WAIT.as_secs()
+            )));
+        }
+        tokio::time::sleep(LOST_TRANSACTION_POLL).await;
+    }
+}
+
+/// `events`, those of a transaction found in `block`, if it succeeded; the
+/// error it failed with if not.
+fn succeeded(
+    block: &AtBlock,
+    events: ExtrinsicEvents<MediGateConfig>,
+) -> Result<ExtrinsicEvents<MediGateConfig>, ChainError> {
+    use subxt::error::{DispatchError, TransactionEventsError};
+    let failed = |error: TransactionEventsError| {
+        ChainError::Failed(Box::new(TransactionFinalizedSuccessError::SuccessError(
+            error,
+        )))
+    };
+    for (index, event) in events.iter().enumerate() {
+        let event = event.map_err(|error| {
+            failed(TransactionEventsError::CannotDecodeEventInBlock {
+                event_index: index,
+                block_hash: block.block_hash().into(),
+                error,
+            })
+        })?;
+        if event.pallet_name() == "System" && event.event_name() == "ExtrinsicFailed" {
+            let error = DispatchError::decode_from(event.field_bytes(), block.metadata()).map_err(
+                |error| {
+                    failed(TransactionEventsError::CannotDecodeDispatchError {
+                        error,
+                        bytes: event.field_bytes().to_vec(),
+                    })
+                },
+            )?;
+            return Err(failed(error.into()));
+        }
+    }
+    Ok(events)
 }
 
 /// Signs `calls` with `signer` at consecutive nonces from `first` and hands
@@ -183,31 +362,32 @@ pub async fn submit_many_with_nonces<Call: Payload>(
     signer: &Keypair,
     first: u64,
 ) -> Result<Vec<Finality>, ChainError> {
-    Ok(sign_and_watch(client, calls, signer, first)
-        .await?
-        .into_iter()
-        .map(|progress| -> Finality {
-            Box::pin(async move {
-                progress
-                    .wait_for_finalized_success()
-                    .await
-                    .map_err(finalization_error)
-            })
-        })
-        .collect())
+    finalities(
+        client,
+        sign_and_watch(client, calls, signer, Some(first)).await?,
+    )
 }
 
-/// Tells a transaction the pool refused apart from one that failed.
-fn finalization_error(error: TransactionFinalizedSuccessError) -> ChainError {
-    use subxt::error::{TransactionProgressError, TransactionStatusError};
-    match error {
-        TransactionFinalizedSuccessError::FinalizationError(
-            TransactionProgressError::TransactionStatusError(
-                TransactionStatusError::Invalid(reason) | TransactionStatusError::Dropped(reason),
-            ),
-        ) => ChainError::Invalid(reason),
-        other => ChainError::Failed(Box::new(other)),
-    }
+/// Signs `calls` with `signer` at consecutive nonces from the account's
+/// nonce in the finalized state and hands them all to the node's pool at
+/// once; returns what is left to wait for, in the order of `calls`.
+pub async fn submit_many<Call: Payload>(
+    client: &Client,
+    calls: &[Call],
+    signer: &Keypair,
+) -> Result<Vec<Finality>, ChainError> {
+    finalities(client, sign_and_watch(client, calls, signer, None).await?)
+}
+
+/// What is left to wait for of each of `sent`.
+fn finalities(client: &Client, sent: Vec<Sent>) -> Result<Vec<Finality>, ChainError> {
+    Ok(sent
+        .into_iter()
+        .map(|sent| -> Finality {
+            let client = client.clone();
+            Box::pin(async move { follow(&client, sent, Stage::Finalized).await })
+        })
+        .collect())
 }
 
 /// Signs `calls` with consecutive nonces from `signer`'s next nonce and

@@ -7,10 +7,7 @@ use futures::future::try_join_all;
 use medigate_chain_client::{
     ChainError, Client, MediGateConfig, account_id, medigate,
     medigate::runtime_types::medigate_access_policy::terms::{Action, Purpose},
-    subxt::{
-        config::DefaultExtrinsicParamsBuilder, extrinsics::ExtrinsicEvents, tx::Payload,
-        utils::AccountId32,
-    },
+    subxt::{extrinsics::ExtrinsicEvents, tx::Payload, utils::AccountId32},
 };
 use medigate_crypto::keys::SigningKeypair;
 
@@ -67,44 +64,13 @@ pub async fn submit_each<Call: Payload>(
     signer: &SigningKeypair,
 ) -> Result<Vec<futures::future::BoxFuture<'static, Result<(), GatewayError>>>, GatewayError> {
     use futures::FutureExt;
-    let refused = |error: medigate_chain_client::subxt::error::ExtrinsicError| {
-        GatewayError::from(ChainError::Refused(Box::new(error)))
-    };
-    let transactions = client
-        .at_current_block()
-        .await
-        .map_err(|error| ChainError::BestBlock(Box::new(error)))?
-        .transactions();
-    let first = transactions
-        .account_nonce(&account_id(signer))
-        .await
-        .map_err(refused)?;
-    let mut finalized = Vec::with_capacity(calls.len());
-    for (offset, call) in (0u64..).zip(calls) {
-        let params = DefaultExtrinsicParamsBuilder::<MediGateConfig>::new()
-            .nonce(first + offset)
-            .build();
-        let progress = transactions
-            .create_signable_offline(call, params)
-            .and_then(|mut signable| signable.sign(signer))
-            .map_err(refused)?
-            .submit_and_watch()
-            .await
-            .map_err(refused)?;
-        finalized.push(
-            async move {
-                progress
-                    .wait_for_finalized_success()
-                    .await
-                    .map(|_| ())
-                    .map_err(|error| {
-                        GatewayError::Chain(format!("a transaction did not succeed: {error}"))
-                    })
-            }
-            .boxed(),
-        );
-    }
-    Ok(finalized)
+    Ok(medigate_chain_client::submit_many(client, calls, signer)
+        .await?
+        .into_iter()
+        .map(|finality| {
+            async move { finality.await.map(|_| ()).map_err(GatewayError::from) }.boxed()
+        })
+        .collect())
 }
 
 /// Signs `calls` with consecutive nonces, submits them together and waits

@@ -25,11 +25,11 @@ use crate::{
     journal::{Journal, JournalError, SegmentId},
 };
 use medigate_chain_client::{
-    Client, MediGateConfig, account_id, medigate,
+    Client, account_id, medigate,
     medigate::runtime_types::{
         bounded_collections::bounded_vec::BoundedVec, pallet_audit::AccessReceipt,
     },
-    subxt::{config::DefaultExtrinsicParamsBuilder, utils::AccountId32},
+    subxt::utils::AccountId32,
     subxt_signer::sr25519::Keypair,
 };
 
@@ -261,30 +261,21 @@ impl ReceiptCommitter {
     ) -> Result<usize, (String, Vec<Queued>)> {
         let receipts = batch.iter().map(|(receipt, _)| receipt.clone()).collect();
         let call = medigate::tx().audit().commit_receipts(BoundedVec(receipts));
-        let params = DefaultExtrinsicParamsBuilder::<MediGateConfig>::new()
-            .nonce(nonce)
-            .build();
-        let submitted = async {
-            self.client
-                .at_current_block()
-                .await
-                .map_err(|error| error.to_string())?
-                .transactions()
-                .create_signable_offline(&call, params)
-                .and_then(|mut signable| signable.sign(&self.signer))
-                .map_err(|error| error.to_string())?
-                .submit_and_watch()
-                .await
-                .map_err(|error| error.to_string())
-        };
-        let progress = match submitted.await {
-            Ok(progress) => progress,
-            Err(error) => return Err((error, batch)),
+        let submitted = medigate_chain_client::submit_many_with_nonces(
+            &self.client,
+            std::slice::from_ref(&call),
+            &self.signer,
+            nonce,
+        )
+        .await;
+        let finality = match submitted {
+            Ok(mut finalities) => finalities.remove(0),
+            Err(error) => return Err((error.to_string(), batch)),
         };
         let count = batch.len();
         let queue = self.queue.clone();
         tokio::spawn(async move {
-            match progress.wait_for_finalized_success().await {
+            match finality.await {
                 Ok(_) => queue.finalized(&batch),
                 Err(error) => {
                     tracing::warn!(%error, count, "a batch of receipts failed; it is sent again");
