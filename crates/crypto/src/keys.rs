@@ -35,6 +35,9 @@ pub type SigningKeypair = subxt_signer::sr25519::Keypair;
 pub struct Identity {
     mnemonic: Mnemonic,
     seed: Zeroizing<[u8; 64]>,
+    /// Derived once: the derivation (PBKDF2 over the phrase) costs far more
+    /// than a signature, and every request and transaction needs the key.
+    signing: SigningKeypair,
 }
 
 impl Identity {
@@ -70,7 +73,19 @@ impl Identity {
 
     fn from_mnemonic(mnemonic: Mnemonic) -> Self {
         let seed = Zeroizing::new(mnemonic.to_seed(""));
-        Self { mnemonic, seed }
+        let phrase = Zeroizing::new(mnemonic.to_string());
+        let signing = subxt_signer::bip39::Mnemonic::parse_in(
+            subxt_signer::bip39::Language::English,
+            phrase.as_str(),
+        )
+        .ok()
+        .and_then(|mnemonic| subxt_signer::sr25519::Keypair::from_phrase(&mnemonic, None).ok())
+        .expect("a valid mnemonic derives a key pair");
+        Self {
+            mnemonic,
+            seed,
+            signing,
+        }
     }
 
     /// The recovery phrase, to show the user once.
@@ -85,14 +100,7 @@ impl Identity {
 
     /// The chain signing key.
     pub fn signing_keypair(&self) -> SigningKeypair {
-        let phrase = self.phrase();
-        let mnemonic = subxt_signer::bip39::Mnemonic::parse_in(
-            subxt_signer::bip39::Language::English,
-            phrase.as_str(),
-        )
-        .expect("the phrase came from a valid mnemonic");
-        subxt_signer::sr25519::Keypair::from_phrase(&mnemonic, None)
-            .expect("a valid mnemonic derives a key pair")
+        self.signing.clone()
     }
 
     /// The key of the patient's emergency summary, generation `generation`

@@ -175,8 +175,8 @@ impl Gateway {
             // A record that does not open as the patient's is left out (and
             // told in the log), so that no author can break the patient's
             // listing.
-            let opened =
-                open_fetched(identity, me, content_id, &fetched).and_then(|(binding, text)| {
+            let opened = open_fetched(&identity.encryption_secret(), me, content_id, &fetched)
+                .and_then(|(binding, text)| {
                     let resource: Value = serde_json::from_str(&text)
                         .map_err(|_| GatewayError::Undecryptable(hex::encode(content_id)))?;
                     let bound_right = binding.owner == me

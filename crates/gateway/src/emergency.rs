@@ -58,6 +58,9 @@ const FINGERPRINT: &str = "emergency.fingerprint";
 const PREPARED: &str = "emergency.prepared_ms";
 const HOLDERS: &str = "emergency.holders";
 
+/// How long after the last import the emergency summary is made again.
+const SUMMARY_QUIET: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The roles a policy may allow, by the codes the API and the web app use.
 pub const RESPONDER_ROLES: [(&str, medigate_access_policy::Role); 2] = [
     (
@@ -1020,11 +1023,23 @@ impl Gateway {
             .map_err(|_| GatewayError::Undecryptable(hex::encode(content_id.0)))
     }
 
-    /// Keeps the emergency summary current: after each import, if
-    /// emergency access is enabled, makes it again when the records changed.
+    /// Keeps the emergency summary current: after imports, if emergency
+    /// access is enabled, makes it again when the records changed. It waits
+    /// until no import runs and none has ended for [`SUMMARY_QUIET`], so
+    /// that imports which follow one another (a directory of Bundles) are
+    /// summarised once, and an import does not share the cores with the
+    /// summary of the one before.
     pub async fn keep_emergency_current(self: Arc<Self>) {
         loop {
             self.emergency_refresh.notified().await;
+            loop {
+                drop(self.import_lock.lock().await);
+                let ended =
+                    tokio::time::timeout(SUMMARY_QUIET, self.emergency_refresh.notified()).await;
+                if ended.is_err() && self.import_lock.try_lock().is_ok() {
+                    break;
+                }
+            }
             let Ok(identity) = self.keyring.identity() else {
                 continue;
             };

@@ -111,18 +111,17 @@ fn read_question(
 /// its binding (owner, record, version: check them against its anchor) and
 /// its text.
 pub(crate) fn open_fetched(
-    identity: &Identity,
+    secret: &EncryptionSecret,
     me: [u8; 32],
     content_id: [u8; 32],
     fetched: &Fetched,
 ) -> Result<(RecordBinding, String), GatewayError> {
     let undecryptable = || GatewayError::Undecryptable(hex::encode(content_id));
     let wrap = fetched.wrap.as_ref().ok_or_else(undecryptable)?;
-    let secret = identity.encryption_secret();
     let unwrap_for = |grant| {
         unwrap(
             wrap,
-            &secret,
+            secret,
             &WrapBinding {
                 content_id,
                 grantee: me,
@@ -142,6 +141,40 @@ pub(crate) fn open_fetched(
     let header = EnvelopeHeader::parse(&fetched.envelope).map_err(|_| undecryptable())?;
     let text = decrypt_text(&key, header.binding, &fetched.envelope, &content_id)?;
     Ok((header.binding, text))
+}
+
+/// A shared record as the vault served it, with its anchor.
+struct FetchedShared {
+    content_id: [u8; 32],
+    anchor: SharedAnchor,
+    fetched: Fetched,
+}
+
+/// Decrypts a shared record `me` read, and checks it against its anchor.
+fn open_shared(
+    secret: &EncryptionSecret,
+    me: [u8; 32],
+    shared: &FetchedShared,
+) -> Result<VisibleRecord, GatewayError> {
+    let FetchedShared {
+        content_id,
+        anchor,
+        fetched,
+    } = shared;
+    let undecryptable = || GatewayError::Undecryptable(hex::encode(content_id));
+    let (binding, text) = open_fetched(secret, me, *content_id, fetched)?;
+    if binding.owner != anchor.owner || binding.version != anchor.version {
+        return Err(undecryptable());
+    }
+    let parsed: Value = serde_json::from_str(&text).map_err(|_| undecryptable())?;
+    Ok(VisibleRecord {
+        patient: anchor.owner,
+        content_id: *content_id,
+        category: anchor.category,
+        resource_type: parsed["resourceType"].as_str().unwrap_or_default().into(),
+        id: parsed["id"].as_str().unwrap_or_default().into(),
+        text,
+    })
 }
 
 /// Decrypts `envelope`, the envelope of `owner`'s own `record`, with
@@ -309,12 +342,18 @@ impl Gateway {
         if allowed.is_empty() {
             return Err(GatewayError::Denied(refusal.unwrap_or_default()));
         }
-        let records: Vec<Option<VisibleRecord>> = futures::stream::iter(allowed)
-            .map(|(content_id, anchor)| self.read_shared(identity, content_id, anchor, purpose))
+        let fetched: Vec<Option<FetchedShared>> = futures::stream::iter(allowed)
+            .map(|(content_id, anchor)| self.fetch_shared(identity, content_id, anchor, purpose))
             .buffered(READS_IN_FLIGHT)
             .try_collect()
             .await?;
-        let records: Vec<VisibleRecord> = records.into_iter().flatten().collect();
+        let fetched: Vec<FetchedShared> = fetched.into_iter().flatten().collect();
+        let secret = identity.encryption_secret();
+        let records = tokio::task::spawn_blocking(move || {
+            crate::cores::map_on_every_core(&fetched, |shared| open_shared(&secret, me, shared))
+        })
+        .await
+        .expect("decryption does not panic")?;
         let mut seen = self.seen.lock().expect("not poisoned");
         for record in &records {
             seen.insert(
@@ -351,12 +390,13 @@ impl Gateway {
         if !decision.allowed {
             return Err(GatewayError::Denied(format!("{:?}", decision.reason)));
         }
-        let record = self
-            .read_shared(identity, content_id, anchor, purpose)
+        let fetched = self
+            .fetch_shared(identity, content_id, anchor, purpose)
             .await?
             .ok_or_else(|| {
                 GatewayError::Denied("the vault refused the read under current consent".into())
             })?;
+        let record = open_shared(&identity.encryption_secret(), me, &fetched)?;
         self.seen.lock().expect("not poisoned").insert(
             (record.resource_type.clone(), record.id.clone()),
             (record.content_id, record.patient),
@@ -364,17 +404,16 @@ impl Gateway {
         Ok(record)
     }
 
-    /// Reads one shared record from the vault and decrypts it; `None` when
-    /// the vault refuses (consent changed since the chain was asked).
-    async fn read_shared(
+    /// Reads one shared record from the vault (one access receipt); `None`
+    /// when the vault refuses (consent changed since the chain was asked).
+    async fn fetch_shared(
         &self,
         identity: &Identity,
         content_id: [u8; 32],
         anchor: SharedAnchor,
         purpose: &Purpose,
-    ) -> Result<Option<VisibleRecord>, GatewayError> {
+    ) -> Result<Option<FetchedShared>, GatewayError> {
         let signer = identity.signing_keypair();
-        let me = signer.public_key().0;
         let outcome = self
             .vault
             .get_blob(
@@ -384,27 +423,17 @@ impl Gateway {
                 crate::chain::purpose_code(purpose),
             )
             .await?;
-        let fetched = match outcome {
-            ReadOutcome::Served(fetched) => fetched,
+        match outcome {
+            ReadOutcome::Served(fetched) => Ok(Some(FetchedShared {
+                content_id,
+                anchor,
+                fetched,
+            })),
             ReadOutcome::Denied { code, message } => {
                 tracing::info!(code, message, "the vault refused a read");
-                return Ok(None);
+                Ok(None)
             }
-        };
-        let undecryptable = || GatewayError::Undecryptable(hex::encode(content_id));
-        let (binding, text) = open_fetched(identity, me, content_id, &fetched)?;
-        if binding.owner != anchor.owner || binding.version != anchor.version {
-            return Err(undecryptable());
         }
-        let parsed: Value = serde_json::from_str(&text).map_err(|_| undecryptable())?;
-        Ok(Some(VisibleRecord {
-            patient: anchor.owner,
-            content_id,
-            category: anchor.category,
-            resource_type: parsed["resourceType"].as_str().unwrap_or_default().into(),
-            id: parsed["id"].as_str().unwrap_or_default().into(),
-            text,
-        }))
     }
 
     /// Where a shared record read before was: `(content id, patient)`.
