@@ -16,16 +16,16 @@ pub use access::{
 pub use http_rpc::{HttpRpc, HttpRpcError, connect_http};
 pub use reads::{
     ChainAnchor, ChainBreakGlass, ChainEmergencyPolicy, ChainGrant, ChainRequest, anchor, anchors,
-    break_glass, chain_time, custodian_set, emergency_policy, emergency_summary, encryption_key,
-    final_nonce, free_balance, grant, holds_role, is_delegate, is_erased, is_registered,
-    latest_break_glass, pending_request,
+    best_anchors, break_glass, chain_time, custodian_set, emergency_policy, emergency_summary,
+    encryption_key, final_nonce, free_balance, grant, holds_role, is_delegate, is_erased,
+    is_registered, latest_break_glass, pending_request,
 };
 pub use subxt;
 pub use subxt_signer;
 pub use transactions::{
-    ALREADY_IMPORTED, ChainError, Finality, SentTransaction, account_id, find_finalized,
+    ALREADY_IMPORTED, ChainError, Finality, SentTransaction, Submitted, account_id, find_finalized,
     next_nonce, submit_all, submit_and_wait, submit_in_best_block, submit_many,
-    submit_many_with_nonces,
+    submit_many_followed, submit_many_with_nonces,
 };
 
 /// Calls, storage, constants and events of the MediGate runtime.

@@ -138,6 +138,32 @@ pub async fn anchors(
     rpc: &HttpRpc,
     content_ids: &[H256],
 ) -> Result<Vec<Option<ChainAnchor>>, ChainError> {
+    anchors_at(client, rpc, content_ids, None).await
+}
+
+/// [`anchors`] at the node's best block rather than the finalized one:
+/// anchors included there may still be retracted.
+pub async fn best_anchors(
+    client: &Client,
+    rpc: &HttpRpc,
+    content_ids: &[H256],
+) -> Result<Vec<Option<ChainAnchor>>, ChainError> {
+    let answer = rpc
+        .request("chain_getBlockHash", None)
+        .await
+        .map_err(|error| storage_error("the best block's hash")(error.to_string()))?;
+    let best: H256 = serde_json::from_str(answer.get())
+        .map_err(|error| storage_error("the best block's hash")(error.to_string()))?;
+    anchors_at(client, rpc, content_ids, Some(best)).await
+}
+
+/// [`anchors`] at block `at`, or at the finalized block.
+async fn anchors_at(
+    client: &Client,
+    rpc: &HttpRpc,
+    content_ids: &[H256],
+    at: Option<H256>,
+) -> Result<Vec<Option<ChainAnchor>>, ChainError> {
     if content_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -155,7 +181,7 @@ pub async fn anchors(
         .map(|content_id| entry.fetch_key((*content_id,)))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|error| storage_error(error.to_string()))?;
-    let at = at_block.block_hash();
+    let at = at.unwrap_or_else(|| at_block.block_hash());
     let values = futures::future::try_join_all(
         keys.chunks(KEYS_PER_QUERY)
             .map(|chunk| values_at(rpc, chunk, at, "Records.Anchors")),

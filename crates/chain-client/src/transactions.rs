@@ -53,7 +53,7 @@ pub async fn submit_and_wait<Call: Payload>(
     let sent = sign_and_watch(client, std::slice::from_ref(call), signer, None)
         .await?
         .remove(0);
-    follow(client, sent, Stage::Finalized).await
+    follow(client, sent, Stage::Finalized, None).await
 }
 
 /// The next nonce of `account` as the node's transaction pool sees it
@@ -87,7 +87,7 @@ pub async fn submit_in_best_block<Call: Payload>(
     let sent = sign_and_watch(client, std::slice::from_ref(call), signer, Some(nonce))
         .await?
         .remove(0);
-    follow(client, sent, Stage::BestBlock).await
+    follow(client, sent, Stage::BestBlock, None).await
 }
 
 /// What a submitted transaction leaves to wait for: its success in a
@@ -206,7 +206,8 @@ async fn sign_and_watch<Call: Payload>(
     .await
 }
 
-/// Follows `sent` until it succeeds at `stage`; returns its events. Should
+/// Follows `sent` until it succeeds at `stage`; returns its events, and
+/// tells `in_best_block` when it is first in a best block. Should
 /// the pool stop following a transaction it holds (see
 /// [`ALREADY_IMPORTED`]), the transaction is looked for in finalized blocks
 /// instead.
@@ -214,6 +215,7 @@ async fn follow(
     client: &Client,
     mut sent: Sent,
     stage: Stage,
+    mut in_best_block: Option<tokio::sync::oneshot::Sender<()>>,
 ) -> Result<ExtrinsicEvents<MediGateConfig>, ChainError> {
     use subxt::{
         error::{TransactionProgressError, TransactionStatusError},
@@ -227,6 +229,11 @@ async fn follow(
                     .wait_for_success()
                     .await
                     .map_err(|error| failed(error.into()));
+            }
+            TransactionStatus::InBestBlock(_) => {
+                if let Some(reached) = in_best_block.take() {
+                    let _ = reached.send(());
+                }
             }
             TransactionStatus::InFinalizedBlock(in_block) => {
                 return in_block
@@ -353,6 +360,47 @@ fn succeeded(
     Ok(events)
 }
 
+/// A transaction handed to the node, followed by a task of its own.
+pub struct Submitted {
+    /// Ready once the transaction is in a best block (its effects are then
+    /// visible there, not yet final); closed without a value if the node
+    /// never reported it there.
+    pub in_best_block: tokio::sync::oneshot::Receiver<()>,
+    /// Its success in a finalised block, with its events.
+    pub finality: Finality,
+}
+
+/// Signs `calls` with `signer` at consecutive nonces from `first` and hands
+/// them all to the node's pool at once; returns each one's progress, in the
+/// order of `calls`. Each is followed by a task of its own, whether or not
+/// its [`Submitted::finality`] is awaited.
+pub async fn submit_many_followed<Call: Payload>(
+    client: &Client,
+    calls: &[Call],
+    signer: &Keypair,
+    first: u64,
+) -> Result<Vec<Submitted>, ChainError> {
+    Ok(sign_and_watch(client, calls, signer, Some(first))
+        .await?
+        .into_iter()
+        .map(|sent| {
+            let client = client.clone();
+            let (reached, in_best_block) = tokio::sync::oneshot::channel();
+            let task = tokio::spawn(async move {
+                follow(&client, sent, Stage::Finalized, Some(reached)).await
+            });
+            let finality: Finality =
+                Box::pin(
+                    async move { task.await.expect("following a transaction does not panic") },
+                );
+            Submitted {
+                in_best_block,
+                finality,
+            }
+        })
+        .collect())
+}
+
 /// Signs `calls` with `signer` at consecutive nonces from `first` and hands
 /// them all to the node's pool at once; returns what is left to wait for,
 /// in the order of `calls`.
@@ -385,7 +433,7 @@ fn finalities(client: &Client, sent: Vec<Sent>) -> Result<Vec<Finality>, ChainEr
         .into_iter()
         .map(|sent| -> Finality {
             let client = client.clone();
-            Box::pin(async move { follow(&client, sent, Stage::Finalized).await })
+            Box::pin(async move { follow(&client, sent, Stage::Finalized, None).await })
         })
         .collect())
 }

@@ -93,19 +93,17 @@ impl crate::Gateway {
     /// and hands them to the node, one submission of this gateway at a
     /// time, so that no two of its transactions (an import's anchors, an
     /// approval, the emergency summary's refresh) take the same nonce.
-    /// Returns, for each, its success in a finalized block to wait for.
+    /// Returns, for each, when it is in a best block and its success in a
+    /// finalized block, to wait for.
     pub async fn submit_calls<Call: Payload>(
         &self,
         calls: &[Call],
         signer: &SigningKeypair,
-    ) -> Result<Vec<medigate_chain_client::Finality>, GatewayError> {
+    ) -> Result<Vec<medigate_chain_client::Submitted>, GatewayError> {
         let _one_at_a_time = self.signing.lock().await;
         let first =
             medigate_chain_client::next_nonce(self.checker.rpc(), &account_id(signer)).await?;
-        Ok(
-            medigate_chain_client::submit_many_with_nonces(&self.chain, calls, signer, first)
-                .await?,
-        )
+        Ok(medigate_chain_client::submit_many_followed(&self.chain, calls, signer, first).await?)
     }
 
     /// Waits until none of `account`'s transactions is pending: the pool's
@@ -132,11 +130,11 @@ impl crate::Gateway {
         call: &Call,
         signer: &SigningKeypair,
     ) -> Result<ExtrinsicEvents<MediGateConfig>, GatewayError> {
-        let finality = self
+        let submitted = self
             .submit_calls(std::slice::from_ref(call), signer)
             .await?
             .remove(0);
-        Ok(finality.await?)
+        Ok(submitted.finality.await?)
     }
 }
 

@@ -98,6 +98,7 @@ pub struct ImportedRecord {
 }
 
 /// How far storing has come, shared by the batches of one import.
+#[derive(Clone, Copy)]
 struct Stored<'a> {
     /// Records stored so far.
     count: &'a std::sync::atomic::AtomicU64,
@@ -105,6 +106,21 @@ struct Stored<'a> {
     total: u64,
     /// Where progress is told.
     progress: &'a ProgressSink,
+}
+
+impl Stored<'_> {
+    /// Counts `count` more records stored, and tells.
+    fn add(&self, count: u64) {
+        let now = self
+            .count
+            .fetch_add(count, std::sync::atomic::Ordering::Relaxed)
+            + count;
+        (self.progress)(Progress {
+            phase: "storing",
+            done: now,
+            total: self.total,
+        });
+    }
 }
 
 /// Something told about progress; ignoring it is fine.
@@ -382,7 +398,7 @@ impl Gateway {
                 .filter(|record| record.state == RecordState::Stored)
                 .count() as u64,
         );
-        let counters = (&anchored_count, &stored_count);
+        let anchored_count = &anchored_count;
         let batches: Vec<Vec<OwnRecord>> = to_anchor
             .chunks(ANCHOR_BATCH)
             .map(|batch| batch.iter().map(|record| (*record).clone()).collect())
@@ -404,7 +420,7 @@ impl Gateway {
                     .anchor_batch(owner.clone(), BoundedVec(requests))
             })
             .collect();
-        let finality = if calls.is_empty() {
+        let submitted = if calls.is_empty() {
             Vec::new()
         } else {
             self.submit_calls(&calls, &signer).await?
@@ -419,18 +435,34 @@ impl Gateway {
             })
             .cloned()
             .collect();
+        let stored = Stored {
+            count: &stored_count,
+            total,
+            progress,
+        };
         let mut pipelines: futures::stream::FuturesUnordered<_> = batches
             .into_iter()
-            .zip(finality)
-            .map(|(batch, finalized)| {
+            .zip(submitted)
+            .map(|(batch, submitted)| {
                 let signer = &signer;
                 async move {
                     // The envelopes go to the vault while the anchors are on
                     // their way; the key wraps, which the vault takes for
-                    // anchored records only, once they are final.
-                    let (uploaded, finalized) =
-                        futures::join!(self.upload_envelopes(signer, &batch), finalized);
+                    // anchored records only, once the anchors are in a best
+                    // block. The records count as anchored, then stored,
+                    // once the anchors are final.
+                    let (uploaded, in_best_block) = futures::join!(
+                        self.upload_envelopes(signer, &batch),
+                        submitted.in_best_block
+                    );
                     uploaded?;
+                    let early_wraps = async {
+                        match in_best_block {
+                            Ok(()) => self.put_owner_wraps(signer, &batch).await.map_err(Some),
+                            Err(_) => Err(None),
+                        }
+                    };
+                    let (wrapped, finalized) = futures::join!(early_wraps, submitted.finality);
                     finalized?;
                     tracing::debug!(
                         import_id,
@@ -439,8 +471,7 @@ impl Gateway {
                     );
                     let ids: Vec<[u8; 32]> = batch.iter().map(|record| record.content_id).collect();
                     self.index.set_state(&ids, RecordState::Anchored).await?;
-                    let anchored = counters
-                        .0
+                    let anchored = anchored_count
                         .fetch_add(ids.len() as u64, std::sync::atomic::Ordering::Relaxed)
                         + ids.len() as u64;
                     progress(Progress {
@@ -448,22 +479,24 @@ impl Gateway {
                         done: anchored,
                         total,
                     });
-                    let stored = Stored {
-                        count: counters.1,
-                        total,
-                        progress,
-                    };
-                    self.store_records(signer, batch, false, stored).await
+                    match wrapped {
+                        Ok(()) => {
+                            self.index.set_state(&ids, RecordState::Stored).await?;
+                            stored.add(ids.len() as u64);
+                            Ok(())
+                        }
+                        Err(error) => {
+                            if let Some(error) = error {
+                                tracing::debug!(%error, "import: key wraps stored again now that their anchors are final");
+                            }
+                            self.store_records(signer, batch, false, stored).await
+                        }
+                    }
                 }
                 .boxed()
             })
             .collect();
         if !ready.is_empty() {
-            let stored = Stored {
-                count: &stored_count,
-                total,
-                progress,
-            };
             pipelines.push(self.store_records(&signer, ready, true, stored).boxed());
         }
         while let Some(done) = pipelines.next().await {
@@ -556,17 +589,38 @@ impl Gateway {
             })
             .buffer_unordered(BATCHES_IN_FLIGHT);
         while let Some(done) = sent.next().await {
-            let count = done?;
-            let now = stored
-                .count
-                .fetch_add(count, std::sync::atomic::Ordering::Relaxed)
-                + count;
-            (stored.progress)(Progress {
-                phase: "storing",
-                done: now,
-                total: stored.total,
-            });
+            stored.add(done?);
         }
         Ok(())
+    }
+
+    /// Stores the owner's key wraps of `records` in the vault, a few vault
+    /// batches at a time (the index is left as it is).
+    async fn put_owner_wraps(
+        &self,
+        signer: &medigate_crypto::keys::SigningKeypair,
+        records: &[OwnRecord],
+    ) -> Result<(), GatewayError> {
+        let owner = signer.public_key().0;
+        let batches: Vec<Vec<OwnRecord>> = records
+            .chunks(WRAPS_PER_BATCH)
+            .map(<[OwnRecord]>::to_vec)
+            .collect();
+        futures::stream::iter(batches)
+            .map(|batch| async move {
+                let items: Vec<BatchItem<'_>> = batch
+                    .iter()
+                    .map(|record| BatchItem::KeyWrap {
+                        content_id: record.content_id,
+                        grantee: owner,
+                        bytes: &record.owner_wrap,
+                    })
+                    .collect();
+                self.vault.put_batch(signer, &items).await?;
+                Ok::<_, GatewayError>(())
+            })
+            .buffer_unordered(BATCHES_IN_FLIGHT)
+            .try_collect()
+            .await
     }
 }

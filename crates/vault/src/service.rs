@@ -28,7 +28,7 @@ use axum::{
 use base64::Engine as _;
 use futures::StreamExt as _;
 use medigate_chain_client::{
-    AccessQuestion, Client, HttpRpc, anchor, anchors, is_delegate, is_erased, is_registered,
+    AccessQuestion, Client, HttpRpc, anchor, best_anchors, is_delegate, is_erased, is_registered,
     medigate::runtime_types::medigate_access_policy::terms::{Action, Purpose},
     subxt::utils::{AccountId32, H256},
 };
@@ -60,7 +60,8 @@ pub struct VaultState {
     /// The chain, for anchors and registrations (reads at the finalized
     /// block, over HTTP).
     pub chain: Client,
-    /// The same node's JSON-RPC over HTTP, for reads of many anchors at once.
+    /// The same node's JSON-RPC over HTTP, for reads of many anchors at once
+    /// (those that wraps need, at the best block).
     pub chain_rpc: HttpRpc,
     /// The chain's `check_access`, concurrent reads asked together.
     pub gate: AccessGate,
@@ -392,8 +393,11 @@ async fn put_batch(
             } => wraps.push((*content_id, *grantee, *bytes)),
         }
     }
-    // As for a single wrap: the record is anchored, and the signer is its
-    // author, its owner or the owner's delegate.
+    // Wraps are taken for anchored records only, whose signer is the
+    // record's author, its owner or the owner's delegate. Anchors are read
+    // at the best block, so that an author's wraps can be stored while the
+    // anchor is on its way to finality: a wrap says nothing to anyone but
+    // its grantee, and reads are gated by the chain.
     let wrapped: Vec<Id> = wraps
         .iter()
         .map(|(content_id, _, _)| *content_id)
@@ -401,7 +405,7 @@ async fn put_batch(
         .into_iter()
         .collect();
     let ids: Vec<H256> = wrapped.iter().copied().map(H256).collect();
-    let found = anchors(&state.chain, &state.chain_rpc, &ids)
+    let found = best_anchors(&state.chain, &state.chain_rpc, &ids)
         .await
         .map_err(chain_error)?;
     for (content_id, found) in wrapped.iter().zip(found) {
@@ -444,9 +448,13 @@ async fn put_wrap(
         &headers,
         medigate_crypto::request::body_hash(&wrap),
     )?;
-    let anchor = anchor(&state.chain, H256(content_id))
+    // As for a batch: the record is anchored (in the best block), and the
+    // signer is its author, its owner or the owner's delegate.
+    let anchor = best_anchors(&state.chain, &state.chain_rpc, &[H256(content_id)])
         .await
         .map_err(chain_error)?
+        .pop()
+        .flatten()
         .ok_or_else(|| ApiError::not_anchored(&content_id))?;
     if account != anchor.author && !state.speaks_for(&account, &anchor.owner).await? {
         return Err(ApiError::NotPermitted {
