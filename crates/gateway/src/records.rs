@@ -25,7 +25,9 @@ use crate::{
     vault_client::{Fetched, ReadOutcome},
 };
 
-const READS_IN_FLIGHT: usize = 16;
+/// Shared records read from the vault at once: enough that the vault asks
+/// the chain about many of them in each `check_access_many` call.
+const READS_IN_FLIGHT: usize = 64;
 
 /// A record, decrypted.
 #[derive(Clone, Debug, PartialEq)]

@@ -98,30 +98,40 @@ impl Gateway {
         let signer = identity.signing_keypair();
         let me = medigate_chain_client::account_id(&signer);
         let secret = identity.encryption_secret();
-        let mut wrapped = Vec::with_capacity(records.len());
-        for record in records {
-            let key = unwrap(
-                &record.owner_wrap,
-                &secret,
-                &WrapBinding {
-                    content_id: record.content_id,
-                    grantee: me.0,
-                    grant: None,
-                },
-            )
-            .map_err(|_| GatewayError::Undecryptable(hex::encode(record.content_id)))?;
-            let wrap = wrap(
-                &key,
-                &EncryptionPublicKey(grantee_key),
-                &WrapBinding {
-                    content_id: record.content_id,
-                    grantee: grantee.0,
-                    grant,
-                },
-            )
-            .map_err(|error| GatewayError::Undecryptable(error.to_string()))?;
-            wrapped.push((record.content_id, wrap));
-        }
+        let keyed: Vec<([u8; 32], Vec<u8>)> = records
+            .iter()
+            .map(|record| (record.content_id, record.owner_wrap.clone()))
+            .collect();
+        let grantee_id = grantee.0;
+        // Unwrapping and wrapping again is CPU work: on every core, off the
+        // async runtime.
+        let wrapped = tokio::task::spawn_blocking(move || {
+            crate::cores::map_on_every_core(&keyed, |(content_id, owner_wrap)| {
+                let key = unwrap(
+                    owner_wrap,
+                    &secret,
+                    &WrapBinding {
+                        content_id: *content_id,
+                        grantee: me.0,
+                        grant: None,
+                    },
+                )
+                .map_err(|_| GatewayError::Undecryptable(hex::encode(content_id)))?;
+                let wrap = wrap(
+                    &key,
+                    &EncryptionPublicKey(grantee_key),
+                    &WrapBinding {
+                        content_id: *content_id,
+                        grantee: grantee_id,
+                        grant,
+                    },
+                )
+                .map_err(|error| GatewayError::Undecryptable(error.to_string()))?;
+                Ok::<_, GatewayError>((*content_id, wrap))
+            })
+        })
+        .await
+        .expect("wrapping does not panic")?;
         let batches: Vec<Vec<([u8; 32], [u8; medigate_crypto::wrap::WRAP_LEN])>> =
             wrapped.chunks(WRAPS_PER_BATCH).map(<[_]>::to_vec).collect();
         let shared: Vec<Vec<[u8; 32]>> = futures::stream::iter(batches)
