@@ -51,6 +51,10 @@ try:
         done = subprocess.run([medigate, "--json", *args], env=env, capture_output=True, text=True)
         return done.returncode, done.stdout.strip().splitlines()[-1:] and json.loads(done.stdout.strip().splitlines()[-1]) or None, done.stderr
 
+    # The vault makes each batch durable with one syncfs, which also writes
+    # out whatever else the file system holds dirty (a build just before, for
+    # one): that is written out now, before anything is timed.
+    os.sync()
     rates, sizes = [], []
     for seed in range(runs):
         bundle = os.path.join(work, f"bundle-{seed}.json")
