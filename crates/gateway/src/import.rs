@@ -212,6 +212,15 @@ fn encrypt_one(
     ))
 }
 
+/// The owner's key wraps of `records`, as vault batch items.
+fn owner_wraps(owner: [u8; 32], records: &[OwnRecord]) -> impl Iterator<Item = BatchItem<'_>> {
+    records.iter().map(move |record| BatchItem::KeyWrap {
+        content_id: record.content_id,
+        grantee: owner,
+        bytes: &record.owner_wrap,
+    })
+}
+
 impl Gateway {
     /// Imports one patient's Bundle (`bytes`, FHIR R4 JSON) as the user's
     /// records. Importing the same Bundle again does nothing; an import cut
@@ -576,13 +585,7 @@ impl Gateway {
                         bytes: envelope,
                     });
                 }
-                for record in &batch {
-                    items.push(BatchItem::KeyWrap {
-                        content_id: record.content_id,
-                        grantee: owner,
-                        bytes: &record.owner_wrap,
-                    });
-                }
+                items.extend(owner_wraps(owner, &batch));
                 self.vault.put_batch(signer, &items).await?;
                 self.index.set_state(&ids, RecordState::Stored).await?;
                 Ok::<_, GatewayError>(ids.len() as u64)
@@ -608,14 +611,7 @@ impl Gateway {
             .collect();
         futures::stream::iter(batches)
             .map(|batch| async move {
-                let items: Vec<BatchItem<'_>> = batch
-                    .iter()
-                    .map(|record| BatchItem::KeyWrap {
-                        content_id: record.content_id,
-                        grantee: owner,
-                        bytes: &record.owner_wrap,
-                    })
-                    .collect();
+                let items: Vec<BatchItem<'_>> = owner_wraps(owner, &batch).collect();
                 self.vault.put_batch(signer, &items).await?;
                 Ok::<_, GatewayError>(())
             })
