@@ -26,6 +26,7 @@ pub mod batch;
 pub mod config;
 #[cfg(feature = "server")]
 pub mod error;
+pub mod group_sync;
 #[cfg(feature = "server")]
 pub mod journal;
 #[cfg(feature = "server")]

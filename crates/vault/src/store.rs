@@ -14,6 +14,7 @@
 
 use std::{path::Path, sync::Arc};
 
+use crate::group_sync::GroupSync;
 use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt, stream::BoxStream};
 use object_store::{
@@ -65,6 +66,28 @@ pub enum Stored {
     AlreadyStored,
 }
 
+/// The sync of a local directory's file system.
+type LocalSync = GroupSync<Box<dyn Fn() -> std::io::Result<()> + Send + Sync>>;
+
+/// A blocking `syncfs` of the file system holding `root`.
+fn syncfs(root: std::path::PathBuf) -> Box<dyn Fn() -> std::io::Result<()> + Send + Sync> {
+    Box::new(move || {
+        let directory = std::fs::File::open(&root)?;
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            // SAFETY: `syncfs` only reads the descriptor, which stays open
+            // for the call.
+            if unsafe { libc::syncfs(directory.as_raw_fd()) } != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        directory.sync_all()?;
+        Ok(())
+    })
+}
+
 /// Lower-case hex of an id.
 pub fn hex(id: &Id) -> String {
     id.iter().map(|byte| format!("{byte:02x}")).collect()
@@ -77,8 +100,9 @@ pub struct BlobStore {
     /// The same storage without a sync per write, for batches, which end
     /// with one sync of the whole file system (local directories only).
     unsynced: Arc<dyn ObjectStore>,
-    /// The local directory to sync after a batch, if local.
-    sync_root: Option<std::path::PathBuf>,
+    /// The sync of the local directory's file system after a batch, if
+    /// local: concurrent batches share syncs.
+    local_sync: Option<Arc<LocalSync>>,
     max_blob_bytes: u64,
 }
 
@@ -116,7 +140,7 @@ impl BlobStore {
         Ok(Self {
             store: Arc::new(store),
             unsynced: Arc::new(unsynced),
-            sync_root: Some(root.to_path_buf()),
+            local_sync: Some(Arc::new(GroupSync::new(syncfs(root.to_path_buf())))),
             max_blob_bytes,
         })
     }
@@ -127,7 +151,7 @@ impl BlobStore {
         Self {
             unsynced: store.clone(),
             store,
-            sync_root: None,
+            local_sync: None,
             max_blob_bytes,
         }
     }
@@ -222,36 +246,19 @@ impl BlobStore {
         Ok(stored)
     }
 
-    /// Makes every write so far durable: one `syncfs` of the local
-    /// directory's file system (nothing to do for other backends).
+    /// Makes every write so far durable: a `syncfs` of the local
+    /// directory's file system, begun after this call and shared with the
+    /// batches that end meanwhile (nothing to do for other backends).
     async fn sync(&self) -> Result<(), StoreError> {
-        let Some(root) = self.sync_root.clone() else {
+        let Some(local_sync) = &self.local_sync else {
             return Ok(());
         };
-        let failed = |error: std::io::Error| {
+        local_sync.sync().await.map_err(|error| {
             StoreError::Backend(object_store::Error::Generic {
                 store: "LocalFileSystem",
                 source: Box::new(error),
             })
-        };
-        tokio::task::spawn_blocking(move || {
-            let directory = std::fs::File::open(&root)?;
-            #[cfg(target_os = "linux")]
-            {
-                use std::os::fd::AsRawFd;
-                // SAFETY: `syncfs` only reads the descriptor, which stays
-                // open for the call.
-                if unsafe { libc::syncfs(directory.as_raw_fd()) } != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            #[cfg(not(target_os = "linux"))]
-            directory.sync_all()?;
-            Ok(())
         })
-        .await
-        .expect("syncing does not panic")
-        .map_err(failed)
     }
 
     /// The size limit of blobs, in bytes.
