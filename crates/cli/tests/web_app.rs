@@ -165,6 +165,26 @@ impl User {
         self.check_page().await;
     }
 
+    /// Clicks a form's submit button `css` and waits until the form's
+    /// answer has replaced the page (a slow answer, such as one that waits
+    /// for a finalized block, is still loading when the click returns).
+    async fn submit(&self, css: &str) {
+        let page = self.find("html").await;
+        self.find(css).await.click().await.unwrap();
+        let started = Instant::now();
+        loop {
+            match page.attr("lang").await {
+                Err(fantoccini::error::CmdError::Standard(error)) if replaced(&error) => break,
+                Err(error) => panic!("{}: after submitting {css}: {error}", self.name),
+                Ok(_) if started.elapsed() > Duration::from_secs(60) => {
+                    panic!("{}: submitting {css} never loaded an answer", self.name)
+                }
+                Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        self.check_page().await;
+    }
+
     async fn type_into(&self, css: &str, text: &str) {
         let field = self.find(css).await;
         field.clear().await.unwrap();
@@ -766,7 +786,7 @@ async fn a_responder_reads_the_emergency_summary_and_the_patient_reviews_it() {
     patient.open("/app/emergency").await;
     patient.type_into("#full-access", "1").await;
     patient
-        .click("form[action='/app/emergency/policy'] button[type=submit]")
+        .submit("form[action='/app/emergency/policy'] button[type=submit]")
         .await;
     assert_eq!(
         patient
