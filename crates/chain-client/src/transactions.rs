@@ -1,12 +1,23 @@
 //! Submitting transactions: what every part that writes to the chain (the
 //! CLI, gateways, vaults, tests, benches) does.
 
-use std::time::{Duration, Instant};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use crate::{Client, HttpRpc, MediGateConfig, reads::AtBlock};
+use futures::{
+    FutureExt,
+    future::{BoxFuture, Shared},
+};
 use subxt::{
-    config::DefaultExtrinsicParamsBuilder, error::TransactionFinalizedSuccessError,
-    extrinsics::ExtrinsicEvents, tx::Payload, utils::AccountId32,
+    config::DefaultExtrinsicParamsBuilder,
+    error::TransactionFinalizedSuccessError,
+    extrinsics::{Extrinsic, ExtrinsicEvents},
+    tx::Payload,
+    utils::{AccountId32, H256},
 };
 use subxt_signer::sr25519::Keypair;
 
@@ -53,7 +64,14 @@ pub async fn submit_and_wait<Call: Payload>(
     let sent = sign_and_watch(client, std::slice::from_ref(call), signer, None)
         .await?
         .remove(0);
-    follow(client, sent, Stage::Finalized, None).await
+    follow(
+        client,
+        sent,
+        Stage::Finalized,
+        None,
+        &FinalizedBlocks::default(),
+    )
+    .await
 }
 
 /// The next nonce of `account` as the node's transaction pool sees it
@@ -87,7 +105,14 @@ pub async fn submit_in_best_block<Call: Payload>(
     let sent = sign_and_watch(client, std::slice::from_ref(call), signer, Some(nonce))
         .await?
         .remove(0);
-    follow(client, sent, Stage::BestBlock, None).await
+    follow(
+        client,
+        sent,
+        Stage::BestBlock,
+        None,
+        &FinalizedBlocks::default(),
+    )
+    .await
 }
 
 /// What a submitted transaction leaves to wait for: its success in a
@@ -216,6 +241,7 @@ async fn follow(
     mut sent: Sent,
     stage: Stage,
     mut in_best_block: Option<tokio::sync::oneshot::Sender<()>>,
+    blocks: &FinalizedBlocks,
 ) -> Result<ExtrinsicEvents<MediGateConfig>, ChainError> {
     use subxt::{
         error::{TransactionProgressError, TransactionStatusError},
@@ -236,10 +262,9 @@ async fn follow(
                 }
             }
             TransactionStatus::InFinalizedBlock(in_block) => {
-                return in_block
-                    .wait_for_success()
-                    .await
-                    .map_err(|error| failed(error.into()));
+                return blocks
+                    .outcome(client, in_block.block_hash(), in_block.extrinsic_hash())
+                    .await;
             }
             TransactionStatus::Invalid { message } if message.contains(ALREADY_IMPORTED) => {
                 tracing::debug!(
@@ -263,6 +288,115 @@ async fn follow(
     Err(failed(
         TransactionProgressError::UnexpectedEndOfTransactionStatusStream.into(),
     ))
+}
+
+/// A transaction of a block, with its client at that block.
+type BlockTransaction =
+    Extrinsic<'static, MediGateConfig, subxt::client::OnlineClientAtBlockImpl<MediGateConfig>>;
+
+/// What a finalized block says of the transactions in it.
+struct BlockRead {
+    /// The block, for its metadata.
+    block: AtBlock,
+    /// Its transactions, by hash.
+    transactions: HashMap<H256, BlockTransaction>,
+    /// The `ExtrinsicFailed` event data of each transaction that failed, by
+    /// the transaction's index in the block.
+    failures: HashMap<u32, Vec<u8>>,
+}
+
+/// A read of a block, shared by whoever waits for it.
+type SharedRead = Shared<BoxFuture<'static, Result<Arc<BlockRead>, String>>>;
+
+/// The finalized blocks of the transactions submitted together, each read
+/// once (body and events) however many of them it holds: one import's
+/// anchor batches fill a block with several large transactions, each of
+/// whose followers would otherwise download and decode all of it.
+#[derive(Clone, Default)]
+struct FinalizedBlocks(Arc<Mutex<HashMap<H256, SharedRead>>>);
+
+impl FinalizedBlocks {
+    /// The events of `transaction` in the finalized block `block` if it
+    /// succeeded there; the error it failed with if not.
+    async fn outcome(
+        &self,
+        client: &Client,
+        block: H256,
+        transaction: H256,
+    ) -> Result<ExtrinsicEvents<MediGateConfig>, ChainError> {
+        let reading = |reason: String| ChainError::Storage {
+            item: "a finalized block's transactions",
+            reason: format!("block {block:?}: {reason}"),
+        };
+        let read = self
+            .0
+            .lock()
+            .expect("the block reads' lock is never poisoned")
+            .entry(block)
+            .or_insert_with(|| read_block(client.clone(), block).boxed().shared())
+            .clone();
+        let read = read.await.map_err(reading)?;
+        let found = read
+            .transactions
+            .get(&transaction)
+            .ok_or_else(|| reading(format!("transaction {transaction:?} is not in it")))?;
+        if let Some(bytes) = read.failures.get(&(found.index() as u32)) {
+            use subxt::error::{DispatchError, TransactionEventsError};
+            let error = match DispatchError::decode_from(bytes.as_slice(), read.block.metadata()) {
+                Ok(error) => TransactionEventsError::from(error),
+                Err(error) => TransactionEventsError::CannotDecodeDispatchError {
+                    error,
+                    bytes: bytes.clone(),
+                },
+            };
+            return Err(ChainError::Failed(Box::new(
+                TransactionFinalizedSuccessError::SuccessError(error),
+            )));
+        }
+        found
+            .events()
+            .await
+            .map_err(|error| reading(error.to_string()))
+    }
+}
+
+/// Reads the finalized block `hash`: its transactions, and which failed.
+async fn read_block(client: Client, hash: H256) -> Result<Arc<BlockRead>, String> {
+    use subxt::events::Phase;
+    let block = client
+        .at_block(hash)
+        .await
+        .map_err(|error| error.to_string())?;
+    let body = block
+        .extrinsics()
+        .fetch()
+        .await
+        .map_err(|error| error.to_string())?;
+    let mut transactions = HashMap::new();
+    for transaction in body.iter() {
+        let transaction = transaction.map_err(|error| error.to_string())?;
+        transactions.insert(transaction.hash(), transaction.into_owned());
+    }
+    let events = block
+        .events()
+        .fetch()
+        .await
+        .map_err(|error| error.to_string())?;
+    let mut failures = HashMap::new();
+    for event in events.iter() {
+        let event = event.map_err(|error| error.to_string())?;
+        if let Phase::ApplyExtrinsic(index) = event.phase()
+            && event.pallet_name() == "System"
+            && event.event_name() == "ExtrinsicFailed"
+        {
+            failures.insert(index, event.field_bytes().to_vec());
+        }
+    }
+    Ok(Arc::new(BlockRead {
+        block,
+        transactions,
+        failures,
+    }))
 }
 
 /// Looks for `sent` in the finalized blocks after the one it was signed
@@ -380,14 +514,15 @@ pub async fn submit_many_followed<Call: Payload>(
     signer: &Keypair,
     first: u64,
 ) -> Result<Vec<Submitted>, ChainError> {
+    let blocks = FinalizedBlocks::default();
     Ok(sign_and_watch(client, calls, signer, Some(first))
         .await?
         .into_iter()
         .map(|sent| {
-            let client = client.clone();
+            let (client, blocks) = (client.clone(), blocks.clone());
             let (reached, in_best_block) = tokio::sync::oneshot::channel();
             let task = tokio::spawn(async move {
-                follow(&client, sent, Stage::Finalized, Some(reached)).await
+                follow(&client, sent, Stage::Finalized, Some(reached), &blocks).await
             });
             let finality: Finality =
                 Box::pin(
@@ -429,11 +564,12 @@ pub async fn submit_many<Call: Payload>(
 
 /// What is left to wait for of each of `sent`.
 fn finalities(client: &Client, sent: Vec<Sent>) -> Result<Vec<Finality>, ChainError> {
+    let blocks = FinalizedBlocks::default();
     Ok(sent
         .into_iter()
         .map(|sent| -> Finality {
-            let client = client.clone();
-            Box::pin(async move { follow(&client, sent, Stage::Finalized, None).await })
+            let (client, blocks) = (client.clone(), blocks.clone());
+            Box::pin(async move { follow(&client, sent, Stage::Finalized, None, &blocks).await })
         })
         .collect())
 }

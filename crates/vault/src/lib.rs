@@ -5,6 +5,8 @@
 //!   and renamed into place before a write is acknowledged, or an
 //!   S3-compatible bucket), each blob checked against its content id as it
 //!   streams in.
+//!   [`local_batch`] writes a batch's files to a local directory on one
+//!   thread.
 //! - [`auth`]: the signed-request headers, read and checked.
 //! - [`replay`]: freshness and replay checks of signed requests.
 //! - [`access_gate`]: the chain's `check_access` for each read, concurrent
@@ -29,6 +31,7 @@ pub mod error;
 pub mod group_sync;
 #[cfg(feature = "server")]
 pub mod journal;
+pub mod local_batch;
 #[cfg(feature = "server")]
 pub mod receipts;
 pub mod replay;

@@ -405,6 +405,7 @@ async fn put_batch(
         .into_iter()
         .collect();
     let ids: Vec<H256> = wrapped.iter().copied().map(H256).collect();
+    let started = std::time::Instant::now();
     let found = best_anchors(&state.chain, &state.chain_rpc, &ids)
         .await
         .map_err(chain_error)?;
@@ -418,7 +419,15 @@ async fn put_batch(
             });
         }
     }
+    let checked_ms = started.elapsed().as_millis() as u64;
     let stored = state.store.put_batch(&envelopes, &wraps).await?;
+    tracing::debug!(
+        envelopes = envelopes.len(),
+        wraps = wraps.len(),
+        checked_ms,
+        ms = started.elapsed().as_millis() as u64,
+        "batch stored"
+    );
     Ok(Json(serde_json::json!({
         "created": stored.created,
         "present": stored.present,

@@ -14,7 +14,10 @@
 
 use std::{path::Path, sync::Arc};
 
-use crate::group_sync::GroupSync;
+use crate::{
+    group_sync::GroupSync,
+    local_batch::{FileWrite, LocalBatchError, write_batch},
+};
 use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt, stream::BoxStream};
 use object_store::{
@@ -97,13 +100,20 @@ pub fn hex(id: &Id) -> String {
 #[derive(Clone, Debug)]
 pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
-    /// The same storage without a sync per write, for batches, which end
-    /// with one sync of the whole file system (local directories only).
-    unsynced: Arc<dyn ObjectStore>,
-    /// The sync of the local directory's file system after a batch, if
-    /// local: concurrent batches share syncs.
-    local_sync: Option<Arc<LocalSync>>,
+    /// The local directory, if the store is one: batches are written to it
+    /// directly (see [`crate::local_batch`]).
+    local: Option<Arc<LocalDirectory>>,
     max_blob_bytes: u64,
+}
+
+/// A local directory that batches are written to.
+#[derive(Debug)]
+struct LocalDirectory {
+    /// The directory.
+    root: std::path::PathBuf,
+    /// The sync of its file system after a batch: concurrent batches share
+    /// syncs.
+    sync: LocalSync,
 }
 
 /// What storing a batch did.
@@ -136,11 +146,12 @@ impl BlobStore {
             })
         })?;
         let store = LocalFileSystem::new_with_prefix(root)?.with_fsync(true);
-        let unsynced = LocalFileSystem::new_with_prefix(root)?;
         Ok(Self {
             store: Arc::new(store),
-            unsynced: Arc::new(unsynced),
-            local_sync: Some(Arc::new(GroupSync::new(syncfs(root.to_path_buf())))),
+            local: Some(Arc::new(LocalDirectory {
+                root: root.to_path_buf(),
+                sync: GroupSync::new(syncfs(root.to_path_buf())),
+            })),
             max_blob_bytes,
         })
     }
@@ -149,9 +160,8 @@ impl BlobStore {
     /// they return).
     pub fn new(store: Arc<dyn ObjectStore>, max_blob_bytes: u64) -> Self {
         Self {
-            unsynced: store.clone(),
             store,
-            local_sync: None,
+            local: None,
             max_blob_bytes,
         }
     }
@@ -159,9 +169,10 @@ impl BlobStore {
     /// Stores a batch of small envelopes and key wraps (see
     /// [`crate::batch`]): every envelope must hash to its content id and
     /// fit the limit, and every wrap's envelope must be stored or in the
-    /// batch, or nothing is stored. Writes are not synced one by one: the
-    /// whole file system is synced once before this returns, so an
-    /// acknowledged batch is as durable as single uploads.
+    /// batch, or nothing is stored. On a local directory writes are not
+    /// synced one by one: the whole file system is synced once before this
+    /// returns, so an acknowledged batch is as durable as single uploads
+    /// (other backends' writes are durable when they return).
     pub async fn put_batch(
         &self,
         envelopes: &[(Id, &[u8])],
@@ -190,6 +201,11 @@ impl BlobStore {
             .map(|(content_id, _, _)| *content_id)
             .filter(|content_id| !in_batch.contains(content_id))
             .collect();
+        if let Some(local) = &self.local {
+            return self
+                .put_local_batch(local, envelopes, wraps, &outside)
+                .await;
+        }
         for content_id in &outside {
             if !self.contains(content_id).await? {
                 return Err(StoreError::NotFound(hex(content_id)));
@@ -212,7 +228,7 @@ impl BlobStore {
                 if self.contains(&content_id).await? {
                     return Ok::<_, StoreError>(false);
                 }
-                self.unsynced
+                self.store
                     .put(&Self::blob_path(&content_id), PutPayload::from(bytes))
                     .await?;
                 Ok(true)
@@ -225,13 +241,13 @@ impl BlobStore {
         stored.wraps = wraps.len();
         futures::stream::iter(wraps)
             .map(|(content_id, grantee, bytes)| async move {
-                self.unsynced
+                self.store
                     .put(
                         &Self::wrap_path(&content_id, &grantee),
                         PutPayload::from(bytes),
                     )
                     .await?;
-                self.unsynced
+                self.store
                     .put(
                         &Self::marker_path(&grantee, &content_id),
                         PutPayload::default(),
@@ -242,23 +258,76 @@ impl BlobStore {
             .buffer_unordered(BATCH_WRITES_IN_FLIGHT)
             .try_collect::<Vec<()>>()
             .await?;
-        self.sync().await?;
         Ok(stored)
+    }
+
+    /// [`Self::put_batch`] on a local directory, checked: every file of
+    /// the batch written on one blocking thread, then the file system
+    /// synced. `outside` are the blobs the wraps need that the batch does
+    /// not bring.
+    async fn put_local_batch(
+        &self,
+        local: &Arc<LocalDirectory>,
+        envelopes: &[(Id, &[u8])],
+        wraps: &[(Id, Id, &[u8])],
+        outside: &std::collections::BTreeSet<Id>,
+    ) -> Result<BatchStored, StoreError> {
+        let required: Vec<String> = outside
+            .iter()
+            .map(|content_id| Self::blob_path(content_id).to_string())
+            .collect();
+        let mut writes = Vec::with_capacity(envelopes.len() + 2 * wraps.len());
+        for (content_id, bytes) in envelopes {
+            writes.push(FileWrite {
+                path: Self::blob_path(content_id).to_string(),
+                bytes: Bytes::copy_from_slice(bytes),
+                keep_existing: true,
+            });
+        }
+        for (content_id, grantee, bytes) in wraps {
+            // The wrap before its marker: a marker never names a wrap that
+            // was not written.
+            writes.push(FileWrite {
+                path: Self::wrap_path(content_id, grantee).to_string(),
+                bytes: Bytes::copy_from_slice(bytes),
+                keep_existing: false,
+            });
+            writes.push(FileWrite {
+                path: Self::marker_path(grantee, content_id).to_string(),
+                bytes: Bytes::new(),
+                keep_existing: true,
+            });
+        }
+        let root = local.root.clone();
+        let written = tokio::task::spawn_blocking(move || write_batch(&root, &required, &writes))
+            .await
+            .expect("writing a batch does not panic")
+            .map_err(|error| match error {
+                LocalBatchError::Missing(path) => {
+                    StoreError::NotFound(path.rsplit('/').next().unwrap_or(&path).to_string())
+                }
+                error => local_error(error),
+            })?;
+        let created = written[..envelopes.len()]
+            .iter()
+            .filter(|created| **created)
+            .count();
+        self.sync().await?;
+        Ok(BatchStored {
+            created,
+            present: envelopes.len() - created,
+            wraps: wraps.len(),
+        })
     }
 
     /// Makes every write so far durable: a `syncfs` of the local
     /// directory's file system, begun after this call and shared with the
     /// batches that end meanwhile (nothing to do for other backends).
     async fn sync(&self) -> Result<(), StoreError> {
-        let Some(local_sync) = &self.local_sync else {
+        let Some(local) = &self.local else {
             return Ok(());
         };
-        local_sync.sync().await.map_err(|error| {
-            StoreError::Backend(object_store::Error::Generic {
-                store: "LocalFileSystem",
-                source: Box::new(error),
-            })
-        })
+        local.sync.sync().await.map_err(local_error)
     }
 
     /// The size limit of blobs, in bytes.
@@ -459,6 +528,14 @@ impl BlobStore {
     }
 }
 
+/// A local directory's failure as a backend error.
+fn local_error(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(object_store::Error::Generic {
+        store: "LocalFileSystem",
+        source: Box::new(error),
+    })
+}
+
 /// The id written as 64 hex digits in `text`, if it is one.
 fn parse_hex_id(text: &str) -> Option<Id> {
     let digits = text.as_bytes();
@@ -622,6 +699,76 @@ mod tests {
             .unwrap_err();
         assert!(matches!(error, StoreError::Interrupted(_)), "{error}");
         assert!(files_under(root.path()).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_read_back_like_single_writes_and_a_refused_one_writes_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let store = BlobStore::local(root.path(), 1 << 20).unwrap();
+        let (first, second) = (id_of(b"first envelope"), id_of(b"second envelope"));
+        let (owner, doctor) = ([1u8; 32], [2u8; 32]);
+        // A wrap of a blob that is neither stored nor in the batch.
+        let refused = store
+            .put_batch(
+                &[(first, b"first envelope".as_slice())],
+                &[(second, owner, b"wrap".as_slice())],
+            )
+            .await;
+        assert!(matches!(refused, Err(StoreError::NotFound(ref id)) if *id == hex(&second)));
+        assert!(files_under(root.path()).is_empty());
+
+        let stored = store
+            .put_batch(
+                &[(first, b"first envelope".as_slice())],
+                &[(first, owner, b"owner's wrap".as_slice())],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            stored,
+            BatchStored {
+                created: 1,
+                present: 0,
+                wraps: 1
+            }
+        );
+        // Wraps of a stored blob, and the same envelope again.
+        let stored = store
+            .put_batch(
+                &[
+                    (first, b"first envelope".as_slice()),
+                    (second, b"second envelope".as_slice()),
+                ],
+                &[
+                    (first, doctor, b"doctor's wrap".as_slice()),
+                    (second, owner, b"owner's second wrap".as_slice()),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            stored,
+            BatchStored {
+                created: 1,
+                present: 1,
+                wraps: 2
+            }
+        );
+        assert_eq!(read_all(&store, &second).await, b"second envelope");
+        assert_eq!(
+            store.get_wrap(&first, &doctor).await.unwrap(),
+            Bytes::from_static(b"doctor's wrap")
+        );
+        let mut mine = vec![first, second];
+        mine.sort_unstable();
+        assert_eq!(store.list_wraps_for(&owner).await.unwrap(), mine);
+        assert_eq!(store.list_wraps_for(&doctor).await.unwrap(), [first]);
+        assert!(
+            files_under(root.path())
+                .iter()
+                .all(|file| !file.to_string_lossy().contains('#')),
+            "no staged file stays"
+        );
     }
 
     #[tokio::test]
