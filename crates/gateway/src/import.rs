@@ -240,6 +240,9 @@ impl Gateway {
         let import_id = hex::encode(blake3::hash(bytes).as_bytes());
         let state = self.index.import_state(&import_id).await?;
         let resumed = state.as_deref() == Some("staged");
+        // The records of a new import as staged; read from the index for
+        // an import staged before.
+        let mut fresh: Option<Vec<OwnRecord>> = None;
         if state.is_none() {
             let bundle = take_apart(bytes, &import_id).map_err(GatewayError::from)?;
             tracing::info!(
@@ -286,6 +289,7 @@ impl Gateway {
             self.index
                 .stage_import(&import_id, &staged, crate::now_ms())
                 .await?;
+            fresh = Some(staged.into_iter().map(|(record, _)| record).collect());
             tracing::info!(
                 import_id,
                 ms = started.elapsed().as_millis() as u64,
@@ -296,10 +300,13 @@ impl Gateway {
         let shared = if already_imported {
             0
         } else {
-            self.complete_import(&identity, &import_id, resumed, &progress)
+            self.complete_import(&identity, &import_id, resumed, fresh.clone(), &progress)
                 .await?
         };
-        let records = self.index.records_of_import(&import_id).await?;
+        let records = match fresh {
+            Some(records) => records,
+            None => self.index.records_of_import(&import_id).await?,
+        };
         tracing::info!(
             import_id,
             ms = started.elapsed().as_millis() as u64,
@@ -340,23 +347,27 @@ impl Gateway {
         let quiet: ProgressSink = Arc::new(|_| {});
         for import_id in &unfinished {
             tracing::info!(import_id, "completing an interrupted import");
-            self.complete_import(&identity, import_id, true, &quiet)
+            self.complete_import(&identity, import_id, true, None, &quiet)
                 .await?;
         }
         Ok(unfinished.len())
     }
 
-    /// Anchors, stores and shares the staged records of an import, then
+    /// Anchors, stores and shares the staged records of an import (`fresh`:
+    /// those just staged, or `None` to read them from the index), then
     /// marks it done; returns how many records were shared with grantees.
     async fn complete_import(
         &self,
         identity: &Identity,
         import_id: &str,
         resumed: bool,
+        fresh: Option<Vec<OwnRecord>>,
         progress: &ProgressSink,
     ) -> Result<u64, GatewayError> {
-        let records = self.index.records_of_import(import_id).await?;
-        tracing::debug!(import_id, "import: staged records read");
+        let records = match fresh {
+            Some(records) => records,
+            None => self.index.records_of_import(import_id).await?,
+        };
         let total = records.len() as u64;
         let signer = identity.signing_keypair();
         let owner = medigate_chain_client::account_id(&signer);
@@ -479,7 +490,15 @@ impl Gateway {
                         "import: anchor batch finalized"
                     );
                     let ids: Vec<[u8; 32]> = batch.iter().map(|record| record.content_id).collect();
-                    self.index.set_state(&ids, RecordState::Anchored).await?;
+                    // Stored at once when the wraps are in the vault (a
+                    // stored record is anchored); anchored, to be stored
+                    // next, when not.
+                    let state = if wrapped.is_ok() {
+                        RecordState::Stored
+                    } else {
+                        RecordState::Anchored
+                    };
+                    self.index.set_state(&ids, state).await?;
                     let anchored = anchored_count
                         .fetch_add(ids.len() as u64, std::sync::atomic::Ordering::Relaxed)
                         + ids.len() as u64;
@@ -490,7 +509,6 @@ impl Gateway {
                     });
                     match wrapped {
                         Ok(()) => {
-                            self.index.set_state(&ids, RecordState::Stored).await?;
                             stored.add(ids.len() as u64);
                             Ok(())
                         }

@@ -338,12 +338,18 @@ impl Index {
         state: RecordState,
     ) -> Result<(), GatewayError> {
         let mut transaction = self.pool.begin().await?;
-        for content_id in content_ids {
-            sqlx::query("UPDATE records SET state = $1 WHERE content_id = $2")
-                .bind(state.as_str())
-                .bind(hex::encode(content_id))
-                .execute(&mut *transaction)
-                .await?;
+        for ids in content_ids.chunks(IDS_PER_QUERY) {
+            let placeholders = (2..=ids.len() + 1)
+                .map(|n| format!("${n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let statement =
+                format!("UPDATE records SET state = $1 WHERE content_id IN ({placeholders})");
+            let mut query = sqlx::query(&statement).bind(state.as_str());
+            for id in ids {
+                query = query.bind(hex::encode(id));
+            }
+            query.execute(&mut *transaction).await?;
         }
         transaction.commit().await?;
         Ok(())
