@@ -141,7 +141,7 @@ struct Sent {
 #[derive(Clone, Debug)]
 pub struct SentTransaction {
     /// Its hash.
-    pub hash: subxt::utils::H256,
+    pub hash: H256,
     /// The account that signed it.
     pub account: AccountId32,
     /// Its nonce.
@@ -305,13 +305,77 @@ struct BlockRead {
     failures: HashMap<u32, Vec<u8>>,
 }
 
+impl BlockRead {
+    /// Reads `block`: its transactions, and which of them failed.
+    async fn of(block: AtBlock) -> Result<Self, String> {
+        use subxt::events::Phase;
+        let body = block
+            .extrinsics()
+            .fetch()
+            .await
+            .map_err(|error| error.to_string())?;
+        let mut transactions = HashMap::new();
+        for transaction in body.iter() {
+            let transaction = transaction.map_err(|error| error.to_string())?;
+            transactions.insert(transaction.hash(), transaction.into_owned());
+        }
+        let events = block
+            .events()
+            .fetch()
+            .await
+            .map_err(|error| error.to_string())?;
+        let mut failures = HashMap::new();
+        for event in events.iter() {
+            let event = event.map_err(|error| error.to_string())?;
+            if let Phase::ApplyExtrinsic(index) = event.phase()
+                && event.pallet_name() == "System"
+                && event.event_name() == "ExtrinsicFailed"
+            {
+                failures.insert(index, event.field_bytes().to_vec());
+            }
+        }
+        Ok(Self {
+            block,
+            transactions,
+            failures,
+        })
+    }
+
+    /// `None` if `transaction` is not in the block; if it is, its events
+    /// when it succeeded, the error it failed with when not.
+    async fn outcome(
+        &self,
+        transaction: H256,
+    ) -> Option<Result<ExtrinsicEvents<MediGateConfig>, ChainError>> {
+        let found = self.transactions.get(&transaction)?;
+        if let Some(bytes) = self.failures.get(&(found.index() as u32)) {
+            use subxt::error::{DispatchError, TransactionEventsError};
+            let error = match DispatchError::decode_from(bytes.as_slice(), self.block.metadata()) {
+                Ok(error) => TransactionEventsError::from(error),
+                Err(error) => TransactionEventsError::CannotDecodeDispatchError {
+                    error,
+                    bytes: bytes.clone(),
+                },
+            };
+            return Some(Err(ChainError::Failed(Box::new(
+                TransactionFinalizedSuccessError::SuccessError(error),
+            ))));
+        }
+        Some(found.events().await.map_err(|error| ChainError::Storage {
+            item: "a transaction's events",
+            reason: error.to_string(),
+        }))
+    }
+}
+
 /// A read of a block, shared by whoever waits for it.
 type SharedRead = Shared<BoxFuture<'static, Result<Arc<BlockRead>, String>>>;
 
 /// The finalized blocks of the transactions submitted together, each read
-/// once (body and events) however many of them it holds: one import's
-/// anchor batches fill a block with several large transactions, each of
-/// whose followers would otherwise download and decode all of it.
+/// once (its body, and which transactions failed) however many of them it
+/// holds: one import's anchor batches fill a block with several large
+/// transactions, each of whose followers would otherwise download and
+/// decode all of it. Each transaction then fetches only its events.
 #[derive(Clone, Default)]
 struct FinalizedBlocks(Arc<Mutex<HashMap<H256, SharedRead>>>);
 
@@ -333,70 +397,25 @@ impl FinalizedBlocks {
             .lock()
             .expect("the block reads' lock is never poisoned")
             .entry(block)
-            .or_insert_with(|| read_block(client.clone(), block).boxed().shared())
+            .or_insert_with(|| {
+                let client = client.clone();
+                async move {
+                    let at = client
+                        .at_block(block)
+                        .await
+                        .map_err(|error| error.to_string())?;
+                    Ok(Arc::new(BlockRead::of(at).await?))
+                }
+                .boxed()
+                .shared()
+            })
             .clone();
-        let read = read.await.map_err(reading)?;
-        let found = read
-            .transactions
-            .get(&transaction)
-            .ok_or_else(|| reading(format!("transaction {transaction:?} is not in it")))?;
-        if let Some(bytes) = read.failures.get(&(found.index() as u32)) {
-            use subxt::error::{DispatchError, TransactionEventsError};
-            let error = match DispatchError::decode_from(bytes.as_slice(), read.block.metadata()) {
-                Ok(error) => TransactionEventsError::from(error),
-                Err(error) => TransactionEventsError::CannotDecodeDispatchError {
-                    error,
-                    bytes: bytes.clone(),
-                },
-            };
-            return Err(ChainError::Failed(Box::new(
-                TransactionFinalizedSuccessError::SuccessError(error),
-            )));
-        }
-        found
-            .events()
+        read.await
+            .map_err(reading)?
+            .outcome(transaction)
             .await
-            .map_err(|error| reading(error.to_string()))
+            .unwrap_or_else(|| Err(reading(format!("transaction {transaction:?} is not in it"))))
     }
-}
-
-/// Reads the finalized block `hash`: its transactions, and which failed.
-async fn read_block(client: Client, hash: H256) -> Result<Arc<BlockRead>, String> {
-    use subxt::events::Phase;
-    let block = client
-        .at_block(hash)
-        .await
-        .map_err(|error| error.to_string())?;
-    let body = block
-        .extrinsics()
-        .fetch()
-        .await
-        .map_err(|error| error.to_string())?;
-    let mut transactions = HashMap::new();
-    for transaction in body.iter() {
-        let transaction = transaction.map_err(|error| error.to_string())?;
-        transactions.insert(transaction.hash(), transaction.into_owned());
-    }
-    let events = block
-        .events()
-        .fetch()
-        .await
-        .map_err(|error| error.to_string())?;
-    let mut failures = HashMap::new();
-    for event in events.iter() {
-        let event = event.map_err(|error| error.to_string())?;
-        if let Phase::ApplyExtrinsic(index) = event.phase()
-            && event.pallet_name() == "System"
-            && event.event_name() == "ExtrinsicFailed"
-        {
-            failures.insert(index, event.field_bytes().to_vec());
-        }
-    }
-    Ok(Arc::new(BlockRead {
-        block,
-        transactions,
-        failures,
-    }))
 }
 
 /// Looks for `sent` in the finalized blocks after the one it was signed
@@ -426,20 +445,9 @@ pub async fn find_finalized(
                 .at_block(next)
                 .await
                 .map_err(|error| reading(next)(error.to_string()))?;
-            let extrinsics = block
-                .extrinsics()
-                .fetch()
-                .await
-                .map_err(|error| reading(next)(error.to_string()))?;
-            for extrinsic in extrinsics.iter() {
-                let extrinsic = extrinsic.map_err(|error| reading(next)(error.to_string()))?;
-                if extrinsic.hash() == sent.hash {
-                    let events = extrinsic
-                        .events()
-                        .await
-                        .map_err(|error| reading(next)(error.to_string()))?;
-                    return succeeded(&block, events);
-                }
+            let read = BlockRead::of(block).await.map_err(reading(next))?;
+            if let Some(outcome) = read.outcome(sent.hash).await {
+                return outcome;
             }
             next += 1;
         }
@@ -457,41 +465,6 @@ pub async fn find_finalized(
         }
         tokio::time::sleep(LOST_TRANSACTION_POLL).await;
     }
-}
-
-/// `events`, those of a transaction found in `block`, if it succeeded; the
-/// error it failed with if not.
-fn succeeded(
-    block: &AtBlock,
-    events: ExtrinsicEvents<MediGateConfig>,
-) -> Result<ExtrinsicEvents<MediGateConfig>, ChainError> {
-    use subxt::error::{DispatchError, TransactionEventsError};
-    let failed = |error: TransactionEventsError| {
-        ChainError::Failed(Box::new(TransactionFinalizedSuccessError::SuccessError(
-            error,
-        )))
-    };
-    for (index, event) in events.iter().enumerate() {
-        let event = event.map_err(|error| {
-            failed(TransactionEventsError::CannotDecodeEventInBlock {
-                event_index: index,
-                block_hash: block.block_hash().into(),
-                error,
-            })
-        })?;
-        if event.pallet_name() == "System" && event.event_name() == "ExtrinsicFailed" {
-            let error = DispatchError::decode_from(event.field_bytes(), block.metadata()).map_err(
-                |error| {
-                    failed(TransactionEventsError::CannotDecodeDispatchError {
-                        error,
-                        bytes: event.field_bytes().to_vec(),
-                    })
-                },
-            )?;
-            return Err(failed(error.into()));
-        }
-    }
-    Ok(events)
 }
 
 /// A transaction handed to the node, followed by a task of its own.
