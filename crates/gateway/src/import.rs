@@ -300,7 +300,7 @@ impl Gateway {
         let shared = if already_imported {
             0
         } else {
-            self.complete_import(&identity, &import_id, resumed, fresh.clone(), &progress)
+            self.complete_import(&identity, &import_id, resumed, fresh.as_deref(), &progress)
                 .await?
         };
         let records = match fresh {
@@ -361,12 +361,16 @@ impl Gateway {
         identity: &Identity,
         import_id: &str,
         resumed: bool,
-        fresh: Option<Vec<OwnRecord>>,
+        fresh: Option<&[OwnRecord]>,
         progress: &ProgressSink,
     ) -> Result<u64, GatewayError> {
+        let read;
         let records = match fresh {
             Some(records) => records,
-            None => self.index.records_of_import(import_id).await?,
+            None => {
+                read = self.index.records_of_import(import_id).await?;
+                &read[..]
+            }
         };
         let total = records.len() as u64;
         let signer = identity.signing_keypair();
