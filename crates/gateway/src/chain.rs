@@ -84,6 +84,14 @@ pub async fn submit_together<Call: Payload>(
     Ok(())
 }
 
+/// How the pool refuses a transaction whose account and nonce another
+/// transaction in it already has.
+pub const NONCE_TAKEN: &str = "priority of the transaction is too low";
+
+/// How many times [`crate::Gateway::submit`] signs a call again after its
+/// nonce was taken.
+pub const NONCE_RETRIES: u32 = 3;
+
 /// The longest [`crate::Gateway::wait_for_pending`] waits.
 pub const PENDING_WAIT: Duration = Duration::from_secs(30);
 
@@ -100,10 +108,24 @@ impl crate::Gateway {
         calls: &[Call],
         signer: &SigningKeypair,
     ) -> Result<Vec<medigate_chain_client::Submitted>, GatewayError> {
+        Ok(self.submit_calls_from(calls, signer, 0).await?.1)
+    }
+
+    /// [`Self::submit_calls`] at nonces from at least `lowest`; returns
+    /// the first nonce taken, too.
+    async fn submit_calls_from<Call: Payload>(
+        &self,
+        calls: &[Call],
+        signer: &SigningKeypair,
+        lowest: u64,
+    ) -> Result<(u64, Vec<medigate_chain_client::Submitted>), GatewayError> {
         let _one_at_a_time = self.signing.lock().await;
-        let first =
-            medigate_chain_client::next_nonce(self.checker.rpc(), &account_id(signer)).await?;
-        Ok(medigate_chain_client::submit_many_followed(&self.chain, calls, signer, first).await?)
+        let first = medigate_chain_client::next_nonce(self.checker.rpc(), &account_id(signer))
+            .await?
+            .max(lowest);
+        let submitted =
+            medigate_chain_client::submit_many_followed(&self.chain, calls, signer, first).await?;
+        Ok((first, submitted))
     }
 
     /// Waits until none of `account`'s transactions is pending: the pool's
@@ -124,17 +146,31 @@ impl crate::Gateway {
     }
 
     /// Signs and submits one call as [`Self::submit_calls`] does, waiting
-    /// for it to succeed in a finalized block.
+    /// for it to succeed in a finalized block. The fork-aware pool's next
+    /// nonce can miss a transaction of this gateway handed over just
+    /// before (the pool's own race, as with [`medigate_chain_client::ALREADY_IMPORTED`]); the pool
+    /// then refuses the call for its taken nonce ([`NONCE_TAKEN`]), and it
+    /// is signed again at the next one, up to [`NONCE_RETRIES`] times.
     pub async fn submit<Call: Payload>(
         &self,
         call: &Call,
         signer: &SigningKeypair,
     ) -> Result<ExtrinsicEvents<MediGateConfig>, GatewayError> {
-        let submitted = self
-            .submit_calls(std::slice::from_ref(call), signer)
-            .await?
-            .remove(0);
-        Ok(submitted.finality.await?)
+        let (mut lowest, mut retries) = (0, 0);
+        loop {
+            let (nonce, mut submitted) = self
+                .submit_calls_from(std::slice::from_ref(call), signer, lowest)
+                .await?;
+            match submitted.remove(0).finality.await {
+                Err(ChainError::Invalid(message))
+                    if message.contains(NONCE_TAKEN) && retries < NONCE_RETRIES =>
+                {
+                    tracing::debug!(nonce, %message, "the nonce was taken; the call is signed again at the next one");
+                    (lowest, retries) = (nonce + 1, retries + 1);
+                }
+                outcome => return Ok(outcome?),
+            }
+        }
     }
 }
 
