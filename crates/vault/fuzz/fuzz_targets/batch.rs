@@ -4,13 +4,4 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(items) = medigate_vault::batch::parse(data) else {
-        return;
-    };
-    let mut encoded = Vec::new();
-    for item in &items {
-        medigate_vault::batch::encode(item, &mut encoded);
-    }
-    assert_eq!(encoded, data);
-});
+fuzz_target!(|data: &[u8]| medigate_vault_fuzz::batch(data));

@@ -1,0 +1,53 @@
+//! The properties the fuzz targets of `medigate-vault` check, one function
+//! a target. The libFuzzer targets (`fuzz_targets/`) call them; so does the
+//! crate's `tests/fuzz_replay.rs`, on the stable toolchain.
+
+use http::{HeaderMap, HeaderValue};
+use medigate_vault::{
+    auth::{ACCOUNT_HEADER, NONCE_HEADER, RequestSigner, SIGNATURE_HEADER, TIMESTAMP_HEADER},
+    replay::ReplayGuard,
+};
+
+/// The signed headers in the order [`signed_headers`] reads them, one a line.
+pub const SIGNED_HEADERS: [&str; 4] = [
+    ACCOUNT_HEADER,
+    TIMESTAMP_HEADER,
+    NONCE_HEADER,
+    SIGNATURE_HEADER,
+];
+
+/// Any values in the four signed-request headers: reading them never panics,
+/// and authenticating what was read never succeeds without a signature.
+pub fn signed_headers(data: &[u8]) {
+    // Four values separated by newlines, in header order.
+    let mut headers = HeaderMap::new();
+    for (name, value) in SIGNED_HEADERS
+        .into_iter()
+        .zip(data.split(|byte| *byte == b'\n'))
+    {
+        if let Ok(value) = HeaderValue::from_bytes(value) {
+            headers.insert(name, value);
+        }
+    }
+    if let Ok(signer) = RequestSigner::from_headers(&headers) {
+        let mut guard = ReplayGuard::new(60_000);
+        assert!(
+            signer
+                .authenticate("GET", "/blobs", [0; 32], &mut guard, signer.timestamp_ms)
+                .is_err()
+        );
+    }
+}
+
+/// Any bytes as a `POST /batches` body: parsing never panics, and what it
+/// accepts encodes back to exactly the same bytes.
+pub fn batch(data: &[u8]) {
+    let Ok(items) = medigate_vault::batch::parse(data) else {
+        return;
+    };
+    let mut encoded = Vec::new();
+    for item in &items {
+        medigate_vault::batch::encode(item, &mut encoded);
+    }
+    assert_eq!(encoded, data);
+}
