@@ -3,8 +3,8 @@
 # Debian packages (protoc for libp2p's protobuf code, libssl-dev + pkg-config
 # for the system OpenSSL, postgresql for the throwaway server of the gateway's
 # PostgreSQL tests, see scripts/postgres.sh; chromium and chromium-driver for
-# the web app's browser tests), the Rust WebAssembly targets and
-# rust-src for the runtime, rustfmt for the format check, s3s-fs (an
+# the web app's browser tests), the Rust WebAssembly target of the runtime
+# (wasm32v1-none), rustfmt for the format check, s3s-fs (an
 # S3-compatible server the vault's tests store blobs in) under
 # ~/.cache/medigate/tools, HL7's FHIR R4 examples (npm) under
 # ~/.cache/medigate/corpora, and the outside FHIR validator of
@@ -31,11 +31,11 @@ if ((${#missing[@]})); then
 fi
 
 installed_targets=$(rustup target list --installed)
-for target in wasm32-unknown-unknown wasm32v1-none; do
+for target in wasm32v1-none; do
     grep -qx "$target" <<<"$installed_targets" || rustup target add "$target"
 done
 installed_components=$(rustup component list --installed)
-for component in rust-src rustfmt; do
+for component in rustfmt; do
     grep -q "^$component" <<<"$installed_components" || rustup component add "$component"
 done
 
