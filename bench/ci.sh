@@ -69,6 +69,23 @@ else
     mode="cold: empty target directory, cargo home and tool caches"
 fi
 
+# The ten units of the build phase that took longest, from the report of
+# `cargo build --timings` that the log names.
+slowest_units() {
+    local report
+    report=$(grep -oE 'Timing report saved to [^ ]+\.html' "$1" | head -n 1 | cut -d' ' -f5)
+    [ -n "$report" ] && [ -f "$report" ] || return 0
+    echo "slowest units of the build (seconds, started at):"
+    python3 - "$report" <<'PY'
+import json, re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+units = json.loads(re.search(r"const UNIT_DATA = (\[.*?\]);\n", text, re.S).group(1))
+for unit in sorted(units, key=lambda unit: -unit["duration"])[:10]:
+    what = unit.get("target", "").strip() or "lib"
+    print(f"  {unit['duration']:7.1f} {unit['start']:7.1f}  {unit['name']} {what}")
+PY
+}
+
 # Runs .ci/run once, logging to $work/$1.log, and prints its phases.
 run_ci() {
     local log="$work/$1.log" started status=0 total tests
@@ -83,6 +100,7 @@ run_ci() {
             { printf "%-12s %8d %8.1f\n", $1, $2, $2 / 60 }'
     tests=$(grep -cE '^test .* \.\.\. ok$' "$log" || true)
     echo "tests passed: $tests"
+    slowest_units "$log"
     if ((status)); then
         echo "bench/ci.sh: .ci/run FAILED (exit $status); the end of its log:" >&2
         tail -n 40 "$log" >&2

@@ -17,7 +17,8 @@ phase() {
 phase setup ./scripts/setup.sh
 export PATH="${MEDIGATE_TOOLS:-$HOME/.cache/medigate/tools}/bin:$PATH"
 phase format cargo fmt --all --check
-phase build cargo build --workspace --all-targets
+# --timings: a report of what each crate took, in target/cargo-timings/.
+phase build cargo build --workspace --all-targets --timings
 # A throwaway PostgreSQL server for the gateway's PostgreSQL tests, stopped
 # and deleted however this script ends.
 pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/medigate-pg.XXXXXX")
@@ -33,8 +34,9 @@ phase test cargo test --workspace --no-fail-fast -- --nocapture
 # the weight measurements keep working. They need the `runtime-benchmarks`
 # features; selecting the whole workspace, as the test pass above does, keeps
 # every other crate's features as they were, so that only the crates those
-# features change are built again. The WebAssembly runtime is not needed
-# (SKIP_WASM_BUILD): the chain's runtime is never built with benchmarks.
+# features change are built again. The benchmarks run in the pallets' mock
+# runtimes, so no WebAssembly runtime with benchmarks is built
+# (SKIP_WASM_BUILD; bench/weights.sh builds one to measure weights).
 benchmarked=(pallet-registry pallet-records pallet-consent pallet-audit pallet-fee-waiver pallet-emergency medigate-runtime)
 benchmark_features=$(IFS=,; echo "${benchmarked[*]/%//runtime-benchmarks}")
 phase benchmarks env SKIP_WASM_BUILD=1 cargo test --workspace --lib --features "$benchmark_features" \
