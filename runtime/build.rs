@@ -127,7 +127,7 @@ mod wasm {
             &format!(
                 "pub const WASM_BINARY_PATH: Option<&str> = Some(\"{path}\");\n\
                  pub const WASM_BINARY: Option<&[u8]> = Some(include_bytes!(\"{path}\"));\n\
-                 pub const WASM_BINARY_BLOATY: Option<&[u8]> = Some(include_bytes!(\"{path}\"));\n"
+                 pub const WASM_BINARY_BLOATY: Option<&[u8]> = WASM_BINARY;\n"
             ),
         );
         rerun_if_sources_change(&artifact_dir.join(format!("{lib_name}.d")), &workspace);
