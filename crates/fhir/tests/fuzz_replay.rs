@@ -3,10 +3,9 @@
 //! synthetic patient's, and HL7's own R4 examples where `scripts/setup.sh`
 //! fetched them) and mutants of them all (see `medigate-fuzz-replay`).
 
+mod common;
 #[path = "../fuzz/src/lib.rs"]
 mod targets;
-
-use std::path::PathBuf;
 
 use medigate_fuzz_replay::Replay;
 
@@ -22,19 +21,9 @@ fn replay(target: &str) -> Replay {
         "a synthetic patient's Bundle",
         serde_json::to_vec(&medigate_fhir::synthetic::patient_bundle(7, 1)).expect("JSON"),
     );
-    let examples = std::env::var_os("MEDIGATE_R4_EXAMPLES")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|home| {
-                PathBuf::from(home)
-                    .join(".cache/medigate/corpora/hl7.fhir.r4.examples-4.0.1/package")
-            })
-        });
+    let examples = common::r4_examples();
     for name in HL7_BUNDLES {
-        if let Some(bytes) = examples
-            .as_ref()
-            .and_then(|dir| std::fs::read(dir.join(name)).ok())
-        {
+        if let Ok(bytes) = std::fs::read(examples.join(name)) {
             replay = replay.seed(name, bytes);
         }
     }

@@ -4,15 +4,12 @@
 //! passes the validator, except the thirteen that break R4's own rules, each
 //! refused at the element at fault.
 
+mod common;
+
 use std::path::PathBuf;
 
 fn corpus() -> PathBuf {
-    let dir = std::env::var_os("MEDIGATE_R4_EXAMPLES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
-                .join(".cache/medigate/corpora/hl7.fhir.r4.examples-4.0.1/package")
-        });
+    let dir = common::r4_examples();
     assert!(
         dir.is_dir(),
         "the HL7 R4 examples are not at {}: run scripts/setup.sh or set MEDIGATE_R4_EXAMPLES",
