@@ -3,7 +3,7 @@
 # (or of REF), with everything a build caches made empty: a new HOME, so
 # an empty cargo target directory (~/.cache/medigate/target), an empty
 # cargo home (no downloaded crate, no cargo-fuzz), empty MediGate tool
-# caches (no s3s-fs, no FHIR corpus, no Python environment) and empty pip
+# caches (no FHIR corpus, no Python environment) and empty pip
 # and npm caches. Rust toolchains and targets (RUSTUP_HOME) and Debian
 # packages stay installed: on a fresh machine setup fetches them too (about
 # a minute more). Prints each phase's time, as scripts/test.sh reports it,
@@ -65,7 +65,7 @@ else
         CARGO_HOME="$work/home/.cargo"
         PATH="$work/home/.cargo/bin:$work/rustup-bin:$path"
     )
-    unset CARGO_TARGET_DIR MEDIGATE_TOOLS
+    unset CARGO_TARGET_DIR
     mode="cold: empty target directory, cargo home and tool caches"
 fi
 

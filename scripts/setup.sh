@@ -4,10 +4,8 @@
 # for the system OpenSSL, postgresql for the throwaway server of the gateway's
 # PostgreSQL tests, see scripts/postgres.sh; chromium and chromium-driver for
 # the web app's browser tests), the Rust WebAssembly target of the runtime
-# (wasm32v1-none), rustfmt for the format check, s3s-fs (an
-# S3-compatible server the vault's tests store blobs in) under
-# ~/.cache/medigate/tools, HL7's FHIR R4 examples (npm) under
-# ~/.cache/medigate/corpora, and the outside FHIR validator of
+# (wasm32v1-none), rustfmt for the format check, HL7's FHIR R4 examples
+# (npm) under ~/.cache/medigate/corpora, and the outside FHIR validator of
 # scripts/check_fhir.py (PyPI fhir.resources, pinned) in the virtual
 # environment ~/.cache/medigate/venv. Safe to run again: it only installs
 # what is missing.
@@ -38,14 +36,6 @@ installed_components=$(rustup component list --installed)
 for component in rustfmt; do
     grep -q "^$component" <<<"$installed_components" || rustup component add "$component"
 done
-
-# The S3-compatible server of the vault's object-store test.
-tools="${MEDIGATE_TOOLS:-$HOME/.cache/medigate/tools}"
-if [ ! -x "$tools/bin/s3s-fs" ]; then
-    echo "setup: installing s3s-fs into $tools"
-    cargo install s3s-fs --version 0.14.1 --features binary --locked --quiet \
-        --root "$tools" --target-dir "$tools/target"
-fi
 
 # HL7's published FHIR R4 examples, the corpus the FHIR validator is tested on.
 corpora="$HOME/.cache/medigate/corpora"

@@ -15,7 +15,6 @@ phase() {
 }
 
 phase setup ./scripts/setup.sh
-export PATH="${MEDIGATE_TOOLS:-$HOME/.cache/medigate/tools}/bin:$PATH"
 phase format cargo fmt --all --check
 # --timings: a report of what each crate took, in target/cargo-timings/.
 phase build cargo build --workspace --all-targets --timings
@@ -29,7 +28,9 @@ export MEDIGATE_TEST_POSTGRES_URL
 # installed by setup.sh) must be tested, not skipped.
 export MEDIGATE_REQUIRE_POSTGRES=1 MEDIGATE_REQUIRE_FHIR_CHECK=1
 echo "test: PostgreSQL listens at $MEDIGATE_TEST_POSTGRES_URL (data and log in $pg_dir)"
-phase test cargo test --workspace --no-fail-fast -- --nocapture
+# Every test program of the workspace, a few at a time (most wait for
+# blocks and services, not for the processor); see scripts/run_tests.py.
+phase test ./scripts/run_tests.py -- --nocapture
 # The pallets' benchmarks, run once each against their mock runtimes, so that
 # the weight measurements keep working. They need the `runtime-benchmarks`
 # features; selecting the whole workspace, as the test pass above does, keeps

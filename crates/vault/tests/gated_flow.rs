@@ -825,22 +825,36 @@ async fn an_acknowledged_upload_and_the_receipts_of_served_reads_survive_kill_9(
     vault.stop().unwrap();
 }
 
-/// The S3-compatible server `s3s-fs` (installed by `scripts/setup.sh`),
-/// found on `PATH` or in `MEDIGATE_S3S_FS`.
-fn s3s_fs_binary() -> std::path::PathBuf {
-    if let Some(path) = std::env::var_os("MEDIGATE_S3S_FS") {
-        return path.into();
-    }
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join("s3s-fs"))
-        .find(|candidate| candidate.is_file())
-        .expect(
-            "s3s-fs, an S3-compatible server, is needed for this test: run scripts/setup.sh \
-             (it installs it under ~/.cache/medigate/tools/bin) and put it on PATH, \
-             or set MEDIGATE_S3S_FS",
-        )
+/// Serves an S3-compatible API on a free loopback port, keeping its buckets
+/// as directories under `root` (s3s-fs, a file-system backed S3
+/// implementation, over HTTP, requests signed with AWS Signature V4 under
+/// `access_key`/`secret_key`); returns its endpoint. It serves until the
+/// test's runtime ends.
+async fn serve_s3(root: &Path, access_key: &str, secret_key: &str) -> String {
+    let mut service = s3s::service::S3ServiceBuilder::new(
+        s3s_fs::FileSystem::new(root).expect("s3s-fs opens its root"),
+    );
+    service.set_auth(s3s::auth::SimpleAuth::from_single(access_key, secret_key));
+    let service = service.build();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .expect("a loopback port for the S3 server");
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let connections =
+            hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+        while let Ok((socket, _)) = listener.accept().await {
+            let connection = connections
+                .serve_connection(hyper_util::rt::TokioIo::new(socket), service.clone())
+                .into_owned();
+            tokio::spawn(async move {
+                // A connection the client drops ends with an error; the
+                // server serves on.
+                let _ = connection.await;
+            });
+        }
+    });
+    endpoint
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -849,38 +863,8 @@ async fn blobs_and_wraps_live_in_an_s3_compatible_store() {
     // An S3-compatible server keeping its buckets under `root`.
     let root = chain.dir.path().join("s3");
     std::fs::create_dir_all(root.join("medigate")).unwrap();
-    let port = medigate_testnet::free_port();
     let (access_key, secret_key) = ("medigate-test", "medigate-test-secret");
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let _s3 = medigate_testnet::ServiceProcess::start(
-        &s3s_fs_binary(),
-        &[
-            "--host".into(),
-            "127.0.0.1".into(),
-            "--port".into(),
-            port.to_string(),
-            "--access-key".into(),
-            access_key.into(),
-            "--secret-key".into(),
-            secret_key.into(),
-            root.display().to_string(),
-        ],
-        &[],
-        &chain.dir.path().join("s3.log"),
-        endpoint.clone(),
-    )
-    .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "s3s-fs does not listen"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let endpoint = serve_s3(&root, access_key, secret_key).await;
 
     let data = chain.dir.path().join("vault-local");
     let vault = chain
