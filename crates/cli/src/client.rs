@@ -61,7 +61,8 @@ impl CliError {
         match self.code().as_str() {
             "usage" | "bad_request" => 2,
             "keystore_locked" | "wrong_passphrase" | "keystore" | "keys" => 3,
-            "invalid_fhir" | "not_importable" | "other_patient" | "too_large" | "bad_card" => 4,
+            "invalid_fhir" | "not_importable" | "no_patient" | "other_patient" | "too_large"
+            | "bad_card" => 4,
             "denied" | "not_registered" | "unauthorized" | "emergency" => 5,
             "not_found" => 6,
             "unreachable" | "chain" | "vault" | "database" | "busy" | "custodian" => 7,
@@ -183,7 +184,8 @@ impl GatewayClient {
 
     /// Imports a Bundle file or every `.json` file of a directory, showing
     /// progress; stops at the first failure (imports done stay done, and
-    /// running the command again resumes).
+    /// running the command again resumes). In a directory, Bundles of no
+    /// patient's records (Synthea's support files) are passed over.
     pub async fn import(&self, path: &Path, json: bool) -> Result<(), CliError> {
         let files: Vec<PathBuf> = if path.is_dir() {
             let mut files: Vec<PathBuf> = std::fs::read_dir(path)
@@ -206,10 +208,26 @@ impl GatewayClient {
                 path.display()
             )));
         }
+        let directory = path.is_dir();
         for file in files {
             let bytes = std::fs::read(&file)
                 .map_err(|error| CliError::Usage(format!("{}: {error}", file.display())))?;
-            let result = self.import_one(&file, bytes, json).await?;
+            let result = match self.import_one(&file, bytes, json).await {
+                // In a directory, a Bundle of no one's records (Synthea's
+                // hospitalInformation and practitionerInformation files
+                // beside its patients) is passed over, and said so.
+                Err(error) if directory && error.code() == "no_patient" => {
+                    let skipped = serde_json::json!({
+                        "file": file, "skipped": "no_patient", "message": error.to_string()});
+                    if json {
+                        out(&skipped.to_string());
+                    } else {
+                        out(&format!("{}: skipped: {error}", file.display()));
+                    }
+                    continue;
+                }
+                other => other?,
+            };
             if json {
                 out(&serde_json::json!({"file": file, "result": result}).to_string());
             } else {
@@ -223,7 +241,22 @@ impl GatewayClient {
                 } else {
                     format!("{} records imported", result["records"])
                 };
-                out(&format!("{}: {status}", file.display()));
+                let person = match &result["person"] {
+                    Value::Object(linked) => linked
+                        .get("linked_to")
+                        .and_then(Value::as_array)
+                        .map(|patients| {
+                            let patients: Vec<String> = patients
+                                .iter()
+                                .filter_map(Value::as_str)
+                                .map(|id| format!("Patient/{id}"))
+                                .collect();
+                            format!("; the same person as your {}: linked", patients.join(", "))
+                        })
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
+                out(&format!("{}: {status}{person}", file.display()));
             }
         }
         Ok(())

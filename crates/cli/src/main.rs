@@ -87,9 +87,19 @@ enum Command {
         /// The seed (another seed, another patient).
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Encounters (about 14 resources each).
+        /// Encounters (about 14 resources each; 16 with --realistic).
         #[arg(long, default_value_t = 20)]
         encounters: usize,
+        /// Shaped like real Synthea output: clinical notes in base64,
+        /// conditional references, large claims, a Provenance (about 54 KB
+        /// an encounter).
+        #[arg(long)]
+        realistic: bool,
+        /// The person of another seed (name, sex, birth date) as another
+        /// hospital records them: the Bundle joins that person's account
+        /// (`medigate dev`'s patient is seed 2026).
+        #[arg(long, value_name = "SEED")]
+        person: Option<u64>,
         /// The file to write.
         #[arg(long)]
         out: PathBuf,
@@ -287,9 +297,20 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::SyntheticBundle {
             seed,
             encounters,
+            realistic,
+            person,
             out,
         } => {
-            let bundle = medigate_fhir::synthetic::patient_bundle(seed, encounters);
+            use medigate_fhir::synthetic;
+            let bundle = if realistic {
+                synthetic::realistic_bundle(seed, encounters)
+            } else {
+                synthetic::patient_bundle(seed, encounters)
+            };
+            let bundle = match person {
+                Some(person) => synthetic::as_person_of(bundle, person),
+                None => bundle,
+            };
             let resources = bundle["entry"].as_array().map_or(0, Vec::len);
             std::fs::write(&out, bundle.to_string())
                 .map_err(|error| CliError::Usage(format!("{}: {error}", out.display())))?;

@@ -88,15 +88,24 @@ fn the_core_loop_from_the_command_line() {
     let patient = network.account("patient");
     let doctor = network.account("doctor");
 
-    // The patient imports a Bundle (on top of the demo records).
+    // The patient imports their records from another hospital (on top of
+    // the demo records, `medigate dev`'s synthetic patient 2026): the same
+    // person under another Patient id, linked to the account's Patient.
     let bundle = network.path("visit.json");
     std::fs::write(
         &bundle,
-        medigate_fhir::synthetic::patient_bundle(7, 3).to_string(),
+        medigate_fhir::synthetic::same_person_elsewhere(2026, 7, 3).to_string(),
     )
     .unwrap();
     let imported = network.json("patient", &["import", bundle.to_str().unwrap()]);
     assert!(imported["result"]["records"].as_u64().unwrap() > 40);
+    let home_patient =
+        medigate_fhir::synthetic::patient_bundle(2026, 0)["entry"][0]["resource"]["id"].clone();
+    assert_eq!(
+        imported["result"]["person"],
+        serde_json::json!({"linked_to": [home_patient]}),
+        "{imported}"
+    );
     let again = network.json("patient", &["import", bundle.to_str().unwrap()]);
     assert_eq!(
         again["result"]["already_imported"], true,
@@ -132,6 +141,50 @@ fn the_core_loop_from_the_command_line() {
     let document: Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
     assert_eq!(document["type"], "document");
     medigate_fhir::validate(&document).unwrap();
+
+    // A document as a patient is handed one (here that summary, imported
+    // into the guardian's account, which holds no records yet): each entry
+    // becomes a record, and the document itself reads back as the same
+    // document.
+    let handed = network.json("guardian", &["import", summary.to_str().unwrap()]);
+    let handed = &handed["result"];
+    assert_eq!(handed["person"], "first", "{handed}");
+    let entries = document["entry"].as_array().unwrap().len();
+    assert_eq!(handed["records"].as_u64().unwrap() as usize, entries + 1);
+    let whole = handed["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|resource| resource["resource_type"] == "Bundle")
+        .expect("the document is kept whole");
+    let shown = network.run(
+        "guardian",
+        &[
+            "records",
+            "show",
+            &format!("Bundle/{}", whole["id"].as_str().unwrap()),
+        ],
+    );
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    let mut as_handed = document.clone();
+    as_handed["id"] = whole["id"].clone();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&shown.stdout).unwrap(),
+        as_handed,
+        "the same document"
+    );
+    // The patient's own `$everything` (a searchset) imports too: into the
+    // researcher's fresh account, every resource as exported.
+    let searchset = network.json("researcher", &["import", own_export.to_str().unwrap()]);
+    assert_eq!(
+        searchset["result"]["records"].as_u64().unwrap() as usize,
+        own.len(),
+        "{searchset}"
+    );
 
     // Before any consent the doctor sees nothing.
     let before = network.run("doctor", &["records", "export", "--patient", &patient]);
@@ -302,6 +355,50 @@ fn bad_input_and_a_locked_keystore_get_specific_errors() {
     let output = network.run("patient", &["import", two.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&output.stderr).contains("several patients"));
+
+    // A document about someone else than its Patient, and a searchset of
+    // two patients: refused.
+    let person = medigate_fhir::synthetic::patient_bundle(2026, 1);
+    let patient_resource = person["entry"][0]["resource"].clone();
+    let others: Vec<Value> = person["entry"].as_array().unwrap()[1..]
+        .iter()
+        .map(|entry| entry["resource"].clone())
+        .collect();
+    let mut document = medigate_fhir::patient_summary(
+        &patient_resource,
+        &others,
+        "2026-12-01T10:00:00Z",
+        "another hospital",
+    )
+    .unwrap();
+    document["entry"][0]["resource"]["subject"]["reference"] = "Patient/someone-else".into();
+    let misaddressed = write("misaddressed-document.json", &document.to_string());
+    let output = network.run("patient", &["import", misaddressed.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(4));
+    let refusal = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        refusal.contains("Composition is about Patient/someone-else"),
+        "{refusal}"
+    );
+    let stranger = medigate_fhir::synthetic::patient_bundle(8, 0)["entry"][0]["resource"].clone();
+    let two_people = medigate_fhir::everything_bundle(&patient_resource, &[stranger]);
+    let two_people = write("two-people-searchset.json", &two_people.to_string());
+    let output = network.run("patient", &["import", two_people.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("several patients"));
+
+    // Someone else's records: refused, naming what differs.
+    let someone_else = write(
+        "someone-else.json",
+        &medigate_fhir::synthetic::patient_bundle(8, 1).to_string(),
+    );
+    let output = network.run("patient", &["import", someone_else.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(4));
+    let refusal = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        refusal.contains("about someone else") && refusal.contains("the account's is"),
+        "{refusal}"
+    );
 
     let not_json = write("not.json", "{\"resourceType\": ");
     assert_eq!(

@@ -1,9 +1,18 @@
 //! A patient's Bundle split into the records MediGate keeps: one per
 //! resource, each with its category.
 //!
-//! An import is one patient's: the Bundle holds exactly one Patient, and
-//! every resource that names a patient (`subject` or `patient`) names that
-//! one, by the Patient entry's `fullUrl` or as `Patient/<id>`.
+//! An import is one patient's: the Bundle holds a Patient, any other
+//! Patient in it is the same person (by [`crate::person::match_person`]:
+//! another hospital's record of them), and every resource that names a
+//! patient (`subject` or `patient`) names one of these, by the entry's
+//! `fullUrl`, as `Patient/<id>` or as `urn:uuid:<id>`.
+//!
+//! Besides the Bundles made for import (`transaction`, `batch`,
+//! `collection`), an import takes what patients are handed: a `document`
+//! (such as an International Patient Summary, whose first entry is a
+//! Composition about the patient) and a `searchset` (what a patient-access
+//! API or `$everything` returns; its `outcome` entries are messages about
+//! the search, not records).
 
 use medigate_access_policy::Category;
 use serde_json::Value;
@@ -11,7 +20,19 @@ use serde_json::Value;
 use crate::{category::category_of, validate::FhirError};
 
 /// The Bundle types an import takes.
-const IMPORTABLE: [&str; 3] = ["transaction", "batch", "collection"];
+const IMPORTABLE: [&str; 5] = [
+    "transaction",
+    "batch",
+    "collection",
+    "document",
+    "searchset",
+];
+
+/// Whether the entry of a `searchset` is a message about the search (an
+/// OperationOutcome), not a resource found.
+pub(crate) fn is_search_outcome(entry: &Value) -> bool {
+    entry["search"]["mode"] == "outcome"
+}
 
 /// One resource of the Bundle, as a record.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,7 +50,7 @@ pub struct BundleRecord {
 /// A Bundle of one patient's records.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PatientBundle {
-    /// The Patient resource.
+    /// The (first) Patient resource.
     pub patient: Value,
     /// Every other resource, in Bundle order.
     pub records: Vec<BundleRecord>,
@@ -42,22 +63,35 @@ pub enum BundleError {
     #[error(transparent)]
     Invalid(#[from] FhirError),
     /// It is a resource, but not a Bundle.
-    #[error("a {0} is not a Bundle; import a transaction, batch or collection Bundle")]
+    #[error(
+        "a {0} is not a Bundle; import a transaction, batch, collection, document or searchset Bundle"
+    )]
     NotABundle(String),
     /// A Bundle of a type an import does not take.
     #[error(
-        "a Bundle of type {0:?} cannot be imported; import a transaction, batch or collection Bundle"
+        "a Bundle of type {0:?} cannot be imported; import a transaction, batch, collection, document or searchset Bundle"
     )]
     WrongType(String),
+    /// A `document` whose first entry is not a Composition.
+    #[error("a document Bundle starts with its Composition; Bundle.entry[0] is a {0}")]
+    NoComposition(String),
+    /// A `document` whose Composition is not about the Bundle's patient.
+    #[error(
+        "the document's Composition is about {subject}, not the Bundle's patient; a document is imported into the account of the patient it is about"
+    )]
+    DocumentAboutSomeoneElse {
+        /// Its `subject.reference`, or `no one` when it has none.
+        subject: String,
+    },
     /// An entry without a resource.
     #[error("{0} has no resource")]
     NoResource(String),
     /// No Patient in the Bundle.
     #[error("the Bundle holds no Patient; an import is one patient's records with their Patient")]
     NoPatient,
-    /// More than one Patient.
+    /// Patients of more than one person.
     #[error(
-        "the Bundle holds several patients ({0} and {1}); import each patient's records on their own"
+        "the Bundle holds several patients ({0} and {1} are not the same person); import each patient's records on their own"
     )]
     SeveralPatients(String, String),
     /// A resource about another patient than the Bundle's.
@@ -83,7 +117,7 @@ pub fn split_bundle(bundle: &Value) -> Result<PatientBundle, BundleError> {
     let records = entries
         .iter()
         .enumerate()
-        .filter(|(index, _)| *index != patient_index)
+        .filter(|(index, entry)| *index != patient_index && !is_search_outcome(entry))
         .map(|(index, entry)| {
             let resource = &entry["resource"];
             BundleRecord {
@@ -101,9 +135,10 @@ pub fn split_bundle(bundle: &Value) -> Result<PatientBundle, BundleError> {
 }
 
 /// Checks that a valid R4 `bundle` is one patient's and importable: a
-/// transaction, batch or collection holding exactly one Patient, every
-/// resource with a resource, none about another patient. Returns the index
-/// of the Patient's entry.
+/// Bundle of a type an import takes, holding a Patient and no Patient of
+/// another person, every entry with a resource, none about another patient,
+/// and, for a document, a Composition first that is about the patient.
+/// Returns the index of the (first) Patient's entry.
 pub(crate) fn check_patient_bundle(bundle: &Value) -> Result<usize, BundleError> {
     let resource_type = bundle["resourceType"].as_str().unwrap_or_default();
     if resource_type != "Bundle" {
@@ -119,28 +154,58 @@ pub(crate) fn check_patient_bundle(bundle: &Value) -> Result<usize, BundleError>
         .unwrap_or_default();
 
     // The patient, and the references that name it.
-    let mut patient: Option<(usize, &Value)> = None;
+    // The patient: the first Patient, and any other Patient resource of the
+    // same person (another hospital's record of them, linked on export).
+    let mut patients: Vec<(usize, &Value)> = Vec::new();
     for (index, entry) in entries.iter().enumerate() {
         let resource = entry
             .get("resource")
             .ok_or_else(|| BundleError::NoResource(format!("Bundle.entry[{index}]")))?;
         if resource["resourceType"] == "Patient" {
-            if let Some((first, _)) = patient {
+            if let Some((first, primary)) = patients.first()
+                && crate::person::match_person(std::slice::from_ref(*primary), resource).is_err()
+            {
                 return Err(BundleError::SeveralPatients(
                     format!("Bundle.entry[{first}]"),
                     format!("Bundle.entry[{index}]"),
                 ));
             }
-            patient = Some((index, resource));
+            patients.push((index, resource));
         }
     }
-    let (patient_index, patient) = patient.ok_or(BundleError::NoPatient)?;
+    let patient_index = patients.first().ok_or(BundleError::NoPatient)?.0;
     let mut names_patient = Vec::new();
-    if let Some(full_url) = entries[patient_index]["fullUrl"].as_str() {
-        names_patient.push(full_url.to_string());
+    let mut ids = Vec::new();
+    for (index, patient) in &patients {
+        if let Some(full_url) = entries[*index]["fullUrl"].as_str() {
+            names_patient.push(full_url.to_string());
+        }
+        if let Some(id) = patient["id"].as_str() {
+            names_patient.push(format!("Patient/{id}"));
+            names_patient.push(format!("urn:uuid:{id}"));
+            ids.push(id);
+        }
     }
-    if let Some(id) = patient["id"].as_str() {
-        names_patient.push(format!("Patient/{id}"));
+    let is_the_patient = |reference: &str| {
+        names_patient.iter().any(|name| name == reference)
+            // A RESTful reference with the server's base.
+            || ids
+                .iter()
+                .any(|id| reference.ends_with(&format!("/Patient/{id}")))
+    };
+
+    if kind == "document" {
+        let composition = &entries[0]["resource"];
+        let first_type = composition["resourceType"].as_str().unwrap_or_default();
+        if first_type != "Composition" {
+            return Err(BundleError::NoComposition(first_type.into()));
+        }
+        let subject = composition["subject"]["reference"].as_str();
+        if !subject.is_some_and(is_the_patient) {
+            return Err(BundleError::DocumentAboutSomeoneElse {
+                subject: subject.unwrap_or("no one").into(),
+            });
+        }
     }
 
     // What each fullUrl in the Bundle is.
@@ -174,7 +239,7 @@ pub(crate) fn check_patient_bundle(bundle: &Value) -> Result<usize, BundleError>
                         || reference.starts_with("urn:")
                 }
             };
-            if about_a_patient && !names_patient.iter().any(|name| name == reference) {
+            if about_a_patient && !is_the_patient(reference) {
                 return Err(BundleError::OtherPatient {
                     path: format!("{path}.resource.{field}.reference"),
                     reference: reference.into(),
@@ -290,12 +355,19 @@ mod tests {
 
     #[test]
     fn only_importable_bundles_of_valid_resources_are_taken() {
-        let mut searchset = bundle(vec![patient("p1")]);
-        searchset["type"] = json!("searchset");
-        assert_eq!(
-            split_bundle(&searchset),
-            Err(BundleError::WrongType("searchset".into()))
-        );
+        for kind in [
+            "history",
+            "transaction-response",
+            "batch-response",
+            "message",
+        ] {
+            let mut other = bundle(vec![patient("p1")]);
+            other["type"] = json!(kind);
+            assert_eq!(
+                split_bundle(&other),
+                Err(BundleError::WrongType(kind.into()))
+            );
+        }
         assert_eq!(
             split_bundle(&json!({"resourceType": "Patient"})),
             Err(BundleError::NotABundle("Patient".into()))
@@ -334,6 +406,143 @@ pub fn everything_bundle(patient: &Value, resources: &[Value]) -> Value {
         "total": entries.len(),
         "entry": entries,
     })
+}
+
+#[cfg(test)]
+mod handed_to_patients_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn composition(subject: Option<&str>) -> Value {
+        let mut composition = json!({
+            "fullUrl": "urn:uuid:0c3a8a3e-0000-4000-8000-00000000c001",
+            "resource": {
+                "resourceType": "Composition", "id": "c1", "status": "final",
+                "type": {"coding": [{"system": "http://loinc.org", "code": "60591-5"}]},
+                "date": "2026-01-02", "author": [{"display": "Dr Who"}],
+                "title": "Patient Summary"
+            }
+        });
+        if let Some(subject) = subject {
+            composition["resource"]["subject"] = json!({"reference": subject});
+        }
+        composition
+    }
+
+    fn patient(id: &str) -> Value {
+        json!({"fullUrl": format!("urn:uuid:{id}"),
+               "resource": {"resourceType": "Patient", "id": id, "gender": "female"}})
+    }
+
+    fn document(entries: Vec<Value>) -> Value {
+        json!({"resourceType": "Bundle", "type": "document",
+               "identifier": {"system": "urn:ietf:rfc:3986", "value": "urn:uuid:0c3a8a3e-0000-4000-8000-0000000000d1"},
+               "timestamp": "2026-01-02T10:00:00Z", "entry": entries})
+    }
+
+    #[test]
+    fn a_document_about_the_patient_is_taken() {
+        let id = "0c3a8a3e-0000-4000-8000-0000000000a1";
+        let split = split_bundle(&document(vec![
+            composition(Some(&format!("urn:uuid:{id}"))),
+            patient(id),
+        ]))
+        .unwrap();
+        assert_eq!(split.patient["id"], id);
+        assert_eq!(split.records.len(), 1);
+        assert_eq!(split.records[0].category, Category::Summary);
+        // By RESTful reference too.
+        split_bundle(&document(vec![
+            composition(Some(&format!("Patient/{id}"))),
+            patient(id),
+        ]))
+        .unwrap();
+    }
+
+    #[test]
+    fn a_document_not_about_the_patient_is_refused() {
+        let id = "0c3a8a3e-0000-4000-8000-0000000000a1";
+        assert_eq!(
+            split_bundle(&document(vec![
+                composition(Some("Patient/someone-else")),
+                patient(id)
+            ])),
+            Err(BundleError::DocumentAboutSomeoneElse {
+                subject: "Patient/someone-else".into()
+            })
+        );
+        assert_eq!(
+            split_bundle(&document(vec![composition(None), patient(id)])),
+            Err(BundleError::DocumentAboutSomeoneElse {
+                subject: "no one".into()
+            })
+        );
+        assert_eq!(
+            split_bundle(&document(vec![
+                patient(id),
+                composition(Some(&format!("urn:uuid:{id}")))
+            ])),
+            Err(BundleError::NoComposition("Patient".into()))
+        );
+    }
+
+    #[test]
+    fn the_same_persons_patients_from_two_hospitals_are_one_patient() {
+        let person = |id: &str| {
+            json!({"fullUrl": format!("urn:uuid:{id}"), "search": {"mode": "match"},
+                   "resource": {"resourceType": "Patient", "id": id, "gender": "female",
+                                "birthDate": "1980-01-02",
+                                "name": [{"family": "Smith", "given": ["Alice"]}]}})
+        };
+        let (home, elsewhere) = (
+            "0c3a8a3e-0000-4000-8000-0000000000a1",
+            "0c3a8a3e-0000-4000-8000-0000000000a2",
+        );
+        let condition = json!({"resource": {"resourceType": "Condition",
+            "subject": {"reference": format!("Patient/{elsewhere}")}, "code": {"text": "Asthma"}},
+            "search": {"mode": "match"}});
+        let export = json!({"resourceType": "Bundle", "type": "searchset",
+                            "entry": [person(home), person(elsewhere), condition]});
+        let split = split_bundle(&export).unwrap();
+        assert_eq!(split.patient["id"], home);
+        assert_eq!(split.records.len(), 2, "the other Patient is a record");
+        let mut stranger = person(elsewhere);
+        stranger["resource"]["birthDate"] = json!("1990-05-06");
+        let strangers = json!({"resourceType": "Bundle", "type": "searchset",
+                               "entry": [person(home), stranger]});
+        assert!(matches!(
+            split_bundle(&strangers),
+            Err(BundleError::SeveralPatients(..))
+        ));
+    }
+
+    #[test]
+    fn a_searchset_leaves_out_its_outcomes_and_refuses_several_patients() {
+        let id = "0c3a8a3e-0000-4000-8000-0000000000a1";
+        let matched = |mut entry: Value, mode: &str| {
+            entry["search"] = json!({"mode": mode});
+            entry
+        };
+        let condition = json!({"fullUrl": "http://server/fhir/Condition/c9",
+            "resource": {"resourceType": "Condition", "id": "c9",
+                         "subject": {"reference": format!("Patient/{id}")}, "code": {"text": "Asthma"}}});
+        let outcome = json!({"resource": {"resourceType": "OperationOutcome",
+            "issue": [{"severity": "information", "code": "informational", "diagnostics": "2 matches"}]}});
+        let searchset = json!({"resourceType": "Bundle", "type": "searchset", "total": 2, "entry": [
+            matched(patient(id), "match"), matched(condition.clone(), "match"),
+            matched(outcome, "outcome")]});
+        let split = split_bundle(&searchset).unwrap();
+        assert_eq!(split.records.len(), 1, "the outcome is no record");
+        assert_eq!(split.records[0].resource_type, "Condition");
+
+        let two = json!({"resourceType": "Bundle", "type": "searchset", "entry": [
+            matched(patient(id), "match"),
+            matched(patient("0c3a8a3e-0000-4000-8000-0000000000a2"), "include")]});
+        assert!(matches!(
+            split_bundle(&two),
+            Err(BundleError::SeveralPatients(..))
+        ));
+    }
 }
 
 #[cfg(test)]

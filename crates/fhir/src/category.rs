@@ -16,8 +16,8 @@ const PATIENT_SUMMARY: &str = "60591-5";
 /// The category of `resource` (a FHIR R4 resource as JSON).
 ///
 /// Observations and diagnostic reports go by their category codes (vital
-/// signs, laboratory, imaging); other resources by their type. Anything not
-/// listed is [`Category::Other`].
+/// signs, laboratory, imaging); a document Bundle by its Composition; other
+/// resources by their type. Anything not listed is [`Category::Other`].
 pub fn category_of(resource: &Value) -> Category {
     let resource_type = resource
         .get("resourceType")
@@ -44,6 +44,11 @@ pub fn category_of(resource: &Value) -> Category {
         "Composition" | "ClinicalImpression" | "CarePlan" | "CareTeam" | "Goal" => Category::Notes,
         "Claim" | "ClaimResponse" | "ExplanationOfBenefit" | "Coverage" | "Invoice" => {
             Category::Billing
+        }
+        // A document is what its Composition (its first entry) is: a
+        // patient summary, or notes.
+        "Bundle" if resource["type"] == "document" => {
+            category_of(&resource["entry"][0]["resource"])
         }
         _ => Category::Other,
     }

@@ -104,7 +104,9 @@ pub enum IpsError {
 /// a resource without `resourceType`, a resource whose `subject` or
 /// `patient` names another patient (this one is named as `Patient/<id>`,
 /// by an absolute URL ending in it, as `urn:uuid:<id>` or by its fullUrl in
-/// the summary), a `now` that is not an instant and an empty author.
+/// the summary; so is any Patient among `resources` linked to it, or it to
+/// them, by `Patient.link`: the same person's record from elsewhere), a
+/// `now` that is not an instant and an empty author.
 pub fn patient_summary(
     patient: &Value,
     resources: &[Value],
@@ -123,7 +125,23 @@ pub fn patient_summary(
     }
     let mut urls = FullUrls::default();
     let patient_url = urls.full_url(patient);
-    let patient_names = PatientNames::new(patient, &patient_url);
+    let mut patient_names = PatientNames::new(patient, &patient_url);
+    // The same person's other Patient records (another hospital's, linked
+    // to this one either way): what is about them is about this patient.
+    let this_one = PatientNames::new(patient, &patient_url);
+    let mut linked = Vec::new();
+    for other in resources
+        .iter()
+        .filter(|resource| resource_type(resource) == Some("Patient"))
+    {
+        let other_names = PatientNames::new(other, "");
+        if links(other).any(|reference| this_one.is(reference))
+            || links(patient).any(|reference| other_names.is(reference))
+        {
+            patient_names.add(other);
+            linked.push(other);
+        }
+    }
     for (index, resource) in resources.iter().enumerate() {
         if resource_type(resource).is_none() {
             return Err(IpsError::NoResourceType(index));
@@ -243,6 +261,14 @@ pub fn patient_summary(
     // The sections, and the entries they point at (each once).
     let mut entries = vec![json!({"fullUrl": patient_url, "resource": patient})];
     let mut included: HashSet<String> = HashSet::from([patient_url.clone()]);
+    // The person's linked Patient records go along, so that every
+    // reference to them resolves inside the document.
+    for other in linked {
+        let url = urls.full_url(other);
+        if included.insert(url.clone()) {
+            entries.push(json!({"fullUrl": url, "resource": other}));
+        }
+    }
     let mut composition_sections = Vec::new();
     for section in sections {
         let mut references = Vec::new();
@@ -521,21 +547,38 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 /// The ways resources name the summary's patient.
 struct PatientNames {
     names: Vec<String>,
-    suffix: Option<String>,
+    suffixes: Vec<String>,
 }
 
 impl PatientNames {
     fn new(patient: &Value, full_url: &str) -> Self {
-        let mut names = vec![full_url.to_string()];
-        let id = patient.get("id").and_then(Value::as_str);
-        if let Some(id) = id {
-            names.push(format!("Patient/{id}"));
-            names.push(format!("urn:uuid:{id}"));
+        let mut names = PatientNames {
+            names: vec![full_url.to_string()]
+                .into_iter()
+                .filter(|url| !url.is_empty())
+                .collect(),
+            suffixes: Vec::new(),
+        };
+        names.add(patient);
+        names
+    }
+
+    /// Names `patient` (by its id) as this patient too.
+    fn add(&mut self, patient: &Value) {
+        if let Some(id) = patient.get("id").and_then(Value::as_str) {
+            self.names.push(format!("Patient/{id}"));
+            self.names.push(format!("urn:uuid:{id}"));
+            self.suffixes.push(format!("/Patient/{id}"));
         }
-        PatientNames {
-            names,
-            suffix: id.map(|id| format!("/Patient/{id}")),
-        }
+    }
+
+    /// Whether `reference` names this patient (not merely no patient).
+    fn is(&self, reference: &str) -> bool {
+        self.names.iter().any(|name| name == reference)
+            || self
+                .suffixes
+                .iter()
+                .any(|suffix| reference.ends_with(suffix.as_str()))
     }
 
     /// Whether `reference` is this patient or no patient at all (a Group,
@@ -547,13 +590,18 @@ impl PatientNames {
         let a_patient = reference.starts_with("Patient/")
             || reference.contains("/Patient/")
             || reference.starts_with("urn:");
-        !a_patient
-            || self.names.iter().any(|name| name == reference)
-            || self
-                .suffix
-                .as_ref()
-                .is_some_and(|suffix| reference.ends_with(suffix.as_str()))
+        !a_patient || self.is(reference)
     }
+}
+
+/// The references of `patient.link`.
+fn links(patient: &Value) -> impl Iterator<Item = &str> {
+    patient
+        .get("link")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|link| link.pointer("/other/reference").and_then(Value::as_str))
 }
 
 /// The fullUrls of the summary's entries, each resource's always the same.
@@ -1315,6 +1363,42 @@ mod tests {
             FullUrls::default().full_url(&reordered),
             FullUrls::default().full_url(&unnamed)
         );
+    }
+
+    #[test]
+    fn the_same_persons_linked_records_are_summarized_and_strangers_refused() {
+        let person = json!({"gender": "female", "birthDate": "1980-01-02",
+                            "name": [{"family": "Smith", "given": ["Alice"]}]});
+        let mut home = patient();
+        let mut elsewhere = json!({"resourceType": "Patient", "id": "from-elsewhere",
+            "link": [{"other": {"reference": "Patient/p1"}, "type": "seealso"}]});
+        for element in ["gender", "birthDate", "name"] {
+            home[element] = person[element].clone();
+            elsewhere[element] = person[element].clone();
+        }
+        let theirs = json!({"resourceType": "Condition", "id": "c-elsewhere",
+            "subject": {"reference": "Patient/from-elsewhere"}, "code": {"text": "Asthma"}});
+        let summary =
+            patient_summary(&home, &[elsewhere.clone(), theirs.clone()], NOW, AUTHOR).unwrap();
+        crate::validate(&summary).unwrap();
+        let problems = &section(&summary, "11450-4").unwrap()["entry"];
+        assert_eq!(problems.as_array().unwrap().len(), 1, "{summary}");
+        // The linked record is in the document, which imports as one
+        // person's.
+        assert!(
+            summary["entry"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|entry| entry["resource"] == elsewhere)
+        );
+        crate::split_bundle(&summary).unwrap();
+        // A Patient not linked either way is someone else.
+        let stranger = json!({"resourceType": "Patient", "id": "from-elsewhere"});
+        assert!(matches!(
+            patient_summary(&home, &[stranger, theirs], NOW, AUTHOR),
+            Err(IpsError::OtherPatient { .. })
+        ));
     }
 
     #[test]

@@ -24,14 +24,24 @@ pub struct ImportedResource {
 /// A patient's Bundle taken apart.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImportedBundle {
-    /// The Patient's logical id.
+    /// The (first) Patient's logical id.
     pub patient_id: String,
-    /// Every resource, the Patient included, in Bundle order.
+    /// Where that Patient is in `resources` (any other Patient in the
+    /// Bundle is the same person's record from elsewhere).
+    pub patient_index: usize,
+    /// Every resource, the Patient included, in Bundle order; for a
+    /// `document`, the document itself (a `Bundle`) last.
     pub resources: Vec<ImportedResource>,
+    /// Entries left out: a searchset's `outcome` entries (messages about
+    /// the search).
+    pub left_out: usize,
 }
 
 #[derive(Deserialize)]
 struct RawBundle<'a> {
+    id: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
     #[serde(borrow, default)]
     entry: Vec<RawEntry<'a>>,
 }
@@ -48,13 +58,7 @@ struct RawEntry<'a> {
 /// the last segment of a RESTful one, else one derived from the import and
 /// the entry's position (the same on every retry of the import).
 fn id_from_full_url(full_url: Option<&str>, import_id: &str, position: usize) -> String {
-    let valid = |id: &str| {
-        !id.is_empty()
-            && id.len() <= 64
-            && id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-    };
+    let valid = crate::is_valid_id;
     if let Some(url) = full_url {
         if let Some(uuid) = url.strip_prefix("urn:uuid:").filter(|id| valid(id)) {
             return uuid.to_string();
@@ -83,8 +87,10 @@ fn with_id(text: &str, id: &str) -> String {
 
 /// Validates `bytes` as one patient's Bundle (R4, one Patient, nothing about
 /// anyone else) and takes it apart into resources, each kept as written.
-/// `import_id` seeds the ids of resources that have neither an id nor a
-/// usable `fullUrl`.
+/// A `document` is kept whole as well, as written, so that it can be read
+/// and passed on as the same document; a searchset's `outcome` entries are
+/// left out. `import_id` seeds the ids of resources that have neither an id
+/// nor a usable `fullUrl`.
 pub fn take_apart(bytes: &[u8], import_id: &str) -> Result<ImportedBundle, BundleError> {
     let bundle = crate::validate::parse(bytes)?;
     crate::bundle::check_patient_bundle(&bundle)?;
@@ -97,9 +103,14 @@ pub fn take_apart(bytes: &[u8], import_id: &str) -> Result<ImportedBundle, Bundl
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or_default();
-    let mut resources = Vec::with_capacity(raw.entry.len());
-    let mut patient_id = None;
+    let mut resources = Vec::with_capacity(raw.entry.len() + 1);
+    let mut patient = None;
+    let mut left_out = 0;
     for (position, (entry, value)) in raw.entry.iter().zip(entries).enumerate() {
+        if crate::bundle::is_search_outcome(value) {
+            left_out += 1;
+            continue;
+        }
         let (Some(text), Some(resource)) = (entry.resource, value.get("resource")) else {
             return Err(BundleError::NoResource(format!("Bundle.entry[{position}]")));
         };
@@ -121,15 +132,36 @@ pub fn take_apart(bytes: &[u8], import_id: &str) -> Result<ImportedBundle, Bundl
             id,
             text,
         };
-        if imported.resource_type == "Patient" {
-            patient_id = Some(imported.id.clone());
+        if imported.resource_type == "Patient" && patient.is_none() {
+            patient = Some((imported.id.clone(), resources.len()));
         }
         resources.push(imported);
     }
-    debug_assert_eq!(resources.len(), entries.len());
+    debug_assert_eq!(resources.len() + left_out, entries.len());
+    if raw.kind.as_deref() == Some("document") {
+        // The document itself, byte for byte (with an id when it had none).
+        let text = std::str::from_utf8(bytes).expect("valid JSON is UTF-8");
+        let (id, text) = match raw.id.filter(|id| crate::is_valid_id(id)) {
+            Some(id) => (id, text.to_string()),
+            None => {
+                let id = id_from_full_url(None, import_id, entries.len());
+                let text = with_id(text, &id);
+                (id, text)
+            }
+        };
+        resources.push(ImportedResource {
+            resource_type: "Bundle".into(),
+            id,
+            category: category_of(&bundle),
+            text,
+        });
+    }
+    let (patient_id, patient_index) = patient.ok_or(BundleError::NoPatient)?;
     Ok(ImportedBundle {
-        patient_id: patient_id.ok_or(BundleError::NoPatient)?,
+        patient_id,
+        patient_index,
         resources,
+        left_out,
     })
 }
 
@@ -231,10 +263,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_searchset_is_valid_r4_with_the_texts_inside() {
-        let taken = take_apart(BUNDLE.as_bytes(), "import").unwrap();
-        let entries: Vec<Entry<'_>> = taken
+    /// The resources of `taken` as searchset entries.
+    fn entries_of(taken: &ImportedBundle) -> Vec<Entry<'_>> {
+        taken
             .resources
             .iter()
             .map(|resource| Entry {
@@ -242,7 +273,13 @@ mod tests {
                 id: &resource.id,
                 text: &resource.text,
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn a_searchset_is_valid_r4_with_the_texts_inside() {
+        let taken = take_apart(BUNDLE.as_bytes(), "import").unwrap();
+        let entries = entries_of(&taken);
         let text = searchset(
             "http://gw/fhir",
             &entries,
@@ -252,6 +289,55 @@ mod tests {
         assert!(text.contains("37.50"));
         let bundle = crate::parse(text.as_bytes()).unwrap();
         crate::validate(&bundle).unwrap();
+    }
+
+    #[test]
+    fn a_document_is_kept_whole_besides_its_entries() {
+        let id = "0c3a8a3e-0000-4000-8000-0000000000a1";
+        let document = format!(
+            r#"{{"resourceType":"Bundle","type":"document","timestamp":"2026-01-02T10:00:00Z",
+            "identifier":{{"system":"urn:ietf:rfc:3986","value":"urn:uuid:0c3a8a3e-0000-4000-8000-0000000000d1"}},
+            "entry":[
+            {{"fullUrl":"urn:uuid:0c3a8a3e-0000-4000-8000-00000000c001","resource":{{"resourceType":"Composition",
+              "status":"final","type":{{"coding":[{{"system":"http://loinc.org","code":"60591-5"}}]}},
+              "subject":{{"reference":"urn:uuid:{id}"}},"date":"2026-01-02","author":[{{"display":"Dr Who"}}],
+              "title":"Patient Summary"}}}},
+            {{"fullUrl":"urn:uuid:{id}","resource":{{"resourceType":"Patient","id":"{id}","gender":"female"}}}},
+            {{"fullUrl":"urn:uuid:0c3a8a3e-0000-4000-8000-00000000b001","resource":{{"resourceType":"Observation",
+              "status":"final","code":{{"text":"Weight"}},"subject":{{"reference":"urn:uuid:{id}"}},
+              "valueQuantity":{{"value":61.50,"unit":"kg"}}}}}}]}}"#
+        );
+        let taken = take_apart(document.as_bytes(), "import").unwrap();
+        let types: Vec<&str> = taken
+            .resources
+            .iter()
+            .map(|resource| resource.resource_type.as_str())
+            .collect();
+        assert_eq!(types, ["Composition", "Patient", "Observation", "Bundle"]);
+        assert_eq!(taken.patient_index, 1);
+        assert_eq!(taken.patient_id, id);
+        let whole = &taken.resources[3];
+        assert_eq!(whole.category, Category::Summary);
+        // The document as written, with an id added (it had none), the
+        // same on every retry of the import.
+        assert_eq!(whole.text, with_id(&document, &whole.id));
+        assert_eq!(
+            take_apart(document.as_bytes(), "import").unwrap().resources[3].id,
+            whole.id
+        );
+        let parsed: Value = serde_json::from_str(&whole.text).unwrap();
+        crate::validate(&parsed).unwrap();
+        assert!(whole.text.contains("61.50"));
+    }
+
+    #[test]
+    fn a_searchset_made_here_imports_again() {
+        let taken = take_apart(BUNDLE.as_bytes(), "import").unwrap();
+        let entries = entries_of(&taken);
+        let exported = searchset("http://gw/fhir", &entries, 2, &[]);
+        let again = take_apart(exported.as_bytes(), "again").unwrap();
+        assert_eq!(again.resources, taken.resources);
+        assert_eq!(again.left_out, 0);
     }
 
     #[test]

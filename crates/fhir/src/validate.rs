@@ -71,10 +71,44 @@ fn schema() -> &'static Schema {
         flate2::read::GzDecoder::new(SCHEMA_GZ)
             .read_to_end(&mut text)
             .expect("the bundled schema decompresses");
+        let mut document: Value =
+            serde_json::from_slice(&text).expect("the bundled schema is JSON");
+        let union = discriminated_resource_list(&document);
+        document["definitions"]["ResourceList"] = union;
         Schema {
-            document: serde_json::from_slice(&text).expect("the bundled schema is JSON"),
+            document,
             validators: Mutex::default(),
         }
+    })
+}
+
+/// `ResourceList` (a resource of any type: what `contained`,
+/// `Bundle.entry.resource` and `Parameters.parameter.resource` hold) as a
+/// union discriminated by `resourceType`: the type named, then that type's
+/// definition. HL7's schema writes it as a `oneOf` of every resource type,
+/// which a validator can only decide by checking the resource against all
+/// 146 of them (real Synthea Bundles contain resources in every
+/// ExplanationOfBenefit), and whose failure names no element. Both accept
+/// the same resources.
+fn discriminated_resource_list(document: &Value) -> Value {
+    let mapping = document["discriminator"]["mapping"]
+        .as_object()
+        .expect("the bundled schema maps resource types to definitions");
+    let types: Vec<&String> = mapping.keys().collect();
+    let branches: Vec<Value> = mapping
+        .iter()
+        .map(|(resource_type, definition)| {
+            serde_json::json!({
+                "if": {"properties": {"resourceType": {"const": resource_type}}},
+                "then": {"$ref": definition},
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "type": "object",
+        "required": ["resourceType"],
+        "properties": {"resourceType": {"enum": types}},
+        "allOf": branches,
     })
 }
 
@@ -93,12 +127,19 @@ impl Schema {
             .entry(resource_type.to_string())
             .or_insert_with(|| {
                 let schema = serde_json::json!({
-                    "$schema": "http://json-schema.org/draft-06/schema#",
+                    // Draft 7, for the `if`/`then` of `ResourceList`; HL7's
+                    // schema is draft 6, which draft 7 reads the same.
+                    "$schema": "http://json-schema.org/draft-07/schema#",
                     "definitions": self.document["definitions"],
                     "allOf": [{ "$ref": format!("#/definitions/{resource_type}") }],
                 });
                 Arc::new(
                     jsonschema::options()
+                        // The schema's patterns (dates, codes, strings)
+                        // need no look-around or back-reference: the
+                        // `regex` engine matches them in time linear in the
+                        // string, where a backtracking engine may not.
+                        .with_pattern_options(jsonschema::PatternOptions::regex())
                         .build(&schema)
                         .expect("the bundled schema compiles"),
                 )
@@ -310,6 +351,31 @@ mod tests {
             invalid_path(&text_decimal),
             "Observation.valueQuantity.value"
         );
+    }
+
+    #[test]
+    fn a_contained_resource_is_checked_as_its_own_type() {
+        let mut with_contained = observation();
+        with_contained["contained"] = json!([
+            {"resourceType": "Patient", "id": "p", "gender": "female"},
+            {"resourceType": "Practitioner", "id": "d", "name": [{"family": "Who"}]}
+        ]);
+        validate(&with_contained).unwrap();
+        let mut bad = with_contained.clone();
+        bad["contained"][1]["gender"] = json!("mle");
+        assert_eq!(invalid_path(&bad), "Observation.contained[1].gender");
+        let mut unknown = with_contained.clone();
+        unknown["contained"][0]["resourceType"] = json!("Bot");
+        assert_eq!(
+            invalid_path(&unknown),
+            "Observation.contained[0].resourceType"
+        );
+        let mut untyped = with_contained;
+        untyped["contained"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("resourceType");
+        assert_eq!(invalid_path(&untyped), "Observation.contained[0]");
     }
 
     #[test]

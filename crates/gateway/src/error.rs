@@ -6,7 +6,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use medigate_fhir::{BundleError, FhirError};
+use medigate_fhir::{BundleError, FhirError, person::PersonMismatch};
 
 /// Why a gateway operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -31,9 +31,10 @@ pub enum GatewayError {
     /// The Bundle cannot be imported as one patient's records.
     #[error(transparent)]
     Bundle(BundleError),
-    /// The Bundle names a patient other than the gateway's user.
-    #[error("{0}")]
-    NotYours(String),
+    /// The Bundle is about another person than the one whose records the
+    /// account holds.
+    #[error(transparent)]
+    OtherPerson(#[from] PersonMismatch),
     /// A malformed request parameter.
     #[error("{what} is malformed: {expected}")]
     BadRequest {
@@ -106,7 +107,7 @@ impl GatewayError {
             }
             GatewayError::Fhir(_)
             | GatewayError::Bundle(_)
-            | GatewayError::NotYours(_)
+            | GatewayError::OtherPerson(_)
             | GatewayError::BadRequest { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             GatewayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -131,8 +132,11 @@ impl GatewayError {
             GatewayError::Keystore(_) => "keystore",
             GatewayError::Unauthorized => "unauthorized",
             GatewayError::Fhir(_) => "invalid_fhir",
+            // A Bundle of no one's records (a directory of hospitals or
+            // clinicians, as Synthea writes beside its patients).
+            GatewayError::Bundle(BundleError::NoPatient) => "no_patient",
             GatewayError::Bundle(_) => "not_importable",
-            GatewayError::NotYours(_) => "other_patient",
+            GatewayError::OtherPerson(_) => "other_patient",
             GatewayError::BadRequest { .. } => "bad_request",
             GatewayError::TooLarge(_) => "too_large",
             GatewayError::NotFound(_) => "not_found",

@@ -49,10 +49,14 @@ pub const DEFAULT_COUNT: usize = 100;
 /// The most matches per page.
 pub const MAX_COUNT: usize = 1000;
 
-/// The resource types the facade serves (what Synthea emits and more).
-pub const RESOURCE_TYPES: [&str; 22] = [
+/// The resource types the facade serves (what Synthea emits, what an
+/// International Patient Summary holds, and more; `Bundle` for the
+/// documents imported whole).
+pub const RESOURCE_TYPES: [&str; 31] = [
     "Patient",
     "AllergyIntolerance",
+    "Binary",
+    "Bundle",
     "CarePlan",
     "CareTeam",
     "Claim",
@@ -67,12 +71,19 @@ pub const RESOURCE_TYPES: [&str; 22] = [
     "Goal",
     "ImagingStudy",
     "Immunization",
+    "Location",
+    "Media",
     "Medication",
     "MedicationAdministration",
     "MedicationRequest",
     "MedicationStatement",
     "Observation",
+    "Organization",
+    "Practitioner",
+    "PractitionerRole",
     "Procedure",
+    "Provenance",
+    "Specimen",
 ];
 
 /// The facade's routes.
@@ -507,19 +518,24 @@ async fn everything(
     ))
 }
 
-/// Whether `resource` is about the Patient `id` (or names no patient).
-fn about_patient(resource: &Value, id: &str) -> bool {
+/// Whether `resource` is about one of the Patients `ids` (or names no
+/// patient).
+fn about_patient(resource: &Value, ids: &[&str]) -> bool {
     let reference = ["subject", "patient"]
         .iter()
         .find_map(|element| resource[element]["reference"].as_str());
     reference.is_none_or(|reference| {
-        reference == format!("urn:uuid:{id}") || reference.ends_with(&format!("Patient/{id}"))
+        ids.iter().any(|id| {
+            reference == format!("urn:uuid:{id}") || reference.ends_with(&format!("Patient/{id}"))
+        })
     })
 }
 
 /// An International Patient Summary of the Patient `requested` (a Patient
-/// id, or an account: then the latest Patient imported) from `records`,
-/// authored by the user's account.
+/// id, or an account: then the first Patient imported) from `records`,
+/// authored by the user's account. An account is one person: its Patient
+/// resources (one per hospital the records came from, linked at import)
+/// are that person's, and so are the records about any of them.
 pub(crate) fn summary(
     identity: &Identity,
     requested: &str,
@@ -533,17 +549,28 @@ pub(crate) fn summary(
     let patient = patients
         .iter()
         .find(|patient| patient["id"] == requested)
-        .or(patients.last())
+        .or(patients.first())
         .copied()
         .ok_or_else(|| {
             GatewayError::NotFound(
                 "the Patient resource (its demographics are not shared with you)".into(),
             )
         })?;
-    let id = patient["id"].as_str().unwrap_or_default();
+    let ids: Vec<&str> = patients
+        .iter()
+        .filter_map(|patient| patient["id"].as_str())
+        .collect();
+    // The person's other Patient records (linked at import) go along, so
+    // that what is about them is about this patient.
     let others: Vec<Value> = parsed
         .iter()
-        .filter(|resource| resource["resourceType"] != "Patient" && about_patient(resource, id))
+        .filter(|resource| {
+            if resource["resourceType"] == "Patient" {
+                resource["id"] != patient["id"]
+            } else {
+                about_patient(resource, &ids)
+            }
+        })
         .cloned()
         .collect();
     let author = format!(

@@ -29,7 +29,10 @@ use medigate_crypto::{
     record::{RecordBinding, RecordKey, encrypt},
     wrap::{OwnerSealer, WrapBinding},
 };
-use medigate_fhir::raw::{ImportedResource, take_apart};
+use medigate_fhir::{
+    person::{PersonMatch, match_person, with_links},
+    raw::{ImportedBundle, ImportedResource, take_apart},
+};
 use medigate_vault::batch::BatchItem;
 use serde::Serialize;
 
@@ -80,6 +83,26 @@ pub struct ImportReport {
     pub shared: u64,
     /// Each resource: type, id and content id.
     pub resources: Vec<ImportedRecord>,
+    /// What the Bundle's Patient is to the account (told when the Bundle
+    /// is first taken in, not when an import is done again or completed).
+    pub person: Option<PersonJoined>,
+    /// Entries not imported: a searchset's `outcome` entries.
+    pub left_out: u64,
+}
+
+/// What the Patient of an imported Bundle is to the account, which holds
+/// one person's records.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonJoined {
+    /// The account's first Patient: its person.
+    First,
+    /// A Patient the account holds (same id): a new version of it.
+    SameRecord,
+    /// Another record of the account's person (same name, birth date and
+    /// sex; another hospital's id), linked (`Patient.link`) to these
+    /// Patients of the account.
+    LinkedTo(Vec<String>),
 }
 
 /// One imported resource.
@@ -222,6 +245,36 @@ fn owner_wraps(owner: [u8; 32], records: &[OwnRecord]) -> impl Iterator<Item = B
 }
 
 impl Gateway {
+    /// Checks that the Bundle's Patient is the person whose records the
+    /// account holds (see [`medigate_fhir::person`]), and links it to the
+    /// account's other Patient resources when it is another record of that
+    /// person. Returns the Bundle to import and what the Patient is to the
+    /// account.
+    async fn join_person(
+        &self,
+        identity: &Identity,
+        mut bundle: ImportedBundle,
+    ) -> Result<(ImportedBundle, PersonJoined), GatewayError> {
+        let account: Vec<serde_json::Value> = self
+            .own_visible(identity, Some("Patient"))
+            .await?
+            .iter()
+            .map(crate::records::VisibleRecord::parsed)
+            .collect();
+        let patient = &mut bundle.resources[bundle.patient_index];
+        let incoming: serde_json::Value =
+            serde_json::from_str(&patient.text).expect("an imported resource is JSON");
+        let joined = match match_person(&account, &incoming)? {
+            PersonMatch::First => PersonJoined::First,
+            PersonMatch::SameRecord => PersonJoined::SameRecord,
+            PersonMatch::SamePerson(others) => {
+                patient.text = with_links(&patient.text, &others);
+                PersonJoined::LinkedTo(others)
+            }
+        };
+        Ok((bundle, joined))
+    }
+
     /// Imports one patient's Bundle (`bytes`, FHIR R4 JSON) as the user's
     /// records. Importing the same Bundle again does nothing; an import cut
     /// short is completed.
@@ -243,8 +296,11 @@ impl Gateway {
         // The records of a new import as staged; read from the index for
         // an import staged before.
         let mut fresh: Option<Vec<OwnRecord>> = None;
+        let (mut person, mut left_out) = (None, 0);
         if state.is_none() {
             let bundle = take_apart(bytes, &import_id).map_err(GatewayError::from)?;
+            let (bundle, joined) = self.join_person(&identity, bundle).await?;
+            (person, left_out) = (Some(joined), bundle.left_out as u64);
             tracing::info!(
                 import_id,
                 resources = bundle.resources.len(),
@@ -336,6 +392,8 @@ impl Gateway {
                     category: record.category,
                 })
                 .collect(),
+            person,
+            left_out,
         })
     }
 

@@ -212,6 +212,11 @@ const IDS_PER_QUERY: usize = 500;
 /// Rows per multi-row `INSERT` of staged records (13 parameters each).
 const ROWS_PER_INSERT: usize = 64;
 
+/// The order of own records: by when their import started (records not
+/// imported, such as authored ones, first), then as in their Bundle.
+const OLDEST_IMPORT_FIRST: &str = "COALESCE((SELECT started_ms FROM imports
+        WHERE imports.import_id = records.import_id), 0), import_id, seq";
+
 const RECORD_COLUMNS: &str = "content_id, record_id, version, resource_type, resource_id, category, size, owner_wrap, previous, state, import_id";
 
 impl Index {
@@ -424,7 +429,7 @@ impl Index {
     }
 
     /// The user's imported, current records (not superseded), optionally of
-    /// one resource type, oldest first.
+    /// one resource type, oldest import first, each import in Bundle order.
     pub async fn own_records(
         &self,
         resource_type: Option<&str>,
@@ -434,7 +439,7 @@ impl Index {
                 sqlx::query(&format!(
                     "SELECT {RECORD_COLUMNS} FROM records
                      WHERE state = 'stored' AND superseded = 0 AND resource_type = $1
-                     ORDER BY import_id, seq"
+                     ORDER BY {OLDEST_IMPORT_FIRST}"
                 ))
                 .bind(resource_type)
                 .fetch_all(&self.pool)
@@ -443,7 +448,7 @@ impl Index {
             None => {
                 sqlx::query(&format!(
                     "SELECT {RECORD_COLUMNS} FROM records
-                     WHERE state = 'stored' AND superseded = 0 ORDER BY import_id, seq"
+                     WHERE state = 'stored' AND superseded = 0 ORDER BY {OLDEST_IMPORT_FIRST}"
                 ))
                 .fetch_all(&self.pool)
                 .await?
@@ -452,7 +457,8 @@ impl Index {
         rows.iter().map(Self::record_from_row).collect()
     }
 
-    /// [`Index::own_records`] with each record's envelope, in one query.
+    /// [`Index::own_records`] with each record's envelope, in one query
+    /// (in the same order).
     pub async fn own_records_sealed(
         &self,
         resource_type: Option<&str>,
@@ -460,7 +466,7 @@ impl Index {
         let query = format!(
             "SELECT {RECORD_COLUMNS}, envelope FROM records
              WHERE state = 'stored' AND superseded = 0 AND ($1 = '' OR resource_type = $1)
-             ORDER BY import_id, seq"
+             ORDER BY {OLDEST_IMPORT_FIRST}"
         );
         sqlx::query(&query)
             .bind(resource_type.unwrap_or_default())

@@ -73,6 +73,8 @@ pub fn categories_of_type(resource_type: &str) -> Vec<Category> {
         ],
         "DiagnosticReport" => vec![Category::Labs, Category::Imaging, Category::Notes],
         "Composition" => vec![Category::Summary, Category::Notes],
+        // A document, which is what its Composition is.
+        "Bundle" => vec![Category::Summary, Category::Notes, Category::Other],
         other => {
             let probe = serde_json::json!({"resourceType": other});
             vec![medigate_fhir::category_of(&probe)]
