@@ -186,6 +186,53 @@ fn the_core_loop_from_the_command_line() {
         "{searchset}"
     );
 
+    // Real-world records from outside the project, each into a fresh
+    // account: a real Synthea patient's transaction Bundle (conditional
+    // references, base64 notes, claims) and an HL7 IPS example document.
+    // Every resource imported is exported again, and what is exported
+    // passes the outside validator.
+    let real_world = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fhir/tests/data/real-world");
+    let mut real_exports = Vec::new();
+    for (account, file) in [
+        ("insurer", "synthea-Lindsay928-1.json"),
+        ("responder", "ips-bundle-01.json"),
+    ] {
+        let path = real_world.join(file);
+        let bundle: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let entries = bundle["entry"].as_array().unwrap().len();
+        let imported = network.json(account, &["import", path.to_str().unwrap()]);
+        let imported = &imported["result"];
+        assert_eq!(imported["person"], "first", "{file}: {imported}");
+        let records = imported["records"].as_u64().unwrap() as usize;
+        let left_out = imported["left_out"].as_u64().unwrap_or(0) as usize;
+        // A document's entries, and the document kept whole.
+        let kept_whole = usize::from(bundle["type"] == "document");
+        assert_eq!(
+            records,
+            entries - left_out + kept_whole,
+            "{file}: {imported}"
+        );
+        let export = network.path(&format!("{account}-export.json"));
+        network.json(
+            account,
+            &["records", "export", "--out", export.to_str().unwrap()],
+        );
+        assert_eq!(resources_of(&export).len(), records, "{file}");
+        let summary = network.path(&format!("{account}-summary.json"));
+        network.json(
+            account,
+            &[
+                "records",
+                "export",
+                "--summary",
+                "--out",
+                summary.to_str().unwrap(),
+            ],
+        );
+        real_exports.extend([export, summary]);
+    }
+    outside_validator(&real_exports);
+
     // Before any consent the doctor sees nothing.
     let before = network.run("doctor", &["records", "export", "--patient", &patient]);
     assert!(before.status.success());

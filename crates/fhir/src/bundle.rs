@@ -17,7 +17,11 @@
 use medigate_access_policy::Category;
 use serde_json::Value;
 
-use crate::{category::category_of, validate::FhirError};
+use crate::{
+    category::category_of,
+    person::{PersonReferences, names_a_patient, subject_references},
+    validate::FhirError,
+};
 
 /// The Bundle types an import takes.
 const IMPORTABLE: [&str; 5] = [
@@ -174,25 +178,11 @@ pub(crate) fn check_patient_bundle(bundle: &Value) -> Result<usize, BundleError>
         }
     }
     let patient_index = patients.first().ok_or(BundleError::NoPatient)?.0;
-    let mut names_patient = Vec::new();
-    let mut ids = Vec::new();
+    let mut person = PersonReferences::new();
     for (index, patient) in &patients {
-        if let Some(full_url) = entries[*index]["fullUrl"].as_str() {
-            names_patient.push(full_url.to_string());
-        }
-        if let Some(id) = patient["id"].as_str() {
-            names_patient.push(format!("Patient/{id}"));
-            names_patient.push(format!("urn:uuid:{id}"));
-            ids.push(id);
-        }
+        person.add(patient, entries[*index]["fullUrl"].as_str());
     }
-    let is_the_patient = |reference: &str| {
-        names_patient.iter().any(|name| name == reference)
-            // A RESTful reference with the server's base.
-            || ids
-                .iter()
-                .any(|id| reference.ends_with(&format!("/Patient/{id}")))
-    };
+    let is_the_patient = |reference: &str| person.names_person(reference);
 
     if kind == "document" {
         let composition = &entries[0]["resource"];
@@ -225,20 +215,12 @@ pub(crate) fn check_patient_bundle(bundle: &Value) -> Result<usize, BundleError>
         }
         let resource = &entry["resource"];
         let path = format!("Bundle.entry[{index}]");
-        for field in ["subject", "patient"] {
-            let Some(reference) = resource[field]["reference"].as_str() else {
-                continue;
-            };
+        for (field, reference) in subject_references(resource) {
             // A patient by type, or an entry of the Bundle that is one, or
             // one that is not in the Bundle at all.
-            let about_a_patient = match types_by_url.get(reference) {
-                Some(resource_type) => *resource_type == "Patient",
-                None => {
-                    reference.starts_with("Patient/")
-                        || reference.contains("/Patient/")
-                        || reference.starts_with("urn:")
-                }
-            };
+            let about_a_patient = types_by_url
+                .get(reference)
+                .map_or_else(|| names_a_patient(reference), |kind| *kind == "Patient");
             if about_a_patient && !is_the_patient(reference) {
                 return Err(BundleError::OtherPatient {
                     path: format!("{path}.resource.{field}.reference"),

@@ -54,6 +54,8 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
+use crate::person::{self, PersonReferences, subject_references};
+
 /// The BLAKE3 key-derivation context of the UUIDs of a summary's entries.
 pub const UUID_CONTEXT: &str = "MediGate medigate-fhir 2025 IPS document urn:uuid";
 
@@ -125,20 +127,17 @@ pub fn patient_summary(
     }
     let mut urls = FullUrls::default();
     let patient_url = urls.full_url(patient);
-    let mut patient_names = PatientNames::new(patient, &patient_url);
+    let mut person = PersonReferences::new();
+    person.add(patient, Some(&patient_url));
     // The same person's other Patient records (another hospital's, linked
     // to this one either way): what is about them is about this patient.
-    let this_one = PatientNames::new(patient, &patient_url);
     let mut linked = Vec::new();
     for other in resources
         .iter()
         .filter(|resource| resource_type(resource) == Some("Patient"))
     {
-        let other_names = PatientNames::new(other, "");
-        if links(other).any(|reference| this_one.is(reference))
-            || links(patient).any(|reference| other_names.is(reference))
-        {
-            patient_names.add(other);
+        if person::linked(patient, other) {
+            person.add(other, None);
             linked.push(other);
         }
     }
@@ -146,15 +145,8 @@ pub fn patient_summary(
         if resource_type(resource).is_none() {
             return Err(IpsError::NoResourceType(index));
         }
-        for field in ["subject", "patient"] {
-            let Some(reference) = resource
-                .get(field)
-                .and_then(|reference| reference.get("reference"))
-                .and_then(Value::as_str)
-            else {
-                continue;
-            };
-            if !patient_names.names(reference) {
+        for (field, reference) in subject_references(resource) {
+            if !person.allows(reference) {
                 return Err(IpsError::OtherPatient {
                     index,
                     field,
@@ -542,66 +534,6 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     era * 146_097 + day_of_era - 719_468
-}
-
-/// The ways resources name the summary's patient.
-struct PatientNames {
-    names: Vec<String>,
-    suffixes: Vec<String>,
-}
-
-impl PatientNames {
-    fn new(patient: &Value, full_url: &str) -> Self {
-        let mut names = PatientNames {
-            names: vec![full_url.to_string()]
-                .into_iter()
-                .filter(|url| !url.is_empty())
-                .collect(),
-            suffixes: Vec::new(),
-        };
-        names.add(patient);
-        names
-    }
-
-    /// Names `patient` (by its id) as this patient too.
-    fn add(&mut self, patient: &Value) {
-        if let Some(id) = patient.get("id").and_then(Value::as_str) {
-            self.names.push(format!("Patient/{id}"));
-            self.names.push(format!("urn:uuid:{id}"));
-            self.suffixes.push(format!("/Patient/{id}"));
-        }
-    }
-
-    /// Whether `reference` names this patient (not merely no patient).
-    fn is(&self, reference: &str) -> bool {
-        self.names.iter().any(|name| name == reference)
-            || self
-                .suffixes
-                .iter()
-                .any(|suffix| reference.ends_with(suffix.as_str()))
-    }
-
-    /// Whether `reference` is this patient or no patient at all (a Group,
-    /// a Device, a contained resource...).
-    fn names(&self, reference: &str) -> bool {
-        let reference = reference
-            .split_once("/_history/")
-            .map_or(reference, |(unversioned, _)| unversioned);
-        let a_patient = reference.starts_with("Patient/")
-            || reference.contains("/Patient/")
-            || reference.starts_with("urn:");
-        !a_patient || self.is(reference)
-    }
-}
-
-/// The references of `patient.link`.
-fn links(patient: &Value) -> impl Iterator<Item = &str> {
-    patient
-        .get("link")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|link| link.pointer("/other/reference").and_then(Value::as_str))
 }
 
 /// The fullUrls of the summary's entries, each resource's always the same.

@@ -200,6 +200,128 @@ pub fn with_links(text: &str, others: &[String]) -> String {
     )
 }
 
+/// The references that name one person: each of their Patient resources
+/// as `Patient/<id>`, as an absolute URL ending in `/Patient/<id>` (a
+/// server's RESTful reference), as `urn:uuid:<id>`, or by the fullUrl it has
+/// in a Bundle; a version (`/_history/<n>`) is ignored. Import, the patient
+/// summary and `$everything` all decide "is this resource about the
+/// account's person" with it.
+#[derive(Clone, Debug, Default)]
+pub struct PersonReferences {
+    full_urls: Vec<String>,
+    ids: Vec<String>,
+}
+
+impl PersonReferences {
+    /// The references of no one yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The references of the Patients `patients`, one person's.
+    pub fn of<'a>(patients: impl IntoIterator<Item = &'a Value>) -> Self {
+        let mut references = Self::new();
+        for patient in patients {
+            references.add(patient, None);
+        }
+        references
+    }
+
+    /// Takes `patient` (with its fullUrl in a Bundle, if it has one) as one
+    /// more Patient resource of this person.
+    pub fn add(&mut self, patient: &Value, full_url: Option<&str>) {
+        if let Some(full_url) = full_url.filter(|url| !url.is_empty()) {
+            self.full_urls.push(full_url.to_string());
+        }
+        if let Some(id) = patient.get("id").and_then(Value::as_str) {
+            self.ids.push(id.to_string());
+        }
+    }
+
+    /// The ids of this person's Patient resources.
+    pub fn ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    /// Whether `reference` names one of this person's Patient resources.
+    pub fn names_person(&self, reference: &str) -> bool {
+        let reference = unversioned(reference);
+        self.full_urls.iter().any(|url| url == reference)
+            || self.ids.iter().any(|id| {
+                let local = reference
+                    .strip_prefix("urn:uuid:")
+                    .or_else(|| reference.strip_prefix("Patient/"))
+                    .or_else(|| {
+                        reference
+                            .rsplit_once("/Patient/")
+                            .map(|(_, id)| id)
+                            .filter(|_| reference.contains("://"))
+                    });
+                local == Some(id.as_str())
+            })
+    }
+
+    /// Whether a resource referring to `reference` as its subject or
+    /// patient may be this person's: the reference names this person, or
+    /// names no patient at all (a Group, a Device, a Location...).
+    pub fn allows(&self, reference: &str) -> bool {
+        !names_a_patient(reference) || self.names_person(reference)
+    }
+
+    /// Whether `resource` may be this person's: each of its subject and
+    /// patient references is [allowed](Self::allows).
+    pub fn allows_resource(&self, resource: &Value) -> bool {
+        subject_references(resource).all(|(_, reference)| self.allows(reference))
+    }
+}
+
+/// Whether `reference`, by its form alone, names a patient: `Patient/<id>`,
+/// a URL with `/Patient/<id>`, or a `urn:` (a Bundle entry, whose type the
+/// reference does not say; inside a Bundle, look the fullUrl up first).
+pub fn names_a_patient(reference: &str) -> bool {
+    reference.starts_with("Patient/")
+        || reference.contains("/Patient/")
+        || reference.starts_with("urn:")
+}
+
+/// The references that say whom `resource` is about: its `subject` and its
+/// `patient` (the element and the reference).
+pub fn subject_references(resource: &Value) -> impl Iterator<Item = (&'static str, &str)> {
+    ["subject", "patient"].into_iter().filter_map(|element| {
+        resource
+            .get(element)?
+            .get("reference")?
+            .as_str()
+            .map(|reference| (element, reference))
+    })
+}
+
+/// Whether the Patients `one` and `other` are linked, by `Patient.link` of
+/// either naming the other: the same person's records from two places.
+pub fn linked(one: &Value, other: &Value) -> bool {
+    let names = |patient: &Value| PersonReferences::of([patient]);
+    let (one_names, other_names) = (names(one), names(other));
+    links(one).any(|reference| other_names.names_person(reference))
+        || links(other).any(|reference| one_names.names_person(reference))
+}
+
+/// The references of `patient.link`.
+fn links(patient: &Value) -> impl Iterator<Item = &str> {
+    patient
+        .get("link")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|link| link.pointer("/other/reference").and_then(Value::as_str))
+}
+
+/// `reference` without its version (`/_history/<n>`).
+fn unversioned(reference: &str) -> &str {
+    reference
+        .split_once("/_history/")
+        .map_or(reference, |(unversioned, _)| unversioned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,5 +457,61 @@ mod tests {
         let parsed: Value = serde_json::from_str(&again).unwrap();
         assert_eq!(parsed["link"].as_array().unwrap().len(), 2);
         assert_eq!(with_links(text, &[]), text);
+    }
+
+    #[test]
+    fn a_persons_references_are_every_form_of_each_of_their_patients() {
+        let mut person = PersonReferences::of([&json!({"resourceType": "Patient", "id": "a"})]);
+        person.add(
+            &json!({"resourceType": "Patient", "id": "b"}),
+            Some("urn:uuid:1f6f2bd4-0001"),
+        );
+        for reference in [
+            "Patient/a",
+            "Patient/a/_history/3",
+            "urn:uuid:a",
+            "https://hospital.example/fhir/Patient/a",
+            "https://hospital.example/fhir/Patient/b/_history/1",
+            "Patient/b",
+            "urn:uuid:1f6f2bd4-0001",
+        ] {
+            assert!(person.names_person(reference), "{reference}");
+            assert!(person.allows(reference), "{reference}");
+        }
+        for reference in [
+            "Patient/ab",
+            "Patient/c",
+            "urn:uuid:c",
+            "https://hospital.example/fhir/Patient/aa",
+            "Patient/a/extra",
+            "relative/Patient/a",
+        ] {
+            assert!(!person.names_person(reference), "{reference}");
+            assert!(!person.allows(reference), "{reference}");
+        }
+        // A subject that is no patient at all (a Group, a Device) may be
+        // the person's; so may a resource that names no one.
+        assert!(person.allows("Group/ward-3"));
+        assert!(person.allows_resource(&json!({"resourceType": "Observation"})));
+        assert!(person.allows_resource(
+            &json!({"resourceType": "Observation", "subject": {"reference": "Patient/b"}})
+        ));
+        assert!(!person.allows_resource(&json!({
+            "resourceType": "AllergyIntolerance",
+            "patient": {"reference": "Patient/c"}
+        })));
+        assert_eq!(person.ids(), ["a", "b"]);
+    }
+
+    #[test]
+    fn patients_are_linked_when_either_names_the_other() {
+        let a = json!({"resourceType": "Patient", "id": "a"});
+        let b = json!({"resourceType": "Patient", "id": "b",
+                       "link": [{"other": {"reference": "Patient/a"}, "type": "seealso"}]});
+        let c = json!({"resourceType": "Patient", "id": "c"});
+        assert!(linked(&a, &b));
+        assert!(linked(&b, &a));
+        assert!(!linked(&a, &c));
+        assert!(!linked(&b, &c));
     }
 }

@@ -141,6 +141,13 @@ impl Schema {
     }
 }
 
+/// Compiles the validator now, if no validation has yet: a process that
+/// will validate (a gateway, at start) calls it ahead, so that its first
+/// import does not wait the fraction of a second compiling takes.
+pub fn prepare() {
+    schema().validator();
+}
+
 /// Parses `bytes` as JSON and checks it is a valid FHIR R4 resource (a
 /// Bundle's entries included); returns the JSON.
 pub fn parse(bytes: &[u8]) -> Result<Value, FhirError> {

@@ -30,7 +30,10 @@ use axum::{
 use medigate_crypto::keys::Identity;
 use serde_json::{Value, json};
 
-use medigate_fhir::raw::{Entry, searchset};
+use medigate_fhir::{
+    person::PersonReferences,
+    raw::{Entry, searchset},
+};
 
 use crate::{
     Gateway, chain,
@@ -518,19 +521,6 @@ async fn everything(
     ))
 }
 
-/// Whether `resource` is about one of the Patients `ids` (or names no
-/// patient).
-fn about_patient(resource: &Value, ids: &[&str]) -> bool {
-    let reference = ["subject", "patient"]
-        .iter()
-        .find_map(|element| resource[element]["reference"].as_str());
-    reference.is_none_or(|reference| {
-        ids.iter().any(|id| {
-            reference == format!("urn:uuid:{id}") || reference.ends_with(&format!("Patient/{id}"))
-        })
-    })
-}
-
 /// An International Patient Summary of the Patient `requested` (a Patient
 /// id, or an account: then the first Patient imported) from `records`,
 /// authored by the user's account. An account is one person: its Patient
@@ -556,10 +546,7 @@ pub(crate) fn summary(
                 "the Patient resource (its demographics are not shared with you)".into(),
             )
         })?;
-    let ids: Vec<&str> = patients
-        .iter()
-        .filter_map(|patient| patient["id"].as_str())
-        .collect();
+    let person = PersonReferences::of(patients.iter().copied());
     // The person's other Patient records (linked at import) go along, so
     // that what is about them is about this patient.
     let others: Vec<Value> = parsed
@@ -568,7 +555,7 @@ pub(crate) fn summary(
             if resource["resourceType"] == "Patient" {
                 resource["id"] != patient["id"]
             } else {
-                about_patient(resource, &ids)
+                person.allows_resource(resource)
             }
         })
         .cloned()

@@ -183,6 +183,9 @@ impl Gateway {
                     }
                 });
             }
+            // The FHIR validator compiles while the user looks around,
+            // not during their first import.
+            tokio::task::spawn_blocking(medigate_fhir::validate::prepare);
             tokio::spawn(self.clone().keep_emergency_current());
             let gateway = self.clone();
             tokio::spawn(async move {
