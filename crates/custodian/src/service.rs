@@ -38,6 +38,7 @@ use medigate_vault::{
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::{
     releases::{Release, ReleaseLog},
@@ -235,7 +236,19 @@ pub fn router(state: Arc<CustodianState>) -> Router {
         .route("/releases", post(release))
         // Bodies are a few hundred bytes.
         .layer(DefaultBodyLimit::max(4096))
+        .layer(CatchPanicLayer::custom(panic_answer))
         .with_state(state)
+}
+
+/// The answer to a request whose handler panicked: a 500 with the API's
+/// error body, and the custodian goes on serving.
+fn panic_answer(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request's handler panicked; it was answered 500");
+    let body = ErrorBody {
+        code: "internal_error".into(),
+        message: "the custodian failed on this request; other requests are served".into(),
+    };
+    (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
 }
 
 async fn identity(State(state): State<Arc<CustodianState>>) -> Json<Identity> {

@@ -34,6 +34,7 @@ use axum::{
     Json, Router,
     body::{Body, Bytes},
     extract::{Path, Query, State},
+    http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post, put},
 };
@@ -74,9 +75,36 @@ pub fn router() -> Router<Arc<Gateway>> {
         .route("/api/emergency/{id}/veto", post(veto))
 }
 
-/// The health route (no token).
-pub async fn health(State(gateway): State<Arc<Gateway>>) -> Json<Value> {
-    Json(json!({"status": "ok", "unlocked": gateway.keyring.is_unlocked()}))
+/// How long `/health` waits for the chain.
+const HEALTH_CHAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The health route (no token), truthfully: 200 and `ok` when the gateway
+/// can serve, 503 and `degraded` with the problems when it cannot (its
+/// chain does not answer); whether the keys are unlocked, and how many
+/// requests' handlers panicked (each answered 500, the gateway serving on).
+pub async fn health(State(gateway): State<Arc<Gateway>>) -> Response {
+    let mut problems = Vec::new();
+    let chain = medigate_chain_client::chain_time(&gateway.reads);
+    match tokio::time::timeout(HEALTH_CHAIN_TIMEOUT, chain).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => problems.push(format!("the chain cannot be read: {error}")),
+        Err(_) => problems.push(format!(
+            "the chain did not answer within {} s",
+            HEALTH_CHAIN_TIMEOUT.as_secs()
+        )),
+    }
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if problems.is_empty() { "ok" } else { "degraded" },
+        "problems": problems,
+        "unlocked": gateway.keyring.is_unlocked(),
+        "panics": gateway.panics.load(std::sync::atomic::Ordering::Relaxed),
+    });
+    (status, Json(body)).into_response()
 }
 
 #[derive(Deserialize)]

@@ -154,7 +154,7 @@ impl Gateway {
         let me = signer.public_key().0;
         let listed = self.vault.wrapped_for(&signer, &me).await?;
         let mut known: HashSet<[u8; 32]> = self.index.known_content_ids().await?;
-        known.extend(self.left_out.lock().expect("not poisoned").iter().copied());
+        known.extend(self.left_out.lock().iter().copied());
         let mut added = 0;
         for content_id in listed.into_iter().filter(|id| !known.contains(id)) {
             let Some(found) = anchor(&self.reads, H256(content_id)).await? else {
@@ -192,10 +192,7 @@ impl Gateway {
                 Ok(opened) => opened,
                 Err(error) => {
                     tracing::warn!(%error, author = %hex::encode(found.author.0), "a record written for the user does not open; left out");
-                    self.left_out
-                        .lock()
-                        .expect("not poisoned")
-                        .insert(content_id);
+                    self.left_out.lock().insert(content_id);
                     continue;
                 }
             };

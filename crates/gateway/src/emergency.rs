@@ -297,20 +297,12 @@ impl Gateway {
     async fn custodian_endpoints(&self) -> Vec<(String, [u8; 32])> {
         let mut known = Vec::with_capacity(self.custodians.len());
         for url in &self.custodians {
-            let cached = self
-                .custodian_ids
-                .lock()
-                .expect("not poisoned")
-                .get(url)
-                .copied();
+            let cached = self.custodian_ids.lock().get(url).copied();
             let account = match cached {
                 Some(account) => Some(account),
                 None => match self.custodian_client.identity(url).await {
                     Ok((account, _)) => {
-                        self.custodian_ids
-                            .lock()
-                            .expect("not poisoned")
-                            .insert(url.clone(), account);
+                        self.custodian_ids.lock().insert(url.clone(), account);
                         Some(account)
                     }
                     Err(error) => {

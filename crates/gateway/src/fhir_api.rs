@@ -258,13 +258,15 @@ fn date_matches(date: &str, wanted: &str) -> Result<bool, GatewayError> {
         Some(prefix @ ("eq" | "ne" | "ge" | "gt" | "le" | "lt")) => (prefix, &wanted[2..]),
         _ => ("eq", wanted),
     };
-    if value.len() < 4 || !value[..4].chars().all(|c| c.is_ascii_digit()) {
+    // A FHIR date is ASCII; anything else is refused before it is cut.
+    let year = value.get(..4).filter(|_| value.is_ascii());
+    if !year.is_some_and(|year| year.bytes().all(|byte| byte.is_ascii_digit())) {
         return Err(GatewayError::BadRequest {
             what: format!("the date parameter {wanted:?}"),
             expected: "a FHIR date such as 2020, 2020-05, 2020-05-17 or ge2020-05-17".into(),
         });
     }
-    let date = &date[..date.len().min(value.len())];
+    let date = date.get(..value.len()).unwrap_or(date);
     Ok(match prefix {
         "eq" => date == value,
         "ne" => date != value,
@@ -625,6 +627,19 @@ mod tests {
             date_matches(date, "yesterday"),
             Err(GatewayError::BadRequest { .. })
         ));
+        // Text that is not ASCII, wherever a cut would fall: refused or
+        // compared, never a panic.
+        for wanted in ["aéé", "20é1", "ge2é", "2021-0é", "€€€€"] {
+            assert!(
+                matches!(
+                    date_matches(date, wanted),
+                    Err(GatewayError::BadRequest { .. })
+                ),
+                "{wanted}"
+            );
+        }
+        assert!(!date_matches("2021-é5-17", "2021-05").unwrap());
+        assert!(!date_matches("€", "2021-05").unwrap());
     }
 
     #[test]

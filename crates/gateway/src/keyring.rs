@@ -4,10 +4,11 @@
 
 use std::{
     path::{Path, PathBuf},
-    sync::{Arc, RwLock},
+    sync::Arc,
 };
 
 use medigate_crypto::{CryptoError, keys::Identity, keystore};
+use parking_lot::RwLock;
 
 use crate::error::GatewayError;
 
@@ -43,28 +44,18 @@ impl Keyring {
             other => GatewayError::Keystore(format!("{}: {other}", self.path.display())),
         })?;
         let identity = Arc::new(identity);
-        *self
-            .unlocked
-            .write()
-            .expect("the keyring lock is not poisoned") = Some(identity.clone());
+        *self.unlocked.write() = Some(identity.clone());
         Ok(identity)
     }
 
     /// Forgets the keys.
     pub fn lock(&self) {
-        *self
-            .unlocked
-            .write()
-            .expect("the keyring lock is not poisoned") = None;
+        *self.unlocked.write() = None;
     }
 
     /// The unlocked identity, or [`GatewayError::Locked`].
     pub fn identity(&self) -> Result<Arc<Identity>, GatewayError> {
-        self.unlocked
-            .read()
-            .expect("the keyring lock is not poisoned")
-            .clone()
-            .ok_or(GatewayError::Locked)
+        self.unlocked.read().clone().ok_or(GatewayError::Locked)
     }
 
     /// Whether the keys are unlocked.

@@ -40,13 +40,11 @@ pub mod sharing;
 pub mod vault_client;
 pub mod web;
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::{collections::HashMap, sync::Arc};
 
 use medigate_chain_client::{AccessChecker, Client, is_registered};
 use medigate_crypto::keys::Identity;
+use parking_lot::Mutex;
 
 pub use config::GatewayConfig;
 pub use error::GatewayError;
@@ -106,6 +104,9 @@ pub struct Gateway {
     /// One submission of the user's transactions at a time (see
     /// [`Gateway::submit_calls`]).
     pub signing: tokio::sync::Mutex<()>,
+    /// How many requests' handlers panicked (each answered 500, the
+    /// gateway serving on); `/health` reports it.
+    pub panics: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Now, in milliseconds since the Unix epoch.
@@ -152,7 +153,7 @@ impl Gateway {
             .await
             .expect("unlocking does not panic")?;
         let me = identity.signing_keypair().public_key().0;
-        let mut follower = self.follower.lock().expect("not poisoned");
+        let mut follower = self.follower.lock();
         if follower.is_none() {
             *follower = Some(tokio::spawn(chain::follow(
                 self.chain.clone(),
@@ -160,7 +161,7 @@ impl Gateway {
                 me,
                 self.granted.clone(),
             )));
-            if let Some(mut granted) = self.granted_receiver.lock().expect("not poisoned").take() {
+            if let Some(mut granted) = self.granted_receiver.lock().take() {
                 let gateway = self.clone();
                 tokio::spawn(async move {
                     while let Some(news) = granted.recv().await {

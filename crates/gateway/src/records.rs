@@ -261,7 +261,7 @@ impl Gateway {
         content_ids: &[[u8; 32]],
     ) -> Result<Vec<Option<SharedAnchor>>, GatewayError> {
         let unknown: Vec<H256> = {
-            let known = self.anchors.lock().expect("not poisoned");
+            let known = self.anchors.lock();
             content_ids
                 .iter()
                 .filter(|content_id| !known.contains_key(*content_id))
@@ -269,7 +269,7 @@ impl Gateway {
                 .collect()
         };
         let read = anchors(&self.reads, self.checker.rpc(), &unknown).await?;
-        let mut known = self.anchors.lock().expect("not poisoned");
+        let mut known = self.anchors.lock();
         for (content_id, found) in unknown.iter().zip(read) {
             if let Some(found) = found {
                 known.insert(
@@ -358,7 +358,7 @@ impl Gateway {
         })
         .await
         .expect("decryption does not panic")?;
-        let mut seen = self.seen.lock().expect("not poisoned");
+        let mut seen = self.seen.lock();
         for record in &records {
             seen.insert(
                 (record.resource_type.clone(), record.id.clone()),
@@ -401,7 +401,7 @@ impl Gateway {
                 GatewayError::Denied("the vault refused the read under current consent".into())
             })?;
         let record = open_shared(&identity.encryption_secret(), me, &fetched)?;
-        self.seen.lock().expect("not poisoned").insert(
+        self.seen.lock().insert(
             (record.resource_type.clone(), record.id.clone()),
             (record.content_id, record.patient),
         );
@@ -444,7 +444,6 @@ impl Gateway {
     pub fn seen_shared(&self, resource_type: &str, id: &str) -> Option<([u8; 32], [u8; 32])> {
         self.seen
             .lock()
-            .expect("not poisoned")
             .get(&(resource_type.to_string(), id.to_string()))
             .copied()
     }

@@ -4,19 +4,24 @@
 use std::{
     net::SocketAddr,
     path::Path,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use axum::{
-    Router,
+    Json, Router,
     extract::{DefaultBodyLimit, Request, State},
-    http::header,
+    http::{StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Redirect, Response},
     routing::get,
 };
 use medigate_chain_client::{AccessChecker, connect, connect_http};
+use parking_lot::Mutex;
 use rand_core::{OsRng, RngCore};
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::{
     Gateway, GatewayConfig, api, error::GatewayError, fhir_api, index::Index, keyring::Keyring,
@@ -85,7 +90,26 @@ pub fn router(
         .merge(protected)
         .merge(web::router(web_idle_minutes))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(CatchPanicLayer::custom(panic_answer(
+            gateway.panics.clone(),
+        )))
         .with_state(gateway)
+}
+
+/// The answer to a request whose handler panicked: a 500 with the API's
+/// error body, counted in `panics`, and the gateway goes on serving.
+fn panic_answer(
+    panics: Arc<AtomicU64>,
+) -> impl Fn(Box<dyn std::any::Any + Send + 'static>) -> Response + Clone {
+    move |_| {
+        panics.fetch_add(1, Ordering::Relaxed);
+        tracing::error!("a request's handler panicked; it was answered 500");
+        let body = serde_json::json!({
+            "error": "internal_error",
+            "message": "the gateway failed on this request; other requests are served",
+        });
+        (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+    }
 }
 
 /// Builds a gateway from `config`: connects to the chain, opens the index.
@@ -141,6 +165,7 @@ pub async fn build(config: &GatewayConfig) -> Result<Arc<Gateway>, GatewayError>
         emergency_lock: tokio::sync::Mutex::new(()),
         emergency_refresh: tokio::sync::Notify::new(),
         signing: tokio::sync::Mutex::new(()),
+        panics: Arc::default(),
     }))
 }
 

@@ -14,11 +14,9 @@
 //! fails go back to the front of the queue and are sent again; receipts
 //! leave the journal once their block is finalized.
 
-use std::{
-    collections::VecDeque,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{collections::VecDeque, sync::Arc, time::Duration};
+
+use parking_lot::Mutex;
 
 use crate::{
     auth::unix_ms,
@@ -80,8 +78,8 @@ impl ReceiptQueue {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
-        self.pending.lock().expect("receipt queue lock")
+    fn lock(&self) -> parking_lot::MutexGuard<'_, Pending> {
+        self.pending.lock()
     }
 
     /// Journals and queues `receipt`, or refuses it when the queue is full

@@ -68,14 +68,16 @@ impl ReplayGuard {
         timestamp_ms: u64,
         now_ms: u64,
     ) -> Result<(), ReplayError> {
+        // Both times are untrusted numbers (the request's, a clock): no
+        // sum may overflow, whatever they are.
         self.forget_before(now_ms);
-        if timestamp_ms + self.window_ms < now_ms {
+        if timestamp_ms.saturating_add(self.window_ms) < now_ms {
             return Err(ReplayError::Stale {
                 age_ms: now_ms - timestamp_ms,
                 window_ms: self.window_ms,
             });
         }
-        if timestamp_ms > now_ms + self.window_ms {
+        if timestamp_ms > now_ms.saturating_add(self.window_ms) {
             return Err(ReplayError::FromTheFuture {
                 ahead_ms: timestamp_ms - now_ms,
                 window_ms: self.window_ms,
@@ -101,7 +103,7 @@ impl ReplayGuard {
     }
 
     fn forget_before(&mut self, now_ms: u64) {
-        let keep = self.expiries.split_off(&(now_ms + 1));
+        let keep = self.expiries.split_off(&now_ms.saturating_add(1));
         for (_, expired) in std::mem::replace(&mut self.expiries, keep) {
             for key in expired {
                 self.seen.remove(&key);
@@ -145,6 +147,33 @@ mod tests {
         ));
         assert_eq!(guard.remembered(), 0);
         assert_eq!(guard.accept([1; 32], [3; 16], NOW - WINDOW, NOW), Ok(()));
+    }
+
+    #[test]
+    fn times_at_the_extremes_are_refused_without_overflow() {
+        let mut guard = ReplayGuard::new(WINDOW);
+        for timestamp in [u64::MAX, u64::MAX - WINDOW, NOW + WINDOW + 1] {
+            assert!(matches!(
+                guard.accept([1; 32], [1; 16], timestamp, NOW),
+                Err(ReplayError::FromTheFuture { .. })
+            ));
+        }
+        assert!(matches!(
+            guard.accept([1; 32], [1; 16], 0, NOW),
+            Err(ReplayError::Stale { .. })
+        ));
+        // A clock at the end of time, too.
+        assert!(matches!(
+            guard.accept([1; 32], [1; 16], 0, u64::MAX),
+            Err(ReplayError::Stale { .. })
+        ));
+        assert_eq!(guard.accept([1; 32], [1; 16], u64::MAX, u64::MAX), Ok(()));
+        assert_eq!(
+            guard.accept([1; 32], [1; 16], u64::MAX, u64::MAX),
+            Err(ReplayError::Replayed)
+        );
+        // And the guard still works at an ordinary time.
+        assert_eq!(guard.accept([1; 32], [2; 16], NOW, NOW), Ok(()));
     }
 
     #[test]

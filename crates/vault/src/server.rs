@@ -180,9 +180,10 @@ pub async fn serve(
         chain_rpc: HttpRpc::new(&config.node_http_url())
             .map_err(|error| StartError::Chain(error.to_string()))?,
         gate,
-        guard: std::sync::Mutex::new(ReplayGuard::new(config.request_window_ms)),
+        guard: parking_lot::Mutex::new(ReplayGuard::new(config.request_window_ms)),
         receipts: receipts.clone(),
         vault,
+        panics: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

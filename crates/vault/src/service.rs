@@ -15,7 +15,10 @@
 //! Every other request carries the signed-request headers of [`crate::auth`];
 //! the body hash a blob upload signs is its content id.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
 
 use axum::{
     Json, Router,
@@ -28,10 +31,13 @@ use axum::{
 use base64::Engine as _;
 use futures::StreamExt as _;
 use medigate_chain_client::{
-    AccessQuestion, Client, HttpRpc, anchor, best_anchors, is_delegate, is_erased, is_registered,
+    AccessQuestion, Client, HttpRpc, anchor, best_anchors, chain_time, is_delegate, is_erased,
+    is_registered,
     medigate::runtime_types::medigate_access_policy::terms::{Action, Purpose},
     subxt::utils::{AccountId32, H256},
 };
+use parking_lot::Mutex;
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::{
     access_gate::AccessGate,
@@ -65,12 +71,16 @@ pub struct VaultState {
     pub chain_rpc: HttpRpc,
     /// The chain's `check_access`, concurrent reads asked together.
     pub gate: AccessGate,
-    /// Nonces of accepted requests.
+    /// Nonces of accepted requests. A lock that a panic cannot poison: one
+    /// failed request must not refuse all later ones.
     pub guard: Mutex<ReplayGuard>,
     /// Receipts waiting for the chain.
     pub receipts: ReceiptQueue,
     /// The vault's own account (named in its receipts).
     pub vault: AccountId32,
+    /// How many requests' handlers panicked (each answered 500, the vault
+    /// serving on).
+    pub panics: Arc<AtomicU64>,
 }
 
 /// The API's routes over `state`.
@@ -85,7 +95,24 @@ pub fn router(state: Arc<VaultState>) -> Router {
         .route("/batches", axum::routing::post(put_batch))
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
+        .layer(CatchPanicLayer::custom(panic_answer(state.panics.clone())))
         .with_state(state)
+}
+
+/// The answer to a request whose handler panicked: a 500 with the API's
+/// error body, counted in `panics`, and the vault goes on serving.
+fn panic_answer(
+    panics: Arc<AtomicU64>,
+) -> impl Fn(Box<dyn std::any::Any + Send + 'static>) -> Response + Clone {
+    move |_| {
+        panics.fetch_add(1, Ordering::Relaxed);
+        tracing::error!("a request's handler panicked; it was answered 500");
+        let body = serde_json::json!({
+            "error": "internal_error",
+            "message": "the vault failed on this request; other requests are served",
+        });
+        (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+    }
 }
 
 /// Parses 64 hex digits.
@@ -115,7 +142,7 @@ impl VaultState {
         let path = uri
             .path_and_query()
             .map_or(uri.path(), |path| path.as_str());
-        let mut guard = self.guard.lock().expect("replay guard lock");
+        let mut guard = self.guard.lock();
         let account =
             signer.authenticate(method.as_str(), path, body_hash, &mut guard, unix_ms())?;
         Ok(AccountId32(account))
@@ -536,12 +563,36 @@ async fn list_wraps(
     }))
 }
 
-async fn health(State(state): State<Arc<VaultState>>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({
+/// How long `/health` waits for the chain.
+const HEALTH_CHAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The vault's state, truthfully: 200 when it can serve gated reads, 503
+/// (`degraded`, with the problems) when it cannot, such as when its chain
+/// does not answer.
+async fn health(State(state): State<Arc<VaultState>>) -> Response {
+    let mut problems = Vec::new();
+    match tokio::time::timeout(HEALTH_CHAIN_TIMEOUT, chain_time(&state.chain)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => problems.push(format!("the chain cannot be read: {error}")),
+        Err(_) => problems.push(format!(
+            "the chain did not answer within {} s",
+            HEALTH_CHAIN_TIMEOUT.as_secs()
+        )),
+    }
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({
+        "status": if problems.is_empty() { "ok" } else { "degraded" },
+        "problems": problems,
         "vault": hex(&state.vault.0),
         "receipts_waiting": state.receipts.len(),
         "max_blob_bytes": state.store.max_blob_bytes(),
-    }))
+        "panics": state.panics.load(Ordering::Relaxed),
+    });
+    (status, Json(body)).into_response()
 }
 
 async fn openapi() -> impl IntoResponse {

@@ -216,6 +216,25 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
         .await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
     assert_eq!(malformed.code(), "malformed_signature_header");
+    // Requests dated at the extremes of time, from a stranger: refused as
+    // stale or from the future, and the vault goes on serving everyone else
+    // (the checks below are signed requests of the patient).
+    for (timestamp_ms, what) in [
+        (u64::MAX, "the end of time"),
+        (u64::MAX - 1, "just before it"),
+        (0, "1970"),
+    ] {
+        let extreme = client
+            .send(
+                Signing::At(&stranger, timestamp_ms),
+                Method::PUT,
+                &other_path,
+                other.envelope.clone(),
+            )
+            .await;
+        assert_eq!(extreme.status, StatusCode::UNAUTHORIZED, "{what}");
+        assert_eq!(extreme.code(), "stale_request", "{what}");
+    }
     // Stale, and a replay of a request already served.
     let stale = client
         .send(
@@ -666,6 +685,12 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
         .send(Signing::Unsigned, Method::GET, "/health", Vec::new())
         .await;
     assert_eq!(health.status, StatusCode::OK);
+    let health = health.json();
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(
+        health["panics"], 0,
+        "no request made a handler panic: {health}"
+    );
     let served_document = client
         .send(Signing::Unsigned, Method::GET, "/openapi.json", Vec::new())
         .await;

@@ -1,7 +1,8 @@
 //! Properties of the replay guard over any sequence of requests with a clock
 //! that never goes back: no signed request (account, nonce, time) is ever
 //! accepted twice, nothing outside the freshness window is accepted, and the
-//! guard remembers no more than it accepted.
+//! guard remembers no more than it accepted; times at the extremes of u64
+//! are decided like any others.
 
 use std::collections::HashSet;
 
@@ -30,6 +31,20 @@ proptest! {
                 prop_assert!(timestamp.abs_diff(now) <= WINDOW);
             }
             prop_assert!(guard.remembered() <= accepted.len());
+        }
+    }
+
+    /// Any time a request claims and any clock reading, however extreme:
+    /// no panic, and the decision is the window's.
+    #[test]
+    fn any_times_are_decided_without_panic(
+        times in proptest::collection::vec((any::<u64>(), any::<u64>()), 1..50)
+    ) {
+        let mut guard = ReplayGuard::new(WINDOW);
+        for (nonce, (timestamp, now)) in times.into_iter().enumerate() {
+            let nonce = (nonce as u128).to_le_bytes();
+            let accepted = guard.accept([0; 32], nonce, timestamp, now).is_ok();
+            prop_assert_eq!(accepted, timestamp.abs_diff(now) <= WINDOW);
         }
     }
 }

@@ -124,8 +124,11 @@ pub fn login(next: &str, problem: Option<&str>) -> Markup {
 /// An account id shortened for reading (`5e2c…a91f`); the full id is in
 /// the element's title.
 pub fn short_account(account: &str) -> String {
-    if account.len() > 12 {
-        format!("{}…{}", &account[..6], &account[account.len() - 4..])
+    let characters: Vec<char> = account.chars().collect();
+    if characters.len() > 12 {
+        let head: String = characters[..6].iter().collect();
+        let tail: String = characters[characters.len() - 4..].iter().collect();
+        format!("{head}…{tail}")
     } else {
         account.to_string()
     }
@@ -155,6 +158,8 @@ mod tests {
     #[test]
     fn accounts_shorten_and_instants_read() {
         assert_eq!(short_account(&"ab".repeat(32)), "ababab…abab");
+        // Not an account id at all: shortened by characters, no panic.
+        assert_eq!(short_account(&"é".repeat(13)), "éééééé…éééé");
         assert_eq!(when(0), "1970-01-01 00:00 UTC");
     }
 
