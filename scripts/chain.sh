@@ -2,9 +2,11 @@
 # Builds the MediGate node and starts a bare development chain (no vault,
 # no gateways; for those, scripts/dev.sh): one validator
 # (Alice), a block every second, GRANDPA finality, JSON-RPC on
-# ws://127.0.0.1:9944. The chain starts fresh each time unless
-# MEDIGATE_BASE_PATH names a directory to keep it in. Extra arguments go to
-# the node (e.g. --rpc-port 9955).
+# ws://127.0.0.1:9944, peers on 127.0.0.1:30333: loopback only, no unsafe
+# RPC methods, no web page allowed to call it (`--dev` alone would allow all
+# three). The chain starts fresh each time unless MEDIGATE_BASE_PATH names a
+# directory to keep it in. Extra arguments go to the node (e.g. --rpc-port
+# 9955).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,4 +21,6 @@ if [ -n "${MEDIGATE_BASE_PATH:-}" ]; then
 else
     storage=(--tmp)
 fi
-exec "$target_dir/debug/medigate-node" --dev "${storage[@]}" "$@"
+exec "$target_dir/debug/medigate-node" --dev "${storage[@]}" \
+    --listen-addr /ip4/127.0.0.1/tcp/30333 --rpc-methods safe \
+    --rpc-cors http://127.0.0.1:9944 "$@"

@@ -28,7 +28,7 @@ pub struct NodeOptions {
     pub base_path: PathBuf,
     /// The JSON-RPC port (on 127.0.0.1).
     pub rpc_port: u16,
-    /// The peer-to-peer port.
+    /// The peer-to-peer port (on 127.0.0.1).
     pub p2p_port: u16,
     /// A well-known development key to validate with (`alice`, `bob`, ...).
     pub validator: Option<String>,
@@ -64,8 +64,20 @@ impl NodeOptions {
             self.base_path.display().to_string(),
             "--rpc-port".to_string(),
             self.rpc_port.to_string(),
-            "--port".to_string(),
-            self.p2p_port.to_string(),
+            // Loopback only, for peers as for RPC (which listens on loopback
+            // by default): nothing else on the machine's network reaches
+            // the node.
+            "--listen-addr".to_string(),
+            format!("/ip4/127.0.0.1/tcp/{}", self.p2p_port),
+            // No unsafe RPC (key insertion, peer management), which `--dev`
+            // would allow; MediGate's services use none.
+            "--rpc-methods".to_string(),
+            "safe".to_string(),
+            // No web page may call the node (`--dev` would let any site
+            // do): the one origin allowed is the node's own address, which
+            // serves no page. Services call it without an origin.
+            "--rpc-cors".to_string(),
+            format!("http://127.0.0.1:{}", self.rpc_port),
             "--no-prometheus".to_string(),
             "--no-telemetry".to_string(),
             "--no-mdns".to_string(),
