@@ -9,6 +9,6 @@
 # REALISTIC_ENCOUNTERS (default 50) the realistic one's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --workspace
+cargo build --workspace --all-targets
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 exec python3 bench/import.py "$target_dir/debug/medigate" "${RUNS:-3}" "${ENCOUNTERS:-150}"
