@@ -246,19 +246,18 @@ impl PersonReferences {
     /// Whether `reference` names one of this person's Patient resources.
     pub fn names_person(&self, reference: &str) -> bool {
         let reference = unversioned(reference);
+        // The id the reference names, in whichever form it is written.
+        let named_id = reference
+            .strip_prefix("urn:uuid:")
+            .or_else(|| reference.strip_prefix("Patient/"))
+            .or_else(|| {
+                reference
+                    .rsplit_once("/Patient/")
+                    .map(|(_, id)| id)
+                    .filter(|_| reference.contains("://"))
+            });
         self.full_urls.iter().any(|url| url == reference)
-            || self.ids.iter().any(|id| {
-                let local = reference
-                    .strip_prefix("urn:uuid:")
-                    .or_else(|| reference.strip_prefix("Patient/"))
-                    .or_else(|| {
-                        reference
-                            .rsplit_once("/Patient/")
-                            .map(|(_, id)| id)
-                            .filter(|_| reference.contains("://"))
-                    });
-                local == Some(id.as_str())
-            })
+            || named_id.is_some_and(|named| self.ids.iter().any(|id| id == named))
     }
 
     /// Whether a resource referring to `reference` as its subject or
