@@ -15,7 +15,7 @@
 use std::time::{Duration, Instant};
 
 use chacha20poly1305::{AeadInOut, KeyInit, XChaCha20Poly1305, XNonce};
-use medigate_crypto::record::{self, CHUNK_LEN, RecordBinding, RecordKey};
+use medigate_crypto::record::{self, Anchored, CHUNK_LEN, RecordBinding, RecordKey};
 
 const RECORD_LEN: usize = 64 * 1024 * 1024;
 const RUNS: usize = 7;
@@ -78,6 +78,7 @@ fn main() {
     };
     let cipher = XChaCha20Poly1305::new(key.as_bytes().into());
     let nonce = XNonce::from([7u8; 24]);
+    let mut anchored = None;
 
     let mut buffer = plaintext.clone();
     let mut raw = || {
@@ -99,13 +100,16 @@ fn main() {
         let raw_before_encryption = raw();
         envelope.clear();
         let encrypt = time(|| {
-            record::encrypt(&key, binding, plaintext.as_slice(), &mut envelope).expect("encrypts");
+            let encrypted = record::encrypt(&key, binding, plaintext.as_slice(), &mut envelope)
+                .expect("encrypts");
+            anchored = Some(Anchored::of(binding, encrypted.content_id));
         });
+        let anchored = anchored.expect("encrypted");
 
         let raw_before_decryption = raw();
         opened.clear();
         let decrypt = time(|| {
-            record::decrypt(&key, binding, envelope.as_slice(), &mut opened).expect("decrypts");
+            record::decrypt(&key, &anchored, envelope.as_slice(), &mut opened).expect("decrypts");
         });
         assert!(opened == plaintext);
 

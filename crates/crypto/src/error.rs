@@ -31,6 +31,21 @@ pub enum CryptoError {
         "the envelope belongs to another record: its id, version or owner differ from the ones asked for"
     )]
     OtherRecord,
+    /// The envelope is not the one the chain anchors: its BLAKE3-256 hash
+    /// is not the anchored content id.
+    #[error(
+        "the record is not the one anchored on chain: its content hash differs from the anchored content id (the vault or the network altered or replaced it)"
+    )]
+    NotAnchored,
+    /// A key wrap was made by an account the record's anchor does not
+    /// allow to share it.
+    #[error(
+        "the key wrap was made by an account that may not share this record (only its owner or its author may)"
+    )]
+    WrapMakerNotAllowed,
+    /// A key wrap's maker signature does not verify.
+    #[error("the key wrap's signature does not verify for the account that claims to have made it")]
+    WrapForged,
     /// A key share, or a request to split or combine shares, is not valid.
     #[error("invalid key shares: {0}")]
     MalformedShare(&'static str),

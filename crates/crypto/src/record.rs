@@ -12,7 +12,9 @@
 //! owner); the whole header is every chunk's associated data, so an envelope
 //! cannot be passed off as another record's. The byte layout is in
 //! `crates/crypto/ENVELOPE.md`. The content id anchored on chain is the
-//! BLAKE3-256 hash of the whole envelope.
+//! BLAKE3-256 hash of the whole envelope; [`decrypt`] opens an envelope only
+//! against its anchor ([`Anchored`]), so what a reader is shown is always
+//! what the chain anchors.
 
 use std::io::{self, BufRead, Write};
 
@@ -165,6 +167,12 @@ pub struct Encrypted {
     pub envelope_len: u64,
     /// The plaintext's length in bytes.
     pub plaintext_len: u64,
+}
+
+/// The content id of `envelope`: its BLAKE3-256 hash, what the chain
+/// anchors.
+pub fn content_id(envelope: &[u8]) -> [u8; 32] {
+    *blake3::hash(envelope).as_bytes()
 }
 
 /// The envelope length of a plaintext of `plaintext_len` bytes.
@@ -389,19 +397,22 @@ fn seal_next(
     }
 }
 
-/// Reads the next sealed chunk from `envelope` and opens it into `chunk`;
-/// returns whether it was the last.
+/// Reads the next sealed chunk from `envelope`, adds it to `hasher` and
+/// opens it into `chunk`; returns whether it was the last.
 fn open_next(
     stream: &mut ChunkStream,
+    hasher: &mut blake3::Hasher,
     envelope: &mut impl BufRead,
     chunk: &mut Vec<u8>,
 ) -> Result<bool, CryptoError> {
     let taken = take_chunk(envelope, SEALED_CHUNK_LEN, chunk, |sealed, chunk| {
+        hasher.update(sealed);
         stream.open(sealed, chunk, false)
     })?;
     match taken {
         Taken::Borrowed => Ok(false),
         Taken::Copied { last } => {
+            hasher.update(chunk);
             stream.open_in_place(chunk, last)?;
             Ok(last)
         }
@@ -511,41 +522,100 @@ fn encrypt_with_header(
     })
 }
 
+/// What the chain anchors of a record version: what a reader checks an
+/// envelope against before it believes a byte of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Anchored {
+    /// The content id anchored on chain: BLAKE3-256 of the whole envelope.
+    pub content_id: [u8; 32],
+    /// The owner (the patient) the anchor names.
+    pub owner: [u8; 32],
+    /// The version number the anchor names.
+    pub version: u32,
+    /// The record's id where the reader knows it (its own records, the
+    /// emergency summary); anchors do not hold it, so a reader of a shared
+    /// record learns it from the envelope's header.
+    pub record_id: Option<[u8; 32]>,
+}
+
+impl Anchored {
+    /// The anchor of the envelope with content id `content_id` bound to
+    /// `binding`, record id included (as its encryption returned them).
+    pub fn of(binding: RecordBinding, content_id: [u8; 32]) -> Self {
+        Self {
+            content_id,
+            owner: binding.owner,
+            version: binding.version,
+            record_id: Some(binding.record_id),
+        }
+    }
+
+    /// Whether an envelope bound to `binding` is the record this anchor
+    /// names.
+    fn names(&self, binding: &RecordBinding) -> bool {
+        binding.owner == self.owner
+            && binding.version == self.version
+            && self.record_id.is_none_or(|record_id| record_id == binding.record_id)
+    }
+}
+
+/// What opening an envelope found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Opened {
+    /// The record the envelope is bound to (its header).
+    pub binding: RecordBinding,
+    /// The plaintext's length in bytes.
+    pub plaintext_len: u64,
+}
+
 /// Decrypts the envelope read from `envelope` with `key`, writing the
-/// plaintext to `plaintext`; the envelope must be bound to `expected`.
-/// Returns the plaintext's length.
+/// plaintext to `plaintext`. The envelope must be the one `anchored` names:
+/// its header bound to the anchor's owner and version (and record id, where
+/// given), else [`CryptoError::OtherRecord`] before anything is decrypted;
+/// and its BLAKE3-256 hash the anchored content id, else
+/// [`CryptoError::NotAnchored`]. This is the only way to open an envelope,
+/// so no reader can show a record without proving it against its anchor.
 ///
 /// The input is a [`BufRead`], as for [`encrypt`]: a sealed chunk is
 /// decrypted straight out of the reader's buffer when that shows more than
 /// a whole sealed chunk, otherwise it is gathered into a chunk buffer first.
 ///
-/// Chunks are written as they are verified: if this fails, whatever was
-/// written is not the record and must be discarded.
+/// Chunks are written as they are verified, and the hash is known only at
+/// the end: if this fails, whatever was written is not the record and must
+/// be discarded.
 pub fn decrypt(
     key: &RecordKey,
-    expected: RecordBinding,
+    anchored: &Anchored,
     mut envelope: impl BufRead,
     mut plaintext: impl Write,
-) -> Result<u64, CryptoError> {
+) -> Result<Opened, CryptoError> {
     let mut header_bytes = Vec::with_capacity(HEADER_LEN);
     gather(&mut envelope, &mut header_bytes, HEADER_LEN)?;
     let header = EnvelopeHeader::parse(&header_bytes)?;
-    if header.binding != expected {
+    if !anchored.names(&header.binding) {
         return Err(CryptoError::OtherRecord);
     }
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&header_bytes);
     let mut stream = ChunkStream::new(key, &header);
     let mut chunk = Vec::with_capacity(SEALED_CHUNK_LEN);
     let mut written = 0u64;
     loop {
-        let last = open_next(&mut stream, &mut envelope, &mut chunk)?;
+        let last = open_next(&mut stream, &mut hasher, &mut envelope, &mut chunk)?;
         plaintext.write_all(&chunk)?;
         written += chunk.len() as u64;
         if last {
             break;
         }
     }
+    if hasher.finalize().as_bytes() != &anchored.content_id {
+        return Err(CryptoError::NotAnchored);
+    }
     plaintext.flush()?;
-    Ok(written)
+    Ok(Opened {
+        binding: header.binding,
+        plaintext_len: written,
+    })
 }
 
 /// Appends bytes of `input` to `buffer` until it holds `want` bytes or the
@@ -586,9 +656,16 @@ mod tests {
         (key, envelope, encrypted)
     }
 
+    /// What the chain would anchor of `envelope` made for [`binding`].
+    fn anchored(envelope: &[u8]) -> Anchored {
+        Anchored::of(binding(), *blake3::hash(envelope).as_bytes())
+    }
+
+    /// Opens `envelope` against the anchor of exactly these bytes: the tests
+    /// of the cipher's own checks, which come before the hash's.
     fn open(key: &RecordKey, envelope: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let mut plaintext = Vec::new();
-        decrypt(key, binding(), envelope, &mut plaintext)?;
+        decrypt(key, &anchored(envelope), envelope, &mut plaintext)?;
         Ok(plaintext)
     }
 
@@ -659,11 +736,49 @@ mod tests {
 
     #[test]
     fn another_records_binding_is_refused() {
-        let (key, envelope, _) = seal(b"allergy: penicillin");
-        let mut other = binding();
-        other.version = 4;
-        let result = decrypt(&key, other, envelope.as_slice(), &mut Vec::new());
-        assert!(matches!(result, Err(CryptoError::OtherRecord)));
+        let (key, envelope, encrypted) = seal(b"allergy: penicillin");
+        let right = Anchored::of(binding(), encrypted.content_id);
+        let others = [
+            Anchored {
+                version: 4,
+                ..right
+            },
+            Anchored {
+                owner: [9; 32],
+                ..right
+            },
+            Anchored {
+                record_id: Some([9; 32]),
+                ..right
+            },
+        ];
+        for other in others {
+            let result = decrypt(&key, &other, envelope.as_slice(), &mut Vec::new());
+            assert!(matches!(result, Err(CryptoError::OtherRecord)), "{other:?}");
+        }
+        let unknown_id = Anchored {
+            record_id: None,
+            ..right
+        };
+        let opened = decrypt(&key, &unknown_id, envelope.as_slice(), &mut Vec::new()).unwrap();
+        assert_eq!(opened.binding, binding());
+    }
+
+    #[test]
+    fn an_envelope_that_is_not_the_anchored_one_is_refused() {
+        // Whoever holds the key (an author, a grantee) can make another
+        // envelope for the same record that decrypts; it is not the one
+        // the chain anchors.
+        let (key, envelope, encrypted) = seal(b"allergy: penicillin");
+        let mut other = Vec::new();
+        encrypt(&key, binding(), &b"allergy: none known"[..], &mut other).unwrap();
+        let anchored = Anchored::of(binding(), encrypted.content_id);
+        let mut shown = Vec::new();
+        let result = decrypt(&key, &anchored, other.as_slice(), &mut shown);
+        assert!(matches!(result, Err(CryptoError::NotAnchored)), "{result:?}");
+        let mut plaintext = Vec::new();
+        decrypt(&key, &anchored, envelope.as_slice(), &mut plaintext).unwrap();
+        assert_eq!(plaintext, b"allergy: penicillin");
     }
 
     #[test]
@@ -672,7 +787,8 @@ mod tests {
         envelope[38] ^= 1; // the version, as if it were another version
         let mut forged = binding();
         forged.version ^= 1;
-        let result = decrypt(&key, forged, envelope.as_slice(), &mut Vec::new());
+        let anchored = Anchored::of(forged, *blake3::hash(&envelope).as_bytes());
+        let result = decrypt(&key, &anchored, envelope.as_slice(), &mut Vec::new());
         assert!(matches!(result, Err(CryptoError::Tampered)));
     }
 
@@ -835,9 +951,14 @@ mod tests {
                 assert_eq!(encrypted, sealed, "{len} bytes through {name}");
             }
             for (name, reader) in readers(&expected) {
-                let mut opened = Vec::new();
-                let opened_len = decrypt(&key, binding(), reader, &mut opened).unwrap();
-                assert_eq!(opened_len, len as u64, "{len} bytes through {name}");
+                let mut opened_text = Vec::new();
+                let opened = decrypt(&key, &anchored(&expected), reader, &mut opened_text);
+                assert_eq!(
+                    opened.unwrap().plaintext_len,
+                    len as u64,
+                    "{len} bytes through {name}"
+                );
+                let opened = opened_text;
                 assert!(opened == plaintext, "{len} bytes through {name}");
             }
         }
@@ -852,7 +973,7 @@ mod tests {
         changed[HEADER_LEN + SEALED_CHUNK_LEN + 3] ^= 1;
         for forged in [cut, changed.as_slice()] {
             for (name, reader) in readers(forged) {
-                let result = decrypt(&key, binding(), reader, &mut Vec::new());
+                let result = decrypt(&key, &anchored(forged), reader, &mut Vec::new());
                 assert!(matches!(result, Err(CryptoError::Tampered)), "{name}");
             }
         }
@@ -872,7 +993,7 @@ mod tests {
         assert!(matches!(result, Err(CryptoError::Io(_))), "{result:?}");
         let (key, envelope, _) = seal(&[3u8; 3 * CHUNK_LEN]);
         let reader = io::BufReader::new(io::Read::chain(&envelope[..HEADER_LEN + 10], Failing));
-        let result = decrypt(&key, binding(), reader, io::sink());
+        let result = decrypt(&key, &anchored(&envelope), reader, io::sink());
         assert!(matches!(result, Err(CryptoError::Io(_))), "{result:?}");
     }
 
@@ -936,7 +1057,9 @@ mod tests {
         let key = RecordKey::from_bytes(unhex("record_key").try_into().unwrap());
         let header = EnvelopeHeader::parse(&recorded).unwrap();
         let mut plaintext = Vec::new();
-        decrypt(&key, header.binding, recorded.as_slice(), &mut plaintext).unwrap();
+        let content_id: [u8; 32] = unhex("content_id").try_into().unwrap();
+        let anchored = Anchored::of(header.binding, content_id);
+        decrypt(&key, &anchored, recorded.as_slice(), &mut plaintext).unwrap();
         for (name, reader) in readers(&plaintext) {
             let mut envelope = Vec::new();
             let encrypted = encrypt_with_header(&key, header, reader, &mut envelope).unwrap();

@@ -56,9 +56,11 @@ fn wrap_target() {
         ..targets::WRAP_BINDING
     };
     let key = RecordKey::generate();
-    let x25519 = wrap(&key, &grantee.encryption_secret().public_key(), &other).expect("a wrap");
-    let xwing =
-        hybrid::wrap(&key, &grantee.hybrid_secret().public_key(), &other).expect("a hybrid wrap");
+    let maker = grantee.signing_keypair();
+    let x25519 =
+        wrap(&key, &grantee.encryption_secret().public_key(), &other, &maker).expect("a wrap");
+    let xwing = hybrid::wrap(&key, &grantee.hybrid_secret().public_key(), &other, &maker)
+        .expect("a hybrid wrap");
     let owner = OwnerSealer::new(&grantee.encryption_secret())
         .seal(&key, &other)
         .expect("an owner's wrap");

@@ -8,7 +8,7 @@ use medigate_crypto::{
     card::EmergencyCard,
     keys::{EncryptionSecret, HybridSecret, Identity},
     keystore,
-    record::{self, EnvelopeHeader, RecordKey},
+    record::{self, Anchored, EnvelopeHeader, RecordKey},
     shares::{ShareBinding, open_share},
     wrap::{WrapBinding, hybrid, unwrap},
 };
@@ -45,8 +45,11 @@ pub fn envelope(data: &[u8]) {
     };
     let key = RecordKey::from_bytes(ENVELOPE_KEY);
     let mut plaintext = Vec::new();
-    // Forging a tag is out of reach: anything that parses must still fail.
-    assert!(record::decrypt(&key, header.binding, data, &mut plaintext).is_err());
+    // Forging a tag is out of reach: anything that parses must still fail,
+    // even against an anchor of exactly these bytes (so that the cipher's
+    // checks, not the anchor's, are what refuses it).
+    let anchored = Anchored::of(header.binding, record::content_id(data));
+    assert!(record::decrypt(&key, &anchored, data, &mut plaintext).is_err());
 }
 
 /// Any bytes given as a key wrap (X25519, hybrid X-Wing or owner-sealed):
@@ -55,10 +58,19 @@ pub fn wrap(data: &[u8]) {
     /// Derived once: the phrase's seed costs 2,048 rounds of PBKDF2.
     static SECRET: OnceLock<EncryptionSecret> = OnceLock::new();
     static HYBRID: OnceLock<HybridSecret> = OnceLock::new();
+    static MAKERS: OnceLock<[[u8; 32]; 2]> = OnceLock::new();
     let secret = SECRET.get_or_init(|| wrap_identity().encryption_secret());
-    assert!(unwrap(data, secret, &WRAP_BINDING).is_err());
+    // The makers a reader would accept: the identity itself (as the maker
+    // of the seeds, and as the owner of an owner-sealed wrap).
+    let makers = MAKERS.get_or_init(|| {
+        [
+            wrap_identity().signing_keypair().public_key().0,
+            WRAP_BINDING.grantee,
+        ]
+    });
+    assert!(unwrap(data, secret, &WRAP_BINDING, makers).is_err());
     let hybrid_secret = HYBRID.get_or_init(|| wrap_identity().hybrid_secret());
-    assert!(hybrid::unwrap(data, hybrid_secret, &WRAP_BINDING).is_err());
+    assert!(hybrid::unwrap(data, hybrid_secret, &WRAP_BINDING, makers).is_err());
 }
 
 /// The identity of [`WRAP_PHRASE`].
