@@ -56,7 +56,8 @@ impl CliError {
 
     /// The exit code: 2 usage, 3 keys (locked, wrong passphrase), 4 invalid
     /// input, 5 not allowed, 6 not found, 7 a service unreachable or
-    /// failing, 1 anything else.
+    /// failing (a vault serving records that are not the ones anchored on
+    /// chain included), 1 anything else.
     pub fn exit_code(&self) -> u8 {
         match self.code().as_str() {
             "usage" | "bad_request" => 2,
@@ -65,7 +66,7 @@ impl CliError {
             | "bad_card" => 4,
             "denied" | "not_registered" | "unauthorized" | "emergency" => 5,
             "not_found" => 6,
-            "unreachable" | "chain" | "vault" | "database" | "busy" | "custodian" => 7,
+            "unreachable" | "chain" | "vault" | "database" | "busy" | "custodian" | "unproven" => 7,
             _ => 1,
         }
     }
@@ -417,6 +418,7 @@ mod tests {
         assert_eq!(refused("invalid_fhir").exit_code(), 4);
         assert_eq!(refused("denied").exit_code(), 5);
         assert_eq!(refused("not_found").exit_code(), 6);
+        assert_eq!(refused("unproven").exit_code(), 7);
         assert_eq!(CliError::Unreachable(String::new()).exit_code(), 7);
         assert_eq!(CliError::Usage(String::new()).exit_code(), 2);
     }

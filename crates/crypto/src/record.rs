@@ -555,7 +555,9 @@ impl Anchored {
     fn names(&self, binding: &RecordBinding) -> bool {
         binding.owner == self.owner
             && binding.version == self.version
-            && self.record_id.is_none_or(|record_id| record_id == binding.record_id)
+            && self
+                .record_id
+                .is_none_or(|record_id| record_id == binding.record_id)
     }
 }
 
@@ -775,7 +777,10 @@ mod tests {
         let anchored = Anchored::of(binding(), encrypted.content_id);
         let mut shown = Vec::new();
         let result = decrypt(&key, &anchored, other.as_slice(), &mut shown);
-        assert!(matches!(result, Err(CryptoError::NotAnchored)), "{result:?}");
+        assert!(
+            matches!(result, Err(CryptoError::NotAnchored)),
+            "{result:?}"
+        );
         let mut plaintext = Vec::new();
         decrypt(&key, &anchored, envelope.as_slice(), &mut plaintext).unwrap();
         assert_eq!(plaintext, b"allergy: penicillin");

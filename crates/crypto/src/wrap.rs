@@ -209,7 +209,12 @@ impl OwnerSealer {
     }
 
     fn open(&self, wrapped: &[u8], binding: &WrapBinding) -> Result<RecordKey, CryptoError> {
-        check_header(wrapped, SUITE_OWNER_SEALED, OWNER_FORMAT_VERSION, OWNER_WRAP_LEN)?;
+        check_header(
+            wrapped,
+            SUITE_OWNER_SEALED,
+            OWNER_FORMAT_VERSION,
+            OWNER_WRAP_LEN,
+        )?;
         let nonce = XNonce::from(<[u8; 24]>::try_from(&wrapped[6..30]).expect("24 bytes"));
         let tag = Tag::try_from(&wrapped[62..])
             .map_err(|_| CryptoError::MalformedWrap("the tag is not 16 bytes"))?;
@@ -439,7 +444,12 @@ pub mod hybrid {
             )
             .unwrap();
             assert!(matches!(
-                super::super::unwrap(&hybrid, &identity.encryption_secret(), &binding(), &makers()),
+                super::super::unwrap(
+                    &hybrid,
+                    &identity.encryption_secret(),
+                    &binding(),
+                    &makers()
+                ),
                 Err(CryptoError::MalformedWrap(_))
             ));
         }

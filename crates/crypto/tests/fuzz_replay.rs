@@ -57,8 +57,13 @@ fn wrap_target() {
     };
     let key = RecordKey::generate();
     let maker = grantee.signing_keypair();
-    let x25519 =
-        wrap(&key, &grantee.encryption_secret().public_key(), &other, &maker).expect("a wrap");
+    let x25519 = wrap(
+        &key,
+        &grantee.encryption_secret().public_key(),
+        &other,
+        &maker,
+    )
+    .expect("a wrap");
     let xwing = hybrid::wrap(&key, &grantee.hybrid_secret().public_key(), &other, &maker)
         .expect("a hybrid wrap");
     let owner = OwnerSealer::new(&grantee.encryption_secret())

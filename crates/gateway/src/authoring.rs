@@ -16,8 +16,8 @@ use medigate_chain_client::{
 };
 use medigate_crypto::{
     keys::{EncryptionPublicKey, Identity},
-    record::{RecordBinding, RecordKey, encrypt},
-    wrap::{WrapBinding, wrap},
+    record::{Anchored, RecordBinding, RecordKey, encrypt},
+    wrap::{OwnerSealer, WrapBinding, wrap},
 };
 use serde_json::Value;
 
@@ -25,7 +25,7 @@ use crate::{
     Gateway, chain,
     error::GatewayError,
     index::{OwnRecord, RecordState},
-    records::open_fetched,
+    records::{OpenedFetched, open_fetched},
     vault_client::ReadOutcome,
 };
 
@@ -49,6 +49,17 @@ pub fn record_id(owner: &[u8; 32], resource_type: &str, id: &str) -> [u8; 32] {
     hasher.update(b"/");
     hasher.update(id.as_bytes());
     *hasher.finalize().as_bytes()
+}
+
+/// Whether an authored `resource` is what its anchor (in `category`) says:
+/// a clinical resource of that category, never a `Patient` (whose
+/// demographics only the patient's own records give) nor a `Bundle`.
+fn authored_as_anchored(resource: &Value, category: Category) -> bool {
+    let Some(resource_type) = resource["resourceType"].as_str() else {
+        return false;
+    };
+    !matches!(resource_type, "Patient" | "Bundle")
+        && medigate_fhir::category_of(resource) == category
 }
 
 impl Gateway {
@@ -95,6 +106,7 @@ impl Gateway {
         let mut envelope = Vec::with_capacity(resource_text.len() + 256);
         let encrypted = encrypt(&key, binding, resource_text.as_bytes(), &mut envelope)
             .map_err(|error| GatewayError::Undecryptable(error.to_string()))?;
+        let signer = identity.signing_keypair();
         let patient_wrap = wrap(
             &key,
             &EncryptionPublicKey(patient_key),
@@ -103,9 +115,9 @@ impl Gateway {
                 grantee: patient,
                 grant: None,
             },
+            &signer,
         )
         .map_err(|error| GatewayError::Undecryptable(error.to_string()))?;
-        let signer = identity.signing_keypair();
         let call = medigate::tx().records().anchor_batch(
             AccountId32(patient),
             BoundedVec(vec![AnchorRequest {
@@ -147,8 +159,11 @@ impl Gateway {
     /// Keeps in the index the records others wrote into the user's record
     /// since the last time: found among the vault's wraps for the user,
     /// anchored to the user by someone else, read from the vault (an audited
-    /// read) and checked to decrypt as the user's; those that do not are
-    /// left out. Returns how many were added.
+    /// read), proven against the anchor (the envelope is the anchored one,
+    /// the wrap is signed by the anchor's author) and of a type and category
+    /// that match the anchor (never a `Patient`); those that are not are
+    /// left out. The key is sealed again as the user's own, so that the
+    /// index holds owner-sealed wraps only. Returns how many were added.
     pub async fn collect_authored(&self, identity: &Identity) -> Result<usize, GatewayError> {
         let signer = identity.signing_keypair();
         let me = signer.public_key().0;
@@ -175,20 +190,33 @@ impl Gateway {
             // A record that does not open as the patient's is left out (and
             // told in the log), so that no author can break the patient's
             // listing.
-            let opened = open_fetched(&identity.encryption_secret(), me, content_id, &fetched)
-                .and_then(|(binding, text)| {
-                    let resource: Value = serde_json::from_str(&text)
-                        .map_err(|_| GatewayError::Undecryptable(hex::encode(content_id)))?;
-                    let bound_right = binding.owner == me
-                        && binding.version == found.version
-                        && fetched.grant.is_none();
-                    if bound_right && resource["resourceType"].is_string() {
-                        Ok((binding, resource))
-                    } else {
-                        Err(GatewayError::Undecryptable(hex::encode(content_id)))
-                    }
-                });
-            let (binding, resource) = match opened {
+            let anchored = Anchored {
+                content_id,
+                owner: me,
+                version: found.version,
+                record_id: None,
+            };
+            let category = Category::ALL
+                .get(found.category as usize)
+                .copied()
+                .unwrap_or(Category::Other);
+            let opened = open_fetched(
+                &identity.encryption_secret(),
+                me,
+                &anchored,
+                &[found.author.0],
+                &fetched,
+            )
+            .and_then(|OpenedFetched { binding, text, key }| {
+                let resource: Value = serde_json::from_str(&text)
+                    .map_err(|_| GatewayError::Undecryptable(hex::encode(content_id)))?;
+                if fetched.grant.is_none() && authored_as_anchored(&resource, category) {
+                    Ok((binding, resource, key))
+                } else {
+                    Err(GatewayError::Undecryptable(hex::encode(content_id)))
+                }
+            });
+            let (binding, resource, key) = match opened {
                 Ok(opened) => opened,
                 Err(error) => {
                     tracing::warn!(%error, author = %hex::encode(found.author.0), "a record written for the user does not open; left out");
@@ -196,10 +224,16 @@ impl Gateway {
                     continue;
                 }
             };
-            let category = Category::ALL
-                .get(found.category as usize)
-                .copied()
-                .unwrap_or(Category::Other);
+            let owner_wrap = OwnerSealer::new(&identity.encryption_secret())
+                .seal(
+                    &key,
+                    &WrapBinding {
+                        content_id,
+                        grantee: me,
+                        grant: None,
+                    },
+                )
+                .map_err(|error| GatewayError::Undecryptable(error.to_string()))?;
             let record = OwnRecord {
                 content_id,
                 record_id: binding.record_id,
@@ -208,7 +242,7 @@ impl Gateway {
                 resource_id: resource["id"].as_str().unwrap_or_default().into(),
                 category: category.code().into(),
                 size: found.size,
-                owner_wrap: fetched.wrap.clone().unwrap_or_default(),
+                owner_wrap: owner_wrap.to_vec(),
                 previous: None,
                 state: RecordState::Stored,
                 import_id: format!("authored-{}", hex::encode(content_id)),

@@ -35,9 +35,10 @@ use medigate_chain_client::{
     subxt::utils::{AccountId32, H256},
 };
 use medigate_crypto::{
+    CryptoError,
     card::EmergencyCard,
     keys::{EncryptionPublicKey, Identity},
-    record::{RecordBinding, RecordKey, decrypt, encrypt},
+    record::{Anchored, RecordBinding, RecordKey, decrypt, encrypt},
     shares::{ShareBinding, combine_key, open_share, seal_share, split_key_stable},
 };
 use rand_core::{OsRng, RngCore};
@@ -1000,16 +1001,21 @@ impl Gateway {
             ReadOutcome::Served(fetched) => fetched,
             ReadOutcome::Denied { message, .. } => return Err(GatewayError::Denied(message)),
         };
-        let binding = RecordBinding {
-            record_id: summary_record_id(&patient),
-            version: found.version,
+        let anchored = Anchored {
+            content_id: content_id.0,
             owner: patient,
+            version: found.version,
+            record_id: Some(summary_record_id(&patient)),
         };
         let mut text = Vec::with_capacity(fetched.envelope.len());
-        decrypt(key, binding, fetched.envelope.as_slice(), &mut text).map_err(|_| {
-            GatewayError::Emergency(
+        decrypt(key, &anchored, fetched.envelope.as_slice(), &mut text).map_err(|error| match error {
+            CryptoError::NotAnchored | CryptoError::OtherRecord => GatewayError::Unproven {
+                record: hex::encode(content_id.0),
+                reason: error,
+            },
+            _ => GatewayError::Emergency(
                 "the emergency key does not open the summary (a stale card, or a custodian gave a wrong share)".into(),
-            )
+            ),
         })?;
         serde_json::from_slice(&text)
             .map_err(|_| GatewayError::Undecryptable(hex::encode(content_id.0)))

@@ -67,6 +67,16 @@ pub enum GatewayError {
     /// A record could not be decrypted or its key unwrapped.
     #[error("record {0} cannot be decrypted with this account's keys")]
     Undecryptable(String),
+    /// A record served by a vault is not proven against its anchor on
+    /// chain: its envelope was altered or replaced, or its key wrap was made
+    /// by an account the anchor does not allow to share it. It is not shown.
+    #[error("record {record} was refused as not the one anchored on chain: {reason}")]
+    Unproven {
+        /// The record's content id (hex).
+        record: String,
+        /// What failed, as the cryptography tells it.
+        reason: medigate_crypto::CryptoError,
+    },
     /// Another import is under way.
     #[error("another import is under way; wait for it to finish")]
     Busy,
@@ -120,7 +130,8 @@ impl GatewayError {
             | GatewayError::Chain(_)
             | GatewayError::Vault(_)
             | GatewayError::Database(_)
-            | GatewayError::Undecryptable(_) => StatusCode::BAD_GATEWAY,
+            | GatewayError::Undecryptable(_)
+            | GatewayError::Unproven { .. } => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -146,6 +157,7 @@ impl GatewayError {
             GatewayError::Vault(_) => "vault",
             GatewayError::Database(_) => "database",
             GatewayError::Undecryptable(_) => "undecryptable",
+            GatewayError::Unproven { .. } => "unproven",
             GatewayError::Busy => "busy",
             GatewayError::Custodian(_) => "custodian",
             GatewayError::Emergency(_) => "emergency",

@@ -12,8 +12,9 @@ use medigate_chain_client::{
     subxt::utils::{AccountId32, H256},
 };
 use medigate_crypto::{
+    CryptoError,
     keys::{EncryptionSecret, Identity},
-    record::{EnvelopeHeader, RecordBinding, decrypt},
+    record::{Anchored, RecordBinding, RecordKey, decrypt},
     wrap::{WrapBinding, unwrap},
 };
 use serde_json::Value;
@@ -58,8 +59,17 @@ impl VisibleRecord {
 #[derive(Clone, Copy, Debug)]
 pub struct SharedAnchor {
     owner: [u8; 32],
+    author: [u8; 32],
     category: Category,
     version: u32,
+}
+
+impl SharedAnchor {
+    /// Who may make a key wrap of the record: its owner, and its author
+    /// (who wrote it into the owner's record).
+    fn makers(&self) -> [[u8; 32]; 2] {
+        [self.owner, self.author]
+    }
 }
 
 /// The categories a resource of `resource_type` can be in.
@@ -82,16 +92,37 @@ pub fn categories_of_type(resource_type: &str) -> Vec<Category> {
     }
 }
 
+/// Why a record is not shown: a key or an envelope that is not the one
+/// its anchor proves (a vault's or a network's doing) is
+/// [`GatewayError::Unproven`]; anything else is
+/// [`GatewayError::Undecryptable`].
+fn refusal(content_id: &[u8; 32], error: CryptoError) -> GatewayError {
+    match error {
+        CryptoError::NotAnchored
+        | CryptoError::OtherRecord
+        | CryptoError::WrapMakerNotAllowed
+        | CryptoError::WrapForged
+        | CryptoError::Tampered => GatewayError::Unproven {
+            record: hex::encode(content_id),
+            reason: error,
+        },
+        _ => GatewayError::Undecryptable(hex::encode(content_id)),
+    }
+}
+
+/// Decrypts `envelope` with `key`, proven against `anchored`: its binding
+/// and its text.
 fn decrypt_text(
-    key: &medigate_crypto::record::RecordKey,
-    binding: RecordBinding,
+    key: &RecordKey,
+    anchored: &Anchored,
     envelope: &[u8],
-    content_id: &[u8; 32],
-) -> Result<String, GatewayError> {
+) -> Result<(RecordBinding, String), GatewayError> {
     let mut plaintext = Vec::with_capacity(envelope.len());
-    decrypt(key, binding, envelope, &mut plaintext)
-        .map_err(|_| GatewayError::Undecryptable(hex::encode(content_id)))?;
-    String::from_utf8(plaintext).map_err(|_| GatewayError::Undecryptable(hex::encode(content_id)))
+    let opened = decrypt(key, anchored, envelope, &mut plaintext)
+        .map_err(|error| refusal(&anchored.content_id, error))?;
+    let text = String::from_utf8(plaintext)
+        .map_err(|_| GatewayError::Undecryptable(hex::encode(anchored.content_id)))?;
+    Ok((opened.binding, text))
 }
 
 /// The chain's question: may `me` read `content_id` (anchored as `anchor`)
@@ -111,17 +142,32 @@ fn read_question(
     }
 }
 
-/// Opens a record read from the vault with the key wrapped for `me`:
-/// its binding (owner, record, version: check them against its anchor) and
-/// its text.
+/// A record read from the vault and opened.
+pub(crate) struct OpenedFetched {
+    /// The record it is (its envelope's header).
+    pub binding: RecordBinding,
+    /// Its text.
+    pub text: String,
+    /// Its key.
+    pub key: RecordKey,
+}
+
+/// Opens a record read from the vault with the key wrapped for `me`,
+/// proven against its anchor: the envelope must be the one `anchored`
+/// names, and the wrap must be made by one of `makers` (the accounts the
+/// anchor allows to share the record).
 pub(crate) fn open_fetched(
     secret: &EncryptionSecret,
     me: [u8; 32],
-    content_id: [u8; 32],
+    anchored: &Anchored,
+    makers: &[[u8; 32]],
     fetched: &Fetched,
-) -> Result<(RecordBinding, String), GatewayError> {
-    let undecryptable = || GatewayError::Undecryptable(hex::encode(content_id));
-    let wrap = fetched.wrap.as_ref().ok_or_else(undecryptable)?;
+) -> Result<OpenedFetched, GatewayError> {
+    let content_id = anchored.content_id;
+    let wrap = fetched
+        .wrap
+        .as_ref()
+        .ok_or_else(|| GatewayError::Undecryptable(hex::encode(content_id)))?;
     let unwrap_for = |grant| {
         unwrap(
             wrap,
@@ -131,6 +177,7 @@ pub(crate) fn open_fetched(
                 grantee: me,
                 grant,
             },
+            makers,
         )
     };
     // A wrap is bound to the grant it was made under, or to none when it
@@ -141,10 +188,9 @@ pub(crate) fn open_fetched(
             Some(_) => unwrap_for(None),
             None => Err(error),
         })
-        .map_err(|_| undecryptable())?;
-    let header = EnvelopeHeader::parse(&fetched.envelope).map_err(|_| undecryptable())?;
-    let text = decrypt_text(&key, header.binding, &fetched.envelope, &content_id)?;
-    Ok((header.binding, text))
+        .map_err(|error| refusal(&content_id, error))?;
+    let (binding, text) = decrypt_text(&key, anchored, &fetched.envelope)?;
+    Ok(OpenedFetched { binding, text, key })
 }
 
 /// A shared record as the vault served it, with its anchor.
@@ -165,12 +211,16 @@ fn open_shared(
         anchor,
         fetched,
     } = shared;
-    let undecryptable = || GatewayError::Undecryptable(hex::encode(content_id));
-    let (binding, text) = open_fetched(secret, me, *content_id, fetched)?;
-    if binding.owner != anchor.owner || binding.version != anchor.version {
-        return Err(undecryptable());
-    }
-    let parsed: Value = serde_json::from_str(&text).map_err(|_| undecryptable())?;
+    let anchored = Anchored {
+        content_id: *content_id,
+        owner: anchor.owner,
+        version: anchor.version,
+        record_id: None,
+    };
+    let OpenedFetched { text, .. } =
+        open_fetched(secret, me, &anchored, &anchor.makers(), fetched)?;
+    let parsed: Value = serde_json::from_str(&text)
+        .map_err(|_| GatewayError::Undecryptable(hex::encode(content_id)))?;
     Ok(VisibleRecord {
         patient: anchor.owner,
         content_id: *content_id,
@@ -189,22 +239,25 @@ fn open_sealed(
     record: &OwnRecord,
     envelope: &[u8],
 ) -> Result<VisibleRecord, GatewayError> {
+    let content_id = record.content_id;
     let key = unwrap(
         &record.owner_wrap,
         secret,
         &WrapBinding {
-            content_id: record.content_id,
+            content_id,
             grantee: owner,
             grant: None,
         },
+        &[owner],
     )
-    .map_err(|_| GatewayError::Undecryptable(hex::encode(record.content_id)))?;
-    let binding = RecordBinding {
-        record_id: record.record_id,
-        version: record.version,
+    .map_err(|error| refusal(&content_id, error))?;
+    let anchored = Anchored {
+        content_id,
         owner,
+        version: record.version,
+        record_id: Some(record.record_id),
     };
-    let text = decrypt_text(&key, binding, envelope, &record.content_id)?;
+    let (_, text) = decrypt_text(&key, &anchored, envelope)?;
     Ok(VisibleRecord {
         patient: owner,
         content_id: record.content_id,
@@ -276,6 +329,7 @@ impl Gateway {
                     content_id.0,
                     SharedAnchor {
                         owner: found.owner.0,
+                        author: found.author.0,
                         category: Category::ALL
                             .get(found.category as usize)
                             .copied()

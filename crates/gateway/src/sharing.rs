@@ -103,6 +103,7 @@ impl Gateway {
             .map(|record| (record.content_id, record.owner_wrap.clone()))
             .collect();
         let grantee_id = grantee.0;
+        let maker = signer.clone();
         // Unwrapping and wrapping again is CPU work: on every core, off the
         // async runtime.
         let wrapped = tokio::task::spawn_blocking(move || {
@@ -115,6 +116,7 @@ impl Gateway {
                         grantee: me.0,
                         grant: None,
                     },
+                    &[me.0],
                 )
                 .map_err(|_| GatewayError::Undecryptable(hex::encode(content_id)))?;
                 let wrap = wrap(
@@ -125,6 +127,7 @@ impl Gateway {
                         grantee: grantee_id,
                         grant,
                     },
+                    &maker,
                 )
                 .map_err(|error| GatewayError::Undecryptable(error.to_string()))?;
                 Ok::<_, GatewayError>((*content_id, wrap))

@@ -396,7 +396,7 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
         grant: Some(grant),
     };
     let doctor_public = chain.doctor_identity.encryption_secret().public_key();
-    let wrapped = wrap::wrap(&lab.key, &doctor_public, &wrap_binding).unwrap();
+    let wrapped = wrap::wrap(&lab.key, &doctor_public, &wrap_binding, &patient).unwrap();
     let put_wrap = client
         .send(
             Signing::By(&patient),
@@ -534,10 +534,12 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
         &served_wrap,
         &chain.doctor_identity.encryption_secret(),
         &wrap_binding,
+        &[patient_id],
     )
     .unwrap();
     let mut opened = Vec::new();
-    record::decrypt(&key, lab.binding, &allowed.body[..], &mut opened).unwrap();
+    let anchored = record::Anchored::of(lab.binding, lab.content_id);
+    record::decrypt(&key, &anchored, &allowed.body[..], &mut opened).unwrap();
     assert_eq!(
         opened, lab.plaintext,
         "the doctor decrypts what the patient wrote"
@@ -960,6 +962,7 @@ async fn blobs_and_wraps_live_in_an_s3_compatible_store() {
             grantee: doctor_id,
             grant: None,
         },
+        &patient,
     )
     .unwrap();
     let put_wrap = client
