@@ -86,14 +86,14 @@ struct Figures {
 
 async fn put(
     http: &reqwest::Client,
-    base: &str,
+    (base, vault): (&str, [u8; 32]),
     signer: &Keypair,
     content_id: [u8; 32],
     body: Vec<u8>,
 ) {
     let path = format!("/blobs/{}", hex::encode(content_id));
     let mut request = http.put(format!("{base}{path}"));
-    for (name, value) in sign_headers_for_hash(signer, "PUT", &path, content_id, unix_ms()) {
+    for (name, value) in sign_headers_for_hash(signer, vault, "PUT", &path, content_id, unix_ms()) {
         request = request.header(name, value);
     }
     let response = request.body(body).send().await.expect("the vault answers");
@@ -206,10 +206,12 @@ async fn run(node_binary: &Path, vault_binary: &Path) -> Figures {
         participants.doctor.signing_keypair(),
     );
     let patient_id = account_id(&patient).0;
+    // The audience of every signed request: the vault's account.
+    let vault_id = participants.vault.signing_keypair().public_key().0;
 
     // A 4 KiB record, anchored, and the doctor's grant.
     let (small, small_id) = envelope(patient_id, SMALL, 1);
-    put(&http, &base, &patient, small_id, small).await;
+    put(&http, (&base, vault_id), &patient, small_id, small).await;
     anchor(&client, &patient, small_id, SMALL).await;
     let labs = Scope::Categories(CategorySet(1 << Category::Labs as u16));
     let request = medigate::tx().consent().request_access(
@@ -243,7 +245,7 @@ async fn run(node_binary: &Path, vault_binary: &Path) -> Figures {
         let (large, large_id) = envelope(patient_id, LARGE, 10 + round as u8);
         let size = large.len();
         let started = Instant::now();
-        put(&http, &base, &patient, large_id, large).await;
+        put(&http, (&base, vault_id), &patient, large_id, large).await;
         put_rates.push(size as f64 / started.elapsed().as_secs_f64() / 1e6);
         anchor(&client, &patient, large_id, size).await;
         let path = format!(
@@ -251,7 +253,7 @@ async fn run(node_binary: &Path, vault_binary: &Path) -> Figures {
             hex::encode(large_id),
             hex::encode(patient_id)
         );
-        let headers = sign_headers(&patient, "GET", &path, b"", unix_ms());
+        let headers = sign_headers(&patient, vault_id, "GET", &path, b"", unix_ms());
         let started = Instant::now();
         let received = get(&http, &base, &path, headers).await;
         get_rates.push(received as f64 / started.elapsed().as_secs_f64() / 1e6);
@@ -268,7 +270,7 @@ async fn run(node_binary: &Path, vault_binary: &Path) -> Figures {
     // One at a time.
     let mut latencies = Vec::with_capacity(SEQUENTIAL_READS);
     for _ in 0..SEQUENTIAL_READS {
-        let headers = sign_headers(&doctor, "GET", &read_path, b"", unix_ms());
+        let headers = sign_headers(&doctor, vault_id, "GET", &read_path, b"", unix_ms());
         let started = Instant::now();
         get(&http, &base, &read_path, headers).await;
         latencies.push(started.elapsed());
@@ -277,7 +279,7 @@ async fn run(node_binary: &Path, vault_binary: &Path) -> Figures {
 
     // Many in flight, signed beforehand.
     let signed: Vec<_> = (0..CONCURRENT_READS)
-        .map(|_| sign_headers(&doctor, "GET", &read_path, b"", unix_ms()))
+        .map(|_| sign_headers(&doctor, vault_id, "GET", &read_path, b"", unix_ms()))
         .collect();
     let queue = Arc::new(std::sync::Mutex::new(signed));
     let started = Instant::now();

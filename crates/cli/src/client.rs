@@ -114,15 +114,24 @@ impl GatewayClient {
         let status = response.status();
         let body: Value = response.json().await.unwrap_or_default();
         let (code, message) = if body["resourceType"] == "OperationOutcome" {
-            let diagnostics = body["issue"][0]["diagnostics"].as_str().unwrap_or_default();
-            let code = match status.as_u16() {
+            let issue = &body["issue"][0];
+            let diagnostics = issue["diagnostics"].as_str().unwrap_or_default();
+            // The gateway names its error code in the issue's details; a
+            // FHIR server that does not is read by the HTTP status.
+            let named = issue["details"]["coding"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|coding| coding["system"] == medigate_gateway::error::ERROR_CODE_SYSTEM)
+                .and_then(|coding| coding["code"].as_str());
+            let code = named.unwrap_or(match status.as_u16() {
                 401 => "unauthorized",
                 403 => "denied",
                 404 => "not_found",
                 422 => "invalid_fhir",
                 423 => "keystore_locked",
                 _ => "gateway",
-            };
+            });
             (code.to_string(), diagnostics.to_string())
         } else {
             (

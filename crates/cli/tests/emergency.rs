@@ -33,6 +33,34 @@ use medigate_crypto::keystore;
 use medigate_vault::auth::{sign_headers, unix_ms};
 use serde_json::{Value, json};
 
+/// A server on loopback that answers every request as a vault's `/health`
+/// would, naming an account the chain never attested: what a forged card
+/// could point a responder to.
+fn pretend_vault() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let body = json!({"status": "ok", "vault": hex::encode([0x0e; 32])}).to_string();
+            let _ = reader.get_mut().write_all(
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    url
+}
+
 /// A webhook receiver on loopback: every body posted to it.
 fn webhook() -> (String, Arc<Mutex<Vec<Value>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -66,17 +94,34 @@ fn webhook() -> (String, Arc<Mutex<Vec<Value>>>) {
     (url, received)
 }
 
-/// A custodian's answer to a release request signed by `signer`.
+/// The account a custodian of `network.json` names (the audience of
+/// requests to it).
+fn account_of(custodian: &Value) -> [u8; 32] {
+    hex::decode(custodian["account"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap()
+}
+
+/// The answer of `custodian` (as `network.json` names it) to a release
+/// request signed by `signer` for it.
 async fn ask_release(
-    url: &str,
+    custodian: &Value,
     signer: &medigate_crypto::keys::SigningKeypair,
     body: &Value,
     tamper: impl Fn(&mut Vec<(&'static str, String)>),
 ) -> (u16, Value) {
     let body = serde_json::to_vec(body).unwrap();
-    let mut headers = sign_headers(signer, "POST", "/releases", &body, unix_ms());
+    let mut headers = sign_headers(
+        signer,
+        account_of(custodian),
+        "POST",
+        "/releases",
+        &body,
+        unix_ms(),
+    );
     tamper(&mut headers);
-    send(url, headers, body).await
+    send(custodian["url"].as_str().unwrap(), headers, body).await
 }
 
 async fn send(url: &str, headers: Vec<(&'static str, String)>, body: Vec<u8>) -> (u16, Value) {
@@ -328,7 +373,27 @@ async fn a_responder_gets_the_summary_in_an_emergency_and_everything_else_is_ref
     let untouched = |_: &mut Vec<(&'static str, String)>| {};
     // A valid request, then the same request again.
     let signed_body = serde_json::to_vec(&body).unwrap();
-    let headers = sign_headers(&responder_key, "POST", "/releases", &signed_body, unix_ms());
+    let headers = sign_headers(
+        &responder_key,
+        account_of(custodian),
+        "POST",
+        "/releases",
+        &signed_body,
+        unix_ms(),
+    );
+    // Captured and replayed to another custodian first: it was not meant
+    // for that one.
+    let (status, answer) = send(
+        custodians[1]["url"].as_str().unwrap(),
+        headers.clone(),
+        signed_body.clone(),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (401, Some("other_audience")),
+        "{answer}"
+    );
     let (status, answer) = send(url, headers.clone(), signed_body.clone()).await;
     assert_eq!(status, 200, "{answer}");
     let (status, answer) = send(url, headers, signed_body).await;
@@ -338,7 +403,7 @@ async fn a_responder_gets_the_summary_in_an_emergency_and_everything_else_is_ref
         "{answer}"
     );
     // A forged signature.
-    let (status, answer) = ask_release(url, &responder_key, &body, |headers| {
+    let (status, answer) = ask_release(custodian, &responder_key, &body, |headers| {
         for (name, value) in headers.iter_mut() {
             if *name == "x-medigate-signature" {
                 *value = format!("00{}", &value[2..]);
@@ -352,7 +417,7 @@ async fn a_responder_gets_the_summary_in_an_emergency_and_everything_else_is_ref
         "{answer}"
     );
     // Someone who did not break this glass.
-    let (status, answer) = ask_release(url, &researcher_key, &body, untouched).await;
+    let (status, answer) = ask_release(custodian, &researcher_key, &body, untouched).await;
     assert_eq!(
         (status, answer["code"].as_str()),
         (403, Some("not_the_responder")),
@@ -360,7 +425,7 @@ async fn a_responder_gets_the_summary_in_an_emergency_and_everything_else_is_ref
     );
     // Addressed to another custodian.
     let other = json!({"break_glass": break_glass, "custodian": custodians[1]["account"]});
-    let (status, answer) = ask_release(url, &responder_key, &other, untouched).await;
+    let (status, answer) = ask_release(custodian, &responder_key, &other, untouched).await;
     assert_eq!(
         (status, answer["code"].as_str()),
         (421, Some("wrong_custodian")),
@@ -368,14 +433,15 @@ async fn a_responder_gets_the_summary_in_an_emergency_and_everything_else_is_ref
     );
     // A break-glass the chain never recorded.
     let never = json!({"break_glass": 999_999, "custodian": custodian["account"]});
-    let (status, answer) = ask_release(url, &responder_key, &never, untouched).await;
+    let (status, answer) = ask_release(custodian, &responder_key, &never, untouched).await;
     assert_eq!(
         (status, answer["code"].as_str()),
         (404, Some("no_break_glass")),
         "{answer}"
     );
     // A malformed body.
-    let (status, answer) = ask_release(url, &responder_key, &json!({"hello": 1}), untouched).await;
+    let (status, answer) =
+        ask_release(custodian, &responder_key, &json!({"hello": 1}), untouched).await;
     assert_eq!(
         (status, answer["code"].as_str()),
         (400, Some("bad_body")),
@@ -460,6 +526,29 @@ async fn a_responder_gets_the_summary_in_an_emergency_and_everything_else_is_ref
     );
     assert_eq!(code, 4, "{message}");
     assert!(message.contains("emergency card"), "{message}");
+    // A card whose vault is not one the chain attests (forged, or pointing
+    // to a server that only says it is a vault): refused.
+    let fields: Vec<&str> = card.splitn(4, '.').collect();
+    let forged = format!(
+        "{}.{}.{}.{}",
+        fields[0],
+        fields[1],
+        fields[2],
+        pretend_vault()
+    );
+    let (code, message) = network.failing(
+        "responder",
+        &[
+            "emergency",
+            "break-glass",
+            "--card",
+            &forged,
+            "--reason",
+            reason,
+        ],
+    );
+    assert_eq!(code, 5, "{message}");
+    assert!(message.contains("does not attest"), "{message}");
     let with_card = network.json(
         "responder",
         &[
@@ -491,13 +580,7 @@ async fn a_responder_gets_the_summary_in_an_emergency_and_everything_else_is_ref
     let late = json!({"break_glass": break_glass, "custodian": custodians[4]["account"]});
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let (status, answer) = ask_release(
-            custodians[4]["url"].as_str().unwrap(),
-            &responder_key,
-            &late,
-            untouched,
-        )
-        .await;
+        let (status, answer) = ask_release(&custodians[4], &responder_key, &late, untouched).await;
         if (status, answer["code"].as_str()) == (403, Some("expired")) {
             break;
         }

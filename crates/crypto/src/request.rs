@@ -1,16 +1,18 @@
-//! Signatures on vault requests.
+//! Signatures on requests to MediGate's services (vaults, custodians).
 //!
 //! A client proves which account makes a request by signing, with its chain
-//! key (sr25519), a message that binds the method, the path (with its query),
-//! the BLAKE3 hash of the body, a timestamp and a random nonce. The vault
-//! checks the signature here, and freshness and replays itself (it keeps the
-//! clock and the nonces it has seen).
+//! key (sr25519), a message that binds the service it is meant for (the
+//! audience: the service's account), the method, the path (with its query),
+//! the BLAKE3 hash of the body, a timestamp and a random nonce. A service
+//! checks the audience and the signature here, and freshness and replays
+//! itself (it keeps the clock and the nonces it has seen); a request
+//! captured at one service is refused by every other.
 //!
-//! The signed message is `medigate/v1/vault-request` followed by each field
-//! as a 32-bit little-endian length and its bytes: method, path, body hash,
-//! timestamp (milliseconds since the Unix epoch, 64-bit little-endian),
-//! nonce. The label keeps these signatures from ever passing as signatures
-//! of chain transactions or of anything else.
+//! The signed message is `medigate/v2/service-request` followed by each
+//! field as a 32-bit little-endian length and its bytes: audience, method,
+//! path, body hash, timestamp (milliseconds since the Unix epoch, 64-bit
+//! little-endian), nonce. The label keeps these signatures from ever passing
+//! as signatures of chain transactions or of anything else.
 
 use rand_core::{OsRng, RngCore};
 use subxt_signer::sr25519;
@@ -18,11 +20,13 @@ use subxt_signer::sr25519;
 use crate::CryptoError;
 
 /// The label the signed message starts with.
-const LABEL: &[u8] = b"medigate/v1/vault-request";
+const LABEL: &[u8] = b"medigate/v2/service-request";
 
 /// What a request signature covers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SignedRequest<'a> {
+    /// The account of the service the request is meant for.
+    pub audience: [u8; 32],
     /// The HTTP method, upper case (`GET`, `PUT`, `DELETE`).
     pub method: &'a str,
     /// The path and query, as sent (`/blobs/ab12…?purpose=TREAT`).
@@ -45,14 +49,15 @@ impl SignedRequest<'_> {
 
     /// The exact bytes that are signed.
     pub fn message(&self) -> Vec<u8> {
-        let fields: [&[u8]; 5] = [
+        let fields: [&[u8]; 6] = [
+            &self.audience,
             self.method.as_bytes(),
             self.path.as_bytes(),
             &self.body_hash,
             &self.timestamp_ms.to_le_bytes(),
             &self.nonce,
         ];
-        let mut message = Vec::with_capacity(LABEL.len() + 5 * 4 + self.path.len() + 96);
+        let mut message = Vec::with_capacity(LABEL.len() + 6 * 4 + self.path.len() + 128);
         message.extend_from_slice(LABEL);
         for field in fields {
             message.extend_from_slice(&(field.len() as u32).to_le_bytes());
@@ -92,6 +97,7 @@ mod tests {
 
     fn request() -> SignedRequest<'static> {
         SignedRequest {
+            audience: [5; 32],
             method: "GET",
             path: "/blobs/0a0b?purpose=TREAT",
             body_hash: body_hash(b""),
@@ -124,6 +130,10 @@ mod tests {
         let account = keypair.public_key().0;
         let signature = request().sign(&keypair);
         let changed = [
+            SignedRequest {
+                audience: [6; 32],
+                ..request()
+            },
             SignedRequest {
                 method: "DELETE",
                 ..request()

@@ -8,11 +8,13 @@
 //! | `POST /releases` | a responder, signed | releases the share of a break-glass's patient, sealed to the responder |
 //!
 //! Requests are signed as vault requests are (the `x-medigate-*` headers:
-//! account, timestamp, nonce, sr25519 signature over method, path, body
-//! hash, timestamp and nonce); each nonce is accepted once within the
-//! freshness window. A release names this custodian in its body, so it
-//! cannot be replayed to another custodian either. Errors are JSON
-//! `{"code", "message"}` with a stable code.
+//! account, timestamp, nonce, audience, sr25519 signature over the audience,
+//! method, path, body hash, timestamp and nonce); the audience must be this
+//! custodian's account (`other_audience` otherwise), and each nonce is
+//! accepted once within the freshness window, so a request cannot be
+//! replayed here or to another service. A release also names this
+//! custodian in its body. Errors are JSON `{"code", "message"}` with a
+//! stable code.
 
 use std::{sync::Arc, time::Duration};
 
@@ -121,6 +123,9 @@ impl CustodianError {
             CustodianError::Auth(AuthError::Replay(_)) => (StatusCode::UNAUTHORIZED, "stale"),
             CustodianError::Auth(AuthError::BadSignature) => {
                 (StatusCode::UNAUTHORIZED, "bad_signature")
+            }
+            CustodianError::Auth(AuthError::OtherAudience { .. }) => {
+                (StatusCode::UNAUTHORIZED, "other_audience")
             }
             CustodianError::Auth(_) => (StatusCode::UNAUTHORIZED, "unsigned"),
             CustodianError::BadBody(_) => (StatusCode::BAD_REQUEST, "bad_body"),
@@ -275,7 +280,14 @@ async fn signer(
     let signer = RequestSigner::from_headers(headers)?;
     let body_hash = medigate_crypto::request::body_hash(body);
     let mut guard = state.replay.lock().await;
-    Ok(signer.authenticate(method, path, body_hash, &mut guard, unix_ms())?)
+    Ok(signer.authenticate(
+        state.account,
+        method,
+        path,
+        body_hash,
+        &mut guard,
+        unix_ms(),
+    )?)
 }
 
 fn chain(error: medigate_chain_client::ChainError) -> CustodianError {

@@ -73,15 +73,18 @@ impl CustodianClient {
         ))
     }
 
+    /// Sends a request signed by `signer` for the custodian `custodian`
+    /// (its account, the request's audience) at `base`.
     async fn signed(
         &self,
         base: &str,
+        custodian: &[u8; 32],
         signer: &SigningKeypair,
         method: Method,
         path: &str,
         body: Vec<u8>,
     ) -> Result<Result<reqwest::Response, Refusal>, GatewayError> {
-        let headers = sign_headers(signer, method.as_str(), path, &body, unix_ms());
+        let headers = sign_headers(signer, *custodian, method.as_str(), path, &body, unix_ms());
         let mut request = self
             .http
             .request(method, format!("{base}{path}"))
@@ -112,10 +115,11 @@ impl CustodianClient {
     }
 
     /// Hands `patient`'s share (sealed to the custodian) over to the
-    /// custodian at `base`.
+    /// custodian at `base` (account `custodian`).
     pub async fn hand_over(
         &self,
         base: &str,
+        custodian: &[u8; 32],
         signer: &SigningKeypair,
         patient: &[u8; 32],
         generation: u32,
@@ -128,7 +132,7 @@ impl CustodianClient {
         .expect("a hand-over serializes");
         let path = format!("/shares/{}", hex::encode(patient));
         Ok(self
-            .signed(base, signer, Method::PUT, &path, body)
+            .signed(base, custodian, signer, Method::PUT, &path, body)
             .await?
             .map(|_| ()))
     }
@@ -148,7 +152,7 @@ impl CustodianClient {
         })
         .expect("a release request serializes");
         match self
-            .signed(base, signer, Method::POST, "/releases", body)
+            .signed(base, custodian, signer, Method::POST, "/releases", body)
             .await?
         {
             Ok(response) => response

@@ -23,8 +23,8 @@ use std::{sync::Arc, time::Instant};
 use futures::{StreamExt, stream::FuturesUnordered};
 use medigate_access_policy::Category;
 use medigate_chain_client::{
-    anchor, custodian_set, emergency_policy, emergency_summary, encryption_key, is_registered,
-    latest_break_glass, medigate,
+    anchor, custodian_set, emergency_policy, emergency_summary, encryption_key, holds_role,
+    is_registered, latest_break_glass, medigate,
     medigate::runtime_types::{
         bounded_collections::bounded_vec::BoundedVec,
         medigate_access_policy::terms::{Purpose, RoleSet},
@@ -605,7 +605,7 @@ impl Gateway {
             .map_err(|error| GatewayError::Emergency(error.to_string()))?;
             match self
                 .custodian_client
-                .hand_over(url, &signer, &me, generation, &sealed)
+                .hand_over(url, &custodian.0, &signer, &me, generation, &sealed)
                 .await
             {
                 Ok(Ok(())) => holders.push(account),
@@ -766,11 +766,14 @@ impl Gateway {
     ) -> Result<EmergencyRead, GatewayError> {
         let card = EmergencyCard::parse(card)?;
         let identity = self.keyring.identity()?;
+        // The card's vault must be one the chain attests, before anything is
+        // filed or asked of it.
+        let vault = VaultClient::new(&card.vault);
+        self.require_attested_vault(&vault).await?;
         let opened = self
             .open_break_glass(&identity, card.patient, purpose, reason)
             .await?;
         let summary_started = Instant::now();
-        let vault = VaultClient::new(&card.vault);
         let key = RecordKey::from_bytes(*card.key);
         let summary = self
             .read_summary(&identity, card.patient, &key, &vault, purpose)
@@ -792,6 +795,34 @@ impl Gateway {
                 after_inclusion_ms: millis(opened.included),
             },
         })
+    }
+
+    /// Checks that `vault` is a vault the chain attests: the account its
+    /// `/health` names (which every signed request to it then names as its
+    /// audience) holds the organization attestation vaults hold. A card
+    /// naming any other address is refused.
+    async fn require_attested_vault(&self, vault: &VaultClient) -> Result<(), GatewayError> {
+        let account = vault.account().await.map_err(|error| {
+            GatewayError::Emergency(format!(
+                "the emergency card's vault at {} does not answer as a MediGate vault: {error}",
+                vault.base()
+            ))
+        })?;
+        let attested = holds_role(
+            &self.reads,
+            &AccountId32(account),
+            medigate::runtime_types::medigate_access_policy::terms::Role::Organization,
+        )
+        .await?;
+        if attested {
+            Ok(())
+        } else {
+            Err(GatewayError::Emergency(format!(
+                "the emergency card names a vault ({}, account {}) that the chain does not attest: the card is forged or out of date",
+                vault.base(),
+                hex::encode(account)
+            )))
+        }
     }
 
     /// Files the break-glass (or finds the user's running one on the same

@@ -177,6 +177,9 @@ impl GatewayError {
         let mut issue = serde_json::json!({
             "severity": "error",
             "code": code,
+            "details": {
+                "coding": [{"system": ERROR_CODE_SYSTEM, "code": self.code()}],
+            },
             "diagnostics": self.to_string(),
         });
         if let GatewayError::Fhir(FhirError::Invalid { path, .. }) = self {
@@ -185,6 +188,10 @@ impl GatewayError {
         serde_json::json!({"resourceType": "OperationOutcome", "issue": [issue]})
     }
 }
+
+/// The code system of the gateway's error codes ([`GatewayError::code`]),
+/// as an OperationOutcome's `issue.details` names them.
+pub const ERROR_CODE_SYSTEM: &str = "urn:medigate:gateway-error";
 
 /// A failure answered as JSON `{"error": code, "message": text}` (the
 /// management API).

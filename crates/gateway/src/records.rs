@@ -102,6 +102,8 @@ fn refusal(content_id: &[u8; 32], error: CryptoError) -> GatewayError {
         | CryptoError::OtherRecord
         | CryptoError::WrapMakerNotAllowed
         | CryptoError::WrapForged
+        | CryptoError::MalformedWrap(_)
+        | CryptoError::MalformedEnvelope(_)
         | CryptoError::Tampered => GatewayError::Unproven {
             record: hex::encode(content_id),
             reason: error,

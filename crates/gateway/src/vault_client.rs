@@ -1,6 +1,8 @@
 //! A client of a MediGate vault: every request signed with the user's chain
 //! key (the vault's `x-medigate-*` headers).
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use medigate_crypto::keys::SigningKeypair;
 use medigate_vault::{
@@ -48,6 +50,9 @@ pub enum ReadOutcome {
 pub struct VaultClient {
     base: String,
     http: reqwest::Client,
+    /// The vault's account, the audience of every signed request: read
+    /// from its `/health` once.
+    account: Arc<tokio::sync::OnceCell<[u8; 32]>>,
 }
 
 fn hex32(bytes: &[u8; 32]) -> String {
@@ -64,7 +69,41 @@ impl VaultClient {
                 .pool_max_idle_per_host(64)
                 .build()
                 .expect("a reqwest client builds"),
+            account: Arc::default(),
         }
+    }
+
+    /// The vault's account, as its `/health` names it (asked once): what
+    /// every signed request names as its audience, so that a request made
+    /// for this vault is refused by any other service.
+    pub async fn account(&self) -> Result<[u8; 32], GatewayError> {
+        self.account
+            .get_or_try_init(|| async {
+                let unreachable =
+                    |error: reqwest::Error| GatewayError::Vault(format!("GET /health: {error}"));
+                // A degraded vault (503) still names its account.
+                let health: serde_json::Value = self
+                    .http
+                    .get(format!("{}/health", self.base))
+                    .send()
+                    .await
+                    .map_err(unreachable)?
+                    .json()
+                    .await
+                    .map_err(unreachable)?;
+                health["vault"]
+                    .as_str()
+                    .and_then(|text| hex::decode(text).ok())
+                    .and_then(|bytes| bytes.try_into().ok())
+                    .ok_or_else(|| {
+                        GatewayError::Vault(format!(
+                            "{}/health does not name the vault's account",
+                            self.base
+                        ))
+                    })
+            })
+            .await
+            .copied()
     }
 
     /// The vault's address.
@@ -110,7 +149,14 @@ impl VaultClient {
         envelope: Vec<u8>,
     ) -> Result<(), GatewayError> {
         let path = format!("/blobs/{}", hex32(content_id));
-        let headers = sign_headers_for_hash(signer, "PUT", &path, *content_id, unix_ms());
+        let headers = sign_headers_for_hash(
+            signer,
+            self.account().await?,
+            "PUT",
+            &path,
+            *content_id,
+            unix_ms(),
+        );
         let response = self.send(Method::PUT, &path, headers, envelope).await?;
         if response.status().is_success() {
             Ok(())
@@ -139,7 +185,14 @@ impl VaultClient {
             medigate_vault::batch::encode(item, &mut body);
         }
         let path = "/batches";
-        let headers = sign_headers(signer, "POST", path, &body, unix_ms());
+        let headers = sign_headers(
+            signer,
+            self.account().await?,
+            "POST",
+            path,
+            &body,
+            unix_ms(),
+        );
         let response = self.send(Method::POST, path, headers, body).await?;
         if response.status().is_success() {
             Ok(())
@@ -157,7 +210,14 @@ impl VaultClient {
         wrap: Vec<u8>,
     ) -> Result<(), GatewayError> {
         let path = format!("/wraps/{}/{}", hex32(content_id), hex32(grantee));
-        let headers = sign_headers(signer, "PUT", &path, &wrap, unix_ms());
+        let headers = sign_headers(
+            signer,
+            self.account().await?,
+            "PUT",
+            &path,
+            &wrap,
+            unix_ms(),
+        );
         let response = self.send(Method::PUT, &path, headers, wrap).await?;
         if response.status().is_success() {
             Ok(())
@@ -181,7 +241,7 @@ impl VaultClient {
             hex32(content_id),
             hex32(patient)
         );
-        let headers = sign_headers(signer, "GET", &path, b"", unix_ms());
+        let headers = sign_headers(signer, self.account().await?, "GET", &path, b"", unix_ms());
         let response = self.send(Method::GET, &path, headers, Vec::new()).await?;
         let status = response.status();
         if status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND {
@@ -223,7 +283,7 @@ impl VaultClient {
         grantee: &[u8; 32],
     ) -> Result<Vec<[u8; 32]>, GatewayError> {
         let path = format!("/grantees/{}/wraps", hex32(grantee));
-        let headers = sign_headers(signer, "GET", &path, b"", unix_ms());
+        let headers = sign_headers(signer, self.account().await?, "GET", &path, b"", unix_ms());
         let response = self.send(Method::GET, &path, headers, Vec::new()).await?;
         if !response.status().is_success() {
             return Err(Self::refusal(response, "listing key wraps").await);

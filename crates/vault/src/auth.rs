@@ -1,6 +1,7 @@
 //! Who is asking: signed-request headers, checked.
 //!
-//! Every request to the vault carries four headers:
+//! Every signed request to a service (the vault, a custodian) carries five
+//! headers:
 //!
 //! | header | value |
 //! | --- | --- |
@@ -8,9 +9,13 @@
 //! | `x-medigate-timestamp` | when the request was made, milliseconds since the Unix epoch |
 //! | `x-medigate-nonce` | 16 random bytes, 32 hex digits |
 //! | `x-medigate-signature` | the sr25519 signature, 128 hex digits |
+//! | `x-medigate-audience` | the account of the service the request is meant for, 64 hex digits |
 //!
-//! The signature covers method, path and query, the BLAKE3 hash of the body,
-//! the timestamp and the nonce (`medigate_crypto::request`).
+//! The signature covers the audience, method, path and query, the BLAKE3
+//! hash of the body, the timestamp and the nonce
+//! (`medigate_crypto::request`). A service refuses a request meant for
+//! another (`other_audience`), so a request captured at one service cannot
+//! be replayed to another within the freshness window.
 
 use http::HeaderMap;
 use medigate_crypto::request::SignedRequest;
@@ -25,6 +30,8 @@ pub const TIMESTAMP_HEADER: &str = "x-medigate-timestamp";
 pub const NONCE_HEADER: &str = "x-medigate-nonce";
 /// The signature header.
 pub const SIGNATURE_HEADER: &str = "x-medigate-signature";
+/// The audience header: the service the request is meant for.
+pub const AUDIENCE_HEADER: &str = "x-medigate-audience";
 
 /// Why a request is not authenticated.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -43,6 +50,16 @@ pub enum AuthError {
     /// The signature does not match the account and the request.
     #[error("the signature does not match the account and the request")]
     BadSignature,
+    /// The request is meant for another service.
+    #[error(
+        "the request is signed for another service (account {meant_for}), not this one (account {this}): sign it for this service"
+    )]
+    OtherAudience {
+        /// The account the request names (hex).
+        meant_for: String,
+        /// This service's account (hex).
+        this: String,
+    },
     /// The request is stale, from the future, or a replay.
     #[error(transparent)]
     Replay(#[from] ReplayError),
@@ -59,6 +76,8 @@ pub struct RequestSigner {
     pub nonce: [u8; 16],
     /// Its signature.
     pub signature: [u8; 64],
+    /// The service it is meant for.
+    pub audience: [u8; 32],
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, AuthError> {
@@ -89,8 +108,13 @@ fn hex_bytes<const N: usize>(
     Ok(bytes)
 }
 
+/// Bytes as lower-case hex digits.
+fn hex_string(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 impl RequestSigner {
-    /// Reads the four headers.
+    /// Reads the five headers.
     pub fn from_headers(headers: &HeaderMap) -> Result<Self, AuthError> {
         let account = hex_bytes(
             header(headers, ACCOUNT_HEADER)?,
@@ -116,26 +140,41 @@ impl RequestSigner {
             SIGNATURE_HEADER,
             "128 hex digits",
         )?;
+        let audience = hex_bytes(
+            header(headers, AUDIENCE_HEADER)?,
+            AUDIENCE_HEADER,
+            "64 hex digits",
+        )?;
         Ok(Self {
             account,
             timestamp_ms,
             nonce,
             signature,
+            audience,
         })
     }
 
-    /// Checks the signature over `method`, `path` (with query) and the body's
-    /// hash, then freshness and replay with `guard` at `now_ms`. On success
-    /// the account is who is asking.
+    /// Checks that the request is meant for `service` (the checking
+    /// service's own account), the signature over it, `method`, `path`
+    /// (with query) and the body's hash, then freshness and replay with
+    /// `guard` at `now_ms`. On success the account is who is asking.
     pub fn authenticate(
         &self,
+        service: [u8; 32],
         method: &str,
         path: &str,
         body_hash: [u8; 32],
         guard: &mut ReplayGuard,
         now_ms: u64,
     ) -> Result<[u8; 32], AuthError> {
+        if self.audience != service {
+            return Err(AuthError::OtherAudience {
+                meant_for: hex_string(&self.audience),
+                this: hex_string(&service),
+            });
+        }
         let request = SignedRequest {
+            audience: self.audience,
             method,
             path,
             body_hash,
@@ -160,16 +199,18 @@ pub fn unix_ms() -> u64 {
         .unwrap_or_default()
 }
 
-/// The headers that sign a request with `body`, for clients.
+/// The headers that sign a request with `body` for the service whose
+/// account is `audience`, for clients.
 pub fn sign_headers(
     keypair: &medigate_crypto::keys::SigningKeypair,
+    audience: [u8; 32],
     method: &str,
     path: &str,
     body: &[u8],
     timestamp_ms: u64,
 ) -> Vec<(&'static str, String)> {
     let body_hash = medigate_crypto::request::body_hash(body);
-    sign_headers_for_hash(keypair, method, path, body_hash, timestamp_ms)
+    sign_headers_for_hash(keypair, audience, method, path, body_hash, timestamp_ms)
 }
 
 /// The headers that sign a request whose body hashes to `body_hash`: a
@@ -177,6 +218,7 @@ pub fn sign_headers(
 /// streaming it.
 pub fn sign_headers_for_hash(
     keypair: &medigate_crypto::keys::SigningKeypair,
+    audience: [u8; 32],
     method: &str,
     path: &str,
     body_hash: [u8; 32],
@@ -184,23 +226,19 @@ pub fn sign_headers_for_hash(
 ) -> Vec<(&'static str, String)> {
     let nonce = SignedRequest::new_nonce();
     let request = SignedRequest {
+        audience,
         method,
         path,
         body_hash,
         timestamp_ms,
         nonce,
     };
-    let hex = |bytes: &[u8]| {
-        bytes
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect::<String>()
-    };
     vec![
-        (ACCOUNT_HEADER, hex(&keypair.public_key().0)),
+        (ACCOUNT_HEADER, hex_string(&keypair.public_key().0)),
         (TIMESTAMP_HEADER, timestamp_ms.to_string()),
-        (NONCE_HEADER, hex(&nonce)),
-        (SIGNATURE_HEADER, hex(&request.sign(keypair))),
+        (NONCE_HEADER, hex_string(&nonce)),
+        (SIGNATURE_HEADER, hex_string(&request.sign(keypair))),
+        (AUDIENCE_HEADER, hex_string(&audience)),
     ]
 }
 
@@ -212,11 +250,22 @@ mod tests {
 
     const NOW: u64 = 1_790_000_000_000;
     const PATH: &str = "/blobs/00ff?purpose=TREAT";
+    /// The service the tests' requests are meant for.
+    const SERVICE: [u8; 32] = [0x5e; 32];
 
     fn signed(method: &str, path: &str, body: &[u8]) -> (HeaderMap, [u8; 32]) {
+        signed_for(SERVICE, method, path, body)
+    }
+
+    fn signed_for(
+        audience: [u8; 32],
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> (HeaderMap, [u8; 32]) {
         let keypair = Identity::generate().signing_keypair();
         let mut headers = HeaderMap::new();
-        for (name, value) in sign_headers(&keypair, method, path, body, NOW) {
+        for (name, value) in sign_headers(&keypair, audience, method, path, body, NOW) {
             headers.insert(name, HeaderValue::from_str(&value).unwrap());
         }
         (headers, keypair.public_key().0)
@@ -230,6 +279,7 @@ mod tests {
         guard: &mut ReplayGuard,
     ) -> Result<[u8; 32], AuthError> {
         RequestSigner::from_headers(headers)?.authenticate(
+            SERVICE,
             method,
             path,
             medigate_crypto::request::body_hash(body),
@@ -250,6 +300,39 @@ mod tests {
             authenticate(&headers, "GET", PATH, b"", &mut guard),
             Err(AuthError::Replay(ReplayError::Replayed))
         );
+    }
+
+    #[test]
+    fn a_request_meant_for_another_service_is_refused_without_using_the_nonce() {
+        let other_service = [0x6f; 32];
+        let (headers, account) = signed_for(other_service, "GET", PATH, b"");
+        let mut guard = ReplayGuard::new(60_000);
+        assert_eq!(
+            authenticate(&headers, "GET", PATH, b"", &mut guard),
+            Err(AuthError::OtherAudience {
+                meant_for: hex_string(&other_service),
+                this: hex_string(&SERVICE),
+            })
+        );
+        // Claiming this service as the audience breaks the signature.
+        let mut claimed = headers.clone();
+        claimed.insert(
+            AUDIENCE_HEADER,
+            HeaderValue::from_str(&hex_string(&SERVICE)).unwrap(),
+        );
+        assert_eq!(
+            authenticate(&claimed, "GET", PATH, b"", &mut guard),
+            Err(AuthError::BadSignature)
+        );
+        let at_its_service = RequestSigner::from_headers(&headers).unwrap().authenticate(
+            other_service,
+            "GET",
+            PATH,
+            medigate_crypto::request::body_hash(b""),
+            &mut guard,
+            NOW + 5,
+        );
+        assert_eq!(at_its_service, Ok(account));
     }
 
     #[test]
@@ -288,6 +371,7 @@ mod tests {
             TIMESTAMP_HEADER,
             NONCE_HEADER,
             SIGNATURE_HEADER,
+            AUDIENCE_HEADER,
         ] {
             let mut without = headers.clone();
             without.remove(name);

@@ -143,8 +143,14 @@ impl VaultState {
             .path_and_query()
             .map_or(uri.path(), |path| path.as_str());
         let mut guard = self.guard.lock();
-        let account =
-            signer.authenticate(method.as_str(), path, body_hash, &mut guard, unix_ms())?;
+        let account = signer.authenticate(
+            self.vault.0,
+            method.as_str(),
+            path,
+            body_hash,
+            &mut guard,
+            unix_ms(),
+        )?;
         Ok(AccountId32(account))
     }
 

@@ -16,10 +16,12 @@ fn replay(target: &str) -> Replay {
     Replay::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz"), target)
 }
 
-/// A signed request's four header values in the target's order, one a line.
+/// A signed request's five header values in the target's order, one a
+/// line (signed for the target's service, so that mutants reach the
+/// signature check).
 fn signed_lines(method: &str, path: &str, body: &[u8]) -> Vec<u8> {
     let keypair = Identity::generate().signing_keypair();
-    let headers = sign_headers(&keypair, method, path, body, unix_ms());
+    let headers = sign_headers(&keypair, targets::SERVICE, method, path, body, unix_ms());
     let lines: Vec<&str> = targets::SIGNED_HEADERS
         .iter()
         .map(|name| {

@@ -108,7 +108,7 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
     let vault = chain
         .start_vault(&data, &["--max-blob-bytes", "1048576"])
         .await;
-    let client = VaultClient::new(vault.base_url());
+    let client = VaultClient::new(vault.base_url(), chain.vault_account());
     let (patient, doctor, stranger) = (chain.patient.clone(), chain.doctor.clone(), dev::ferdie());
     let patient_id = account_id(&patient).0;
     let doctor_id = account_id(&doctor).0;
@@ -182,7 +182,7 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
         .await;
     assert_eq!(unsigned.status, StatusCode::UNAUTHORIZED);
     assert_eq!(unsigned.code(), "unsigned");
-    let mut forged = VaultClient::headers(
+    let mut forged = client.headers(
         Signing::By(&doctor),
         &Method::PUT,
         &other_path,
@@ -199,7 +199,7 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
         .await;
     assert_eq!(bad_signature.status, StatusCode::UNAUTHORIZED);
     assert_eq!(bad_signature.code(), "bad_signature");
-    let mut malformed = VaultClient::headers(
+    let mut malformed = client.headers(
         Signing::By(&patient),
         &Method::PUT,
         &other_path,
@@ -216,6 +216,19 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
         .await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
     assert_eq!(malformed.code(), "malformed_signature_header");
+    // A request the patient signed for another vault (captured there and
+    // replayed here): refused, and its nonce is not used up.
+    let elsewhere = VaultClient::new(vault.base_url(), [0x0e; 32]);
+    let meant_elsewhere = elsewhere
+        .send(
+            Signing::By(&patient),
+            Method::PUT,
+            &other_path,
+            other.envelope.clone(),
+        )
+        .await;
+    assert_eq!(meant_elsewhere.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(meant_elsewhere.code(), "other_audience");
     // Requests dated at the extremes of time, from a stranger: refused as
     // stale or from the future, and the vault goes on serving everyone else
     // (the checks below are signed requests of the patient).
@@ -246,7 +259,7 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
         .await;
     assert_eq!(stale.status, StatusCode::UNAUTHORIZED);
     assert_eq!(stale.code(), "stale_request");
-    let once = VaultClient::headers(
+    let once = client.headers(
         Signing::By(&patient),
         &Method::PUT,
         &other_path,
@@ -311,7 +324,7 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
     let read = |signing: Signing<'_>, purpose: &str| {
         let path = read_path(purpose);
         let client = client.clone();
-        let headers = VaultClient::headers(signing, &Method::GET, &path, b"");
+        let headers = client.headers(signing, &Method::GET, &path, b"");
         async move {
             client
                 .send_with(Method::GET, &path, Vec::new(), headers)
@@ -563,7 +576,7 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
     assert_eq!(wrong_purpose.code(), "wrong_purpose");
     let replay_of_read = {
         let path = read_path("TREAT");
-        let headers = VaultClient::headers(Signing::By(&doctor), &Method::GET, &path, b"");
+        let headers = client.headers(Signing::By(&doctor), &Method::GET, &path, b"");
         client
             .send_with(Method::GET, &path, Vec::new(), headers.clone())
             .await;
@@ -791,7 +804,7 @@ async fn an_acknowledged_upload_and_the_receipts_of_served_reads_survive_kill_9(
     let mut chain = Chain::start().await;
     let data = chain.dir.path().join("vault-data");
     let vault = chain.start_vault(&data, &[]).await;
-    let client = VaultClient::new(vault.base_url());
+    let client = VaultClient::new(vault.base_url(), chain.vault_account());
     let patient = chain.patient.clone();
     let patient_id = account_id(&patient).0;
 
@@ -812,7 +825,7 @@ async fn an_acknowledged_upload_and_the_receipts_of_served_reads_survive_kill_9(
 
     anchor(&chain, &scan).await;
     let vault = chain.start_vault(&data, &[]).await;
-    let client = VaultClient::new(vault.base_url());
+    let client = VaultClient::new(vault.base_url(), chain.vault_account());
     let read = format!("{path}?patient={}&purpose=TREAT", hex(&patient_id));
     let back = client
         .send(Signing::By(&patient), Method::GET, &read, Vec::new())
@@ -907,7 +920,7 @@ async fn blobs_and_wraps_live_in_an_s3_compatible_store() {
             ],
         )
         .await;
-    let client = VaultClient::new(vault.base_url());
+    let client = VaultClient::new(vault.base_url(), chain.vault_account());
     let patient = chain.patient.clone();
     let patient_id = account_id(&patient).0;
     let doctor_id = account_id(&chain.doctor).0;

@@ -4,22 +4,30 @@
 
 use http::{HeaderMap, HeaderValue};
 use medigate_vault::{
-    auth::{ACCOUNT_HEADER, NONCE_HEADER, RequestSigner, SIGNATURE_HEADER, TIMESTAMP_HEADER},
+    auth::{
+        ACCOUNT_HEADER, AUDIENCE_HEADER, NONCE_HEADER, RequestSigner, SIGNATURE_HEADER,
+        TIMESTAMP_HEADER,
+    },
     replay::ReplayGuard,
 };
 
 /// The signed headers in the order [`signed_headers`] reads them, one a line.
-pub const SIGNED_HEADERS: [&str; 4] = [
+pub const SIGNED_HEADERS: [&str; 5] = [
     ACCOUNT_HEADER,
     TIMESTAMP_HEADER,
     NONCE_HEADER,
     SIGNATURE_HEADER,
+    AUDIENCE_HEADER,
 ];
 
-/// Any values in the four signed-request headers: reading them never panics,
-/// and authenticating what was read never succeeds without a signature.
+/// The service [`signed_headers`] authenticates for.
+pub const SERVICE: [u8; 32] = [0x5e; 32];
+
+/// Any values in the five signed-request headers: reading them never
+/// panics, and authenticating what was read never succeeds without a
+/// signature.
 pub fn signed_headers(data: &[u8]) {
-    // Four values separated by newlines, in header order.
+    // Five values separated by newlines, in header order.
     let mut headers = HeaderMap::new();
     for (name, value) in SIGNED_HEADERS
         .into_iter()
@@ -33,7 +41,14 @@ pub fn signed_headers(data: &[u8]) {
         let mut guard = ReplayGuard::new(60_000);
         assert!(
             signer
-                .authenticate("GET", "/blobs", [0; 32], &mut guard, signer.timestamp_ms)
+                .authenticate(
+                    SERVICE,
+                    "GET",
+                    "/blobs",
+                    [0; 32],
+                    &mut guard,
+                    signer.timestamp_ms
+                )
                 .is_err()
         );
     }

@@ -69,6 +69,11 @@ pub struct Chain {
 }
 
 impl Chain {
+    /// The vault's account: the audience of requests to it.
+    pub fn vault_account(&self) -> [u8; 32] {
+        self.vault.signing_keypair().public_key().0
+    }
+
     /// Starts a dev node and enrols the participants.
     pub async fn start() -> Self {
         let (node, client) = DevNode::start_connected(node_binary())
@@ -187,35 +192,42 @@ pub enum Signing<'a> {
 #[derive(Clone)]
 pub struct VaultClient {
     base: String,
+    /// The vault's account, which signed requests name as their audience.
+    audience: [u8; 32],
     http: reqwest::Client,
     /// Every exchange so far.
     pub exchanges: Arc<Mutex<Vec<Exchange>>>,
 }
 
 impl VaultClient {
-    /// A client of the vault at `base`.
-    pub fn new(base: &str) -> Self {
+    /// A client of the vault at `base` whose account is `audience`.
+    pub fn new(base: &str, audience: [u8; 32]) -> Self {
         Self {
             base: base.to_string(),
+            audience,
             http: reqwest::Client::new(),
             exchanges: Arc::default(),
         }
     }
 
-    /// The headers `signing` stands for.
+    /// The headers `signing` stands for, for this client's vault.
     pub fn headers(
+        &self,
         signing: Signing<'_>,
         method: &Method,
         path: &str,
         body: &[u8],
     ) -> Vec<(&'static str, String)> {
+        let audience = self.audience;
         match signing {
-            Signing::By(keypair) => sign_headers(keypair, method.as_str(), path, body, unix_ms()),
+            Signing::By(keypair) => {
+                sign_headers(keypair, audience, method.as_str(), path, body, unix_ms())
+            }
             Signing::OverHash(keypair, hash) => {
-                sign_headers_for_hash(keypair, method.as_str(), path, hash, unix_ms())
+                sign_headers_for_hash(keypair, audience, method.as_str(), path, hash, unix_ms())
             }
             Signing::At(keypair, timestamp) => {
-                sign_headers(keypair, method.as_str(), path, body, timestamp)
+                sign_headers(keypair, audience, method.as_str(), path, body, timestamp)
             }
             Signing::Headers(headers) => headers,
             Signing::Unsigned => Vec::new(),
@@ -265,7 +277,7 @@ impl VaultClient {
         path: &str,
         body: Vec<u8>,
     ) -> Answer {
-        let headers = Self::headers(signing, &method, path, &body);
+        let headers = self.headers(signing, &method, path, &body);
         self.send_with(method, path, body, headers).await
     }
 }
