@@ -422,3 +422,91 @@ fn sp_account(keypair: &Keypair) -> sp_runtime::AccountId32 {
 fn sp_core_h256(hash: H256) -> sp_core::H256 {
     sp_core::H256(hash.0)
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restriction_binds_the_patients_delegate_who_cannot_lift_it() {
+    let (mut node, client) = start_dev_node().await;
+    let (patient, guardian) = (dev::bob(), dev::ferdie());
+    for (keypair, key) in [(&patient, [1u8; 32]), (&guardian, [2; 32])] {
+        submit(&client, &medigate::tx().registry().register(key), keypair).await;
+    }
+    submit(
+        &client,
+        &medigate::tx().consent().add_delegate(account(&guardian)),
+        &patient,
+    )
+    .await;
+    let record = H256::repeat_byte(0x43);
+    submit(
+        &client,
+        &medigate::tx().records().anchor(
+            account(&patient),
+            AnchorRequest {
+                content_id: record,
+                category: Category::Labs,
+                size: 4096,
+                previous: None,
+            },
+        ),
+        &patient,
+    )
+    .await;
+    let checker = AccessChecker::new(&node.process().http_url()).unwrap();
+    let guardian_reads = || {
+        let checker = checker.clone();
+        let (guardian, patient) = (account(&guardian), account(&patient));
+        async move {
+            checker
+                .check_access(
+                    &guardian,
+                    &patient,
+                    record,
+                    Purpose::Treatment,
+                    Action::Read,
+                )
+                .await
+                .expect("check_access answers")
+        }
+    };
+    assert!(guardian_reads().await.allowed, "a delegate reads");
+
+    // The patient restricts their delegate: the delegate is refused.
+    let labs = Scope::Categories(CategorySet(1 << Category::Labs as u16));
+    submit(
+        &client,
+        &medigate::tx()
+            .consent()
+            .restrict(account(&patient), Some(account(&guardian)), labs),
+        &patient,
+    )
+    .await;
+    let restricted = guardian_reads().await;
+    assert!(!restricted.allowed, "{restricted:?}");
+    assert!(matches!(restricted.reason, Reason::Restricted));
+
+    // The delegate tries to lift it: refused on chain, and it still holds.
+    let lifted = submit_and_wait(
+        &client,
+        &medigate::tx()
+            .consent()
+            .lift_restriction(account(&patient), 0),
+        &guardian,
+    )
+    .await;
+    assert!(
+        matches!(&lifted, Err(ChainError::Failed(error)) if error.to_string().contains("OnlyThePatientLifts")),
+        "{lifted:?}"
+    );
+    assert!(matches!(guardian_reads().await.reason, Reason::Restricted));
+
+    // The patient lifts it.
+    submit(
+        &client,
+        &medigate::tx()
+            .consent()
+            .lift_restriction(account(&patient), 0),
+        &patient,
+    )
+    .await;
+    assert!(guardian_reads().await.allowed);
+}

@@ -61,14 +61,16 @@ pub struct GrantTerms<AccountId, RecordIds, Moment> {
 }
 
 /// A patient's standing "no": the accessor (or everyone, if `None`) may not
-/// access the covered records, whatever any grant says.
+/// access the covered records, whatever any grant says. It binds the
+/// patient's delegates too; only the patient (or governance, for a patient
+/// who cannot act) lifts it.
 #[derive(
     Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
 )]
 pub struct Restriction<AccountId, RecordIds> {
     /// The patient who restricts.
     pub patient: AccountId,
-    /// Whom it restricts; `None` restricts everyone but the patient and delegates.
+    /// Whom it restricts; `None` restricts everyone but the patient.
     pub accessor: Option<AccountId>,
     /// Which records.
     pub scope: Scope<RecordIds>,
@@ -305,12 +307,7 @@ where
     if !accessor.registered {
         return Decision::deny(Reason::NotRegistered);
     }
-    if accessor.delegate_of_patient {
-        return Decision::allow(Reason::Delegate, None);
-    }
-    if !accessor.roles.intersects(request.purpose.permitted_roles()) {
-        return Decision::deny(Reason::RoleMissing);
-    }
+    // A restriction binds everyone but the patient, delegates included.
     let restricted = restrictions.into_iter().any(|restriction| {
         restriction.patient == request.patient
             && restriction
@@ -321,6 +318,12 @@ where
     });
     if restricted {
         return Decision::deny(Reason::Restricted);
+    }
+    if accessor.delegate_of_patient {
+        return Decision::allow(Reason::Delegate, None);
+    }
+    if !accessor.roles.intersects(request.purpose.permitted_roles()) {
+        return Decision::deny(Reason::RoleMissing);
     }
 
     let mut closest: Option<Reason> = None;

@@ -135,6 +135,20 @@ fn emergency() -> impl Strategy<Value = EmergencyGrant<u64>> {
         })
 }
 
+/// The patient's restriction on the requested record: of the accessor, or
+/// of everyone.
+fn restricting(request: &Request, everyone: bool) -> Restriction<u8, Vec<u8>> {
+    Restriction {
+        patient: request.patient,
+        accessor: if everyone {
+            None
+        } else {
+            Some(request.accessor)
+        },
+        scope: Scope::Records(vec![request.record]),
+    }
+}
+
 /// Neither the patient nor a delegate: the only accessors grants matter for.
 fn third_party(request: &Request, accessor: &Accessor) -> bool {
     request.accessor != request.patient && !accessor.delegate_of_patient
@@ -165,11 +179,22 @@ proptest! {
         everyone in any::<bool>(),
     ) {
         prop_assume!(third_party(&request, &accessor));
-        restrictions.push(Restriction {
-            patient: request.patient,
-            accessor: if everyone { None } else { Some(request.accessor) },
-            scope: Scope::Records(vec![request.record]),
-        });
+        restrictions.push(restricting(&request, everyone));
+        let decision = run(&request, accessor, &grants, &restrictions);
+        prop_assert!(!decision.allowed, "{decision:?}");
+    }
+
+    #[test]
+    fn a_restriction_binds_delegates_too(
+        request in request(),
+        mut accessor in accessor(),
+        grants in prop::collection::vec(grant(), 0..6),
+        mut restrictions in prop::collection::vec(restriction(), 0..3),
+        everyone in any::<bool>(),
+    ) {
+        prop_assume!(request.accessor != request.patient);
+        accessor.delegate_of_patient = true;
+        restrictions.push(restricting(&request, everyone));
         let decision = run(&request, accessor, &grants, &restrictions);
         prop_assert!(!decision.allowed, "{decision:?}");
     }

@@ -7,7 +7,7 @@
 //! | `GET /blobs/{content_id}?patient=..&purpose=..` | whoever the chain allows | the envelope, with the requester's key wrap; one receipt |
 //! | `DELETE /blobs/{content_id}` | the record's owner or delegate | erases the envelope and every wrap |
 //! | `PUT /wraps/{content_id}/{grantee}` | the record's owner, delegate or author | stores a key wrap |
-//! | `GET /wraps/{content_id}/{grantee}` | the grantee | the wrap |
+//! | `GET /wraps/{content_id}/{grantee}?patient=..&purpose=..` | the grantee, while the chain allows it to read the record | the wrap |
 //! | `GET /grantees/{grantee}/wraps` | the grantee | `{"content_ids": [..]}`: the records with a wrap for the grantee, sorted |
 //! | `POST /batches` | a registered account (wraps: as for `PUT /wraps`) | stores many small envelopes and key wraps at once ([`crate::batch`]); all or nothing |
 //! | `GET /health`, `GET /openapi.json` | anyone | the vault's account and queue; the API document |
@@ -263,6 +263,20 @@ struct ReadQuery {
     purpose: Option<String>,
 }
 
+/// The patient and purpose a read names in its query.
+fn read_terms(query: &ReadQuery) -> Result<(AccountId32, Purpose), ApiError> {
+    let patient = query.patient.as_deref().ok_or(ApiError::Malformed {
+        what: "the patient query parameter",
+        expected: "the record owner's account, 64 hex digits (it is missing)",
+    })?;
+    let patient = AccountId32(parse_id(patient, "the patient query parameter")?);
+    let purpose = query.purpose.as_deref().ok_or(ApiError::Malformed {
+        what: "the purpose query parameter",
+        expected: "an HL7 purpose-of-use code such as TREAT (it is missing)",
+    })?;
+    Ok((patient, purpose_from_code(purpose)?))
+}
+
 fn purpose_from_code(code: &str) -> Result<Purpose, ApiError> {
     use medigate_access_policy::Purpose as Code;
     let purpose = Code::from_code(code).ok_or_else(|| ApiError::UnknownPurpose(code.into()))?;
@@ -285,16 +299,7 @@ async fn get_blob(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let content_id = parse_id(&content_id, "the content id")?;
-    let patient = query.patient.as_deref().ok_or(ApiError::Malformed {
-        what: "the patient query parameter",
-        expected: "the record owner's account, 64 hex digits (it is missing)",
-    })?;
-    let patient = AccountId32(parse_id(patient, "the patient query parameter")?);
-    let purpose = query.purpose.as_deref().ok_or(ApiError::Malformed {
-        what: "the purpose query parameter",
-        expected: "an HL7 purpose-of-use code such as TREAT (it is missing)",
-    })?;
-    let purpose = purpose_from_code(purpose)?;
+    let (patient, purpose) = read_terms(&query)?;
     let accessor = state.authenticate(
         &method,
         &uri,
@@ -509,15 +514,20 @@ async fn put_wrap(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A grantee's key wrap, served only while the chain allows the grantee to
+/// read the record (`?patient=..&purpose=..`, as for a read): a revoked or
+/// expired grantee gets no key.
 async fn get_wrap(
     State(state): State<Arc<VaultState>>,
     Path((content_id, grantee)): Path<(String, String)>,
+    Query(query): Query<ReadQuery>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let content_id = parse_id(&content_id, "the content id")?;
     let grantee = parse_id(&grantee, "the grantee")?;
+    let (patient, purpose) = read_terms(&query)?;
     let account = state.authenticate(
         &method,
         &uri,
@@ -530,6 +540,20 @@ async fn get_wrap(
             action: "fetch a key wrap of record",
             subject: hex(&content_id),
         });
+    }
+    let decision = state
+        .gate
+        .check(AccessQuestion {
+            accessor: account,
+            patient,
+            record: H256(content_id),
+            purpose,
+            action: Action::Read,
+        })
+        .await
+        .map_err(chain_error)?;
+    if !decision.allowed {
+        return Err(ApiError::Denied(decision.reason));
     }
     let wrap = state.store.get_wrap(&content_id, &grantee).await?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], wrap).into_response())

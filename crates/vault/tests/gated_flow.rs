@@ -419,13 +419,16 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
         )
         .await;
     assert_eq!(put_wrap.status, StatusCode::NO_CONTENT);
+    // A wrap is fetched as a record is read: by its grantee, while the
+    // chain allows the read.
+    let wrap_read = format!("{wrap_path}?patient={}&purpose=TREAT", hex(&patient_id));
     let own_wrap = client
-        .send(Signing::By(&doctor), Method::GET, &wrap_path, Vec::new())
+        .send(Signing::By(&doctor), Method::GET, &wrap_read, Vec::new())
         .await;
     assert_eq!(own_wrap.status, StatusCode::OK);
     assert_eq!(own_wrap.body, wrapped.to_vec());
     let others_wrap = client
-        .send(Signing::By(&patient), Method::GET, &wrap_path, Vec::new())
+        .send(Signing::By(&patient), Method::GET, &wrap_read, Vec::new())
         .await;
     assert_eq!(others_wrap.status, StatusCode::FORBIDDEN);
     // The doctor finds the record shared with them; no one else may look.
@@ -638,6 +641,12 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
     let revoked = read(Signing::By(&doctor), "TREAT").await;
     assert_eq!(revoked.status, StatusCode::FORBIDDEN);
     assert_eq!(revoked.code(), "consent_revoked");
+    // Nor does the revoked grantee get the key any more.
+    let revoked_wrap = client
+        .send(Signing::By(&doctor), Method::GET, &wrap_read, Vec::new())
+        .await;
+    assert_eq!(revoked_wrap.status, StatusCode::FORBIDDEN);
+    assert_eq!(revoked_wrap.code(), "consent_revoked");
 
     // Denied reads leave no receipt: still exactly one per served read.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -674,10 +683,24 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
     let gone = read(Signing::By(&patient), "TREAT").await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
     assert_eq!(gone.code(), "not_found");
+    // Its wraps are erased with it (no key of it is served again, and none
+    // is left on disk).
     let wrap_gone = client
-        .send(Signing::By(&doctor), Method::GET, &wrap_path, Vec::new())
+        .send(Signing::By(&doctor), Method::GET, &wrap_read, Vec::new())
         .await;
-    assert_eq!(wrap_gone.status, StatusCode::NOT_FOUND);
+    assert!(
+        matches!(
+            wrap_gone.status,
+            StatusCode::NOT_FOUND | StatusCode::FORBIDDEN
+        ),
+        "{:?}",
+        wrap_gone.status
+    );
+    assert_eq!(
+        files_under(&data.join("wraps").join(hex(&lab.content_id))),
+        BTreeSet::new(),
+        "the erased record's wraps are gone"
+    );
     let list_emptied = client
         .send(
             Signing::By(&doctor),
@@ -957,7 +980,8 @@ async fn blobs_and_wraps_live_in_an_s3_compatible_store() {
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(files_under(&root), objects);
 
-    // Read back by the owner; a wrap stored and fetched by its grantee.
+    // Read back by the owner; a wrap stored in the bucket and listed for
+    // its grantee, who holds no grant and so is not given it.
     anchor(&chain, &scan).await;
     let read = format!("{path}?patient={}&purpose=TREAT", hex(&patient_id));
     let back = client
@@ -988,10 +1012,17 @@ async fn blobs_and_wraps_live_in_an_s3_compatible_store() {
         .await;
     assert!(put_wrap.status.is_success(), "{:?}", put_wrap.json());
     let doctor = chain.doctor.clone();
-    let got_wrap = client
-        .send(Signing::By(&doctor), Method::GET, &wrap_path, Vec::new())
+    let wrap_object = root
+        .join("medigate/vault/wraps")
+        .join(hex(&scan.content_id))
+        .join(hex(&doctor_id));
+    assert_eq!(std::fs::read(&wrap_object).unwrap(), wrapped.to_vec());
+    let wrap_read = format!("{wrap_path}?patient={}&purpose=TREAT", hex(&patient_id));
+    let no_grant = client
+        .send(Signing::By(&doctor), Method::GET, &wrap_read, Vec::new())
         .await;
-    assert_eq!(got_wrap.body, wrapped.to_vec());
+    assert_eq!(no_grant.status, StatusCode::FORBIDDEN);
+    assert_eq!(no_grant.code(), "no_consent");
     let doctors_wraps = format!("/grantees/{}/wraps", hex(&doctor_id));
     let listed = client
         .send(

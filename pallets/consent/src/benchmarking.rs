@@ -231,8 +231,9 @@ mod benchmarks {
                 });
             });
         }
+        let _ = delegate;
         #[extrinsic_call]
-        _(RawOrigin::Signed(delegate), patient.clone(), 0);
+        _(RawOrigin::Signed(patient.clone()), patient.clone(), 0);
         assert_eq!(
             Restrictions::<T>::get(&patient).len() as u32,
             T::MaxRestrictions::get() - 1

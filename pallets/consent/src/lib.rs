@@ -297,6 +297,9 @@ pub mod pallet {
         UnknownRestriction,
         /// An id counter is exhausted.
         IdOverflow,
+        /// Only the patient (or governance, for a patient who cannot act)
+        /// may lift the patient's restrictions; a delegate may not.
+        OnlyThePatientLifts,
     }
 
     #[pallet::call]
@@ -523,8 +526,9 @@ pub mod pallet {
             Self::insert_delegate(patient, guardian)
         }
 
-        /// Forbids `accessor` (or everyone but the patient and delegates, if
-        /// `None`) to access `scope` of `patient`'s records, whatever the grants.
+        /// Forbids `accessor` (or everyone but the patient, delegates
+        /// included, if `None`) to access `scope` of `patient`'s records,
+        /// whatever the grants. The patient or a delegate may restrict.
         #[pallet::call_index(8)]
         #[pallet::weight(<T as Config>::WeightInfo::restrict(Pallet::<T>::records_in(scope)))]
         pub fn restrict(
@@ -550,7 +554,10 @@ pub mod pallet {
             Ok(())
         }
 
-        /// Lifts the restriction at `index` of `patient`'s restrictions.
+        /// Lifts the restriction at `index` of `patient`'s restrictions. By
+        /// the patient alone, or governance (a court-appointed guardian's
+        /// decision for a patient who cannot act): a restriction binds the
+        /// patient's delegates, so they cannot lift it.
         #[pallet::call_index(9)]
         #[pallet::weight(<T as Config>::WeightInfo::lift_restriction())]
         pub fn lift_restriction(
@@ -558,8 +565,14 @@ pub mod pallet {
             patient: T::AccountId,
             index: u32,
         ) -> DispatchResult {
-            let who = ensure_signed(origin)?;
-            Self::ensure_manages(&who, &patient)?;
+            if <T as Config>::GovernanceOrigin::try_origin(origin.clone()).is_err() {
+                let who = ensure_signed(origin)?;
+                ensure!(
+                    pallet_registry::Pallet::<T>::is_registered(&patient),
+                    Error::<T>::UnknownPatient
+                );
+                ensure!(who == patient, Error::<T>::OnlyThePatientLifts);
+            }
             let mut restrictions = Restrictions::<T>::get(&patient);
             ensure!(
                 (index as usize) < restrictions.len(),

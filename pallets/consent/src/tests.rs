@@ -460,6 +460,51 @@ fn restriction_overrides_a_grant_until_lifted() {
 }
 
 #[test]
+fn a_restriction_binds_delegates_and_only_the_patient_or_governance_lifts_it() {
+    new_test_ext().execute_with(|| {
+        anchor_records();
+        assert_ok!(Consent::add_delegate(
+            RuntimeOrigin::signed(PATIENT),
+            GUARDIAN
+        ));
+        assert!(check(GUARDIAN, 1, Purpose::Treatment, Action::Read).allowed);
+        // A restriction naming the delegate binds it, and so does one on
+        // everyone.
+        for accessor in [Some(GUARDIAN), None] {
+            assert_ok!(Consent::restrict(
+                RuntimeOrigin::signed(PATIENT),
+                PATIENT,
+                accessor,
+                categories(&[Category::Labs])
+            ));
+            assert_eq!(
+                check(GUARDIAN, 1, Purpose::Treatment, Action::Read).reason,
+                Reason::Restricted
+            );
+            // The delegate cannot lift it.
+            assert_noop!(
+                Consent::lift_restriction(RuntimeOrigin::signed(GUARDIAN), PATIENT, 0),
+                Error::<Test>::OnlyThePatientLifts
+            );
+            assert_ok!(Consent::lift_restriction(
+                RuntimeOrigin::signed(PATIENT),
+                PATIENT,
+                0
+            ));
+        }
+        // Governance may lift one, for a patient who cannot act.
+        assert_ok!(Consent::restrict(
+            RuntimeOrigin::signed(GUARDIAN),
+            PATIENT,
+            Some(GUARDIAN),
+            categories(&[Category::Labs])
+        ));
+        assert_ok!(Consent::lift_restriction(RuntimeOrigin::root(), PATIENT, 0));
+        assert!(check(GUARDIAN, 1, Purpose::Treatment, Action::Read).allowed);
+    });
+}
+
+#[test]
 fn unknown_record_or_wrong_patient_is_denied() {
     new_test_ext().execute_with(|| {
         anchor_records();
