@@ -7,6 +7,8 @@
 //! The index holds ciphertext, key wraps only the user can open, ids and
 //! codes: never plaintext.
 
+use std::path::Path;
+
 use sqlx::{AnyPool, Row, any::AnyPoolOptions};
 
 use crate::error::GatewayError;
@@ -219,11 +221,41 @@ const OLDEST_IMPORT_FIRST: &str = "COALESCE((SELECT started_ms FROM imports
 
 const RECORD_COLUMNS: &str = "content_id, record_id, version, resource_type, resource_id, category, size, owner_wrap, previous, state, import_id";
 
+/// The database file a `sqlite://path` URL names (without its query).
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://")?;
+    Some(rest.split('?').next().unwrap_or(rest)).filter(|path| !path.is_empty())
+}
+
+/// Creates the database file at `path` readable and writable by its owner
+/// alone, or narrows an existing one to that: the index holds the user's
+/// envelopes, key wraps and what they imported and shared. SQLite gives its
+/// journal files the database file's permissions.
+fn owner_only(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 impl Index {
-    /// Opens (creating if needed) the index at `url`: `sqlite://path` or
+    /// Opens (creating if needed, its file readable by its owner alone) the
+    /// index at `url`: `sqlite://path` or
     /// `postgres://user@host:port/database`.
     pub async fn open(url: &str) -> Result<Self, GatewayError> {
         sqlx::any::install_default_drivers();
+        if let Some(path) = sqlite_file(url) {
+            owner_only(Path::new(path)).map_err(sqlx::Error::Io)?;
+        }
         let postgres = url.starts_with("postgres");
         let url = if !postgres && !url.contains('?') {
             format!("{url}?mode=rwc")
@@ -1037,6 +1069,34 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("index.db").display());
         exercise(Index::open(&url).await.unwrap()).await;
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_sqlite_index_and_its_journal_are_readable_by_their_owner_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.db");
+        // An index left readable by everyone is narrowed when opened.
+        std::fs::write(&path, b"").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let index = Index::open(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        index.set_setting("next_block", "1").await.unwrap();
+        for name in ["index.db", "index.db-wal", "index.db-shm"] {
+            let mode = std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
+        let fresh = dir.path().join("fresh.db");
+        Index::open(&format!("sqlite://{}", fresh.display()))
+            .await
+            .unwrap();
+        let mode = std::fs::metadata(&fresh).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     /// Runs against the PostgreSQL server the test command starts
