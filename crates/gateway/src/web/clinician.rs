@@ -124,7 +124,9 @@ pub async fn find(
             ))
         })?
     } else if !photo.is_empty() {
-        qr::read_account(&photo).map_err(|error| WebError::BadInput(error.to_string()))?
+        qr::read_account_apart(photo)
+            .await
+            .map_err(|error| WebError::BadInput(error.to_string()))?
     } else {
         return Err(WebError::BadInput(
             "Type the patient's account id or choose a photo of their QR code.".into(),

@@ -474,7 +474,10 @@ pub async fn break_glass(
         })?;
         gateway.break_glass(patient, &purpose, &reason).await?
     } else if !photo.is_empty() {
-        match qr::read_text(&photo).map_err(|error| WebError::BadInput(error.to_string()))? {
+        match qr::read_text_apart(photo)
+            .await
+            .map_err(|error| WebError::BadInput(error.to_string()))?
+        {
             text if text.starts_with(medigate_crypto::card::CARD_TAG) => {
                 gateway
                     .break_glass_with_card(&text, &purpose, &reason)

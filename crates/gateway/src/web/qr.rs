@@ -6,12 +6,24 @@ use qrcode::{QrCode, render::svg};
 /// What a patient's QR code says before the account id.
 pub const PREFIX: &str = "medigate:patient:";
 
+/// The widest and tallest photo read, in pixels (a 48-megapixel phone photo
+/// is 8,000 × 6,000).
+pub const MAX_PHOTO_SIDE: u32 = 8_192;
+
+/// The most memory decoding one photo may take, in bytes.
+const MAX_PHOTO_ALLOC: u64 = 320 << 20;
+
 /// Why a photo gave no account id.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum QrError {
     /// The file is not a PNG or JPEG image.
     #[error("the file is not a PNG or JPEG image")]
     NotAnImage,
+    /// The image is larger than a photo of a card needs to be.
+    #[error(
+        "the image is too large to read (at most {MAX_PHOTO_SIDE} × {MAX_PHOTO_SIDE} pixels): send a smaller photo"
+    )]
+    TooLarge,
     /// No QR code could be read in it.
     #[error(
         "no QR code could be read in the image: photograph it closer, straight on and well lit"
@@ -44,8 +56,20 @@ pub fn account_in(text: &str) -> Option<[u8; 32]> {
 /// The texts of the QR codes read in a photo (PNG or JPEG), in the order
 /// found; codes that do not decode are left out.
 fn texts_in(image_bytes: &[u8]) -> Result<Vec<String>, QrError> {
-    let picture = image::load_from_memory(image_bytes)
-        .map_err(|_| QrError::NotAnImage)?
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(image_bytes))
+        .with_guessed_format()
+        .map_err(|_| QrError::NotAnImage)?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_PHOTO_SIDE);
+    limits.max_image_height = Some(MAX_PHOTO_SIDE);
+    limits.max_alloc = Some(MAX_PHOTO_ALLOC);
+    reader.limits(limits);
+    let picture = reader
+        .decode()
+        .map_err(|error| match error {
+            image::ImageError::Limits(_) => QrError::TooLarge,
+            _ => QrError::NotAnImage,
+        })?
         .to_luma8();
     let (width, height) = picture.dimensions();
     let mut prepared =
@@ -66,6 +90,21 @@ pub fn read_text(image_bytes: &[u8]) -> Result<String, QrError> {
         .into_iter()
         .next()
         .ok_or(QrError::NoCode)
+}
+
+/// [`read_text`] on the blocking pool: decoding a photo is CPU work that
+/// must not hold up the threads serving other requests.
+pub async fn read_text_apart(image_bytes: Vec<u8>) -> Result<String, QrError> {
+    tokio::task::spawn_blocking(move || read_text(&image_bytes))
+        .await
+        .unwrap_or(Err(QrError::NotAnImage))
+}
+
+/// [`read_account`] on the blocking pool.
+pub async fn read_account_apart(image_bytes: Vec<u8>) -> Result<[u8; 32], QrError> {
+    tokio::task::spawn_blocking(move || read_account(&image_bytes))
+        .await
+        .unwrap_or(Err(QrError::NotAnImage))
 }
 
 /// Reads the account id from a photo (PNG or JPEG) of a patient's QR code.
@@ -126,6 +165,44 @@ mod tests {
             .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
             .unwrap();
         assert_eq!(read_account(&png), Err(QrError::NoCode));
+    }
+
+    #[test]
+    fn an_image_larger_than_a_photo_is_refused_before_it_is_decoded() {
+        // A PNG that claims 100,000 × 100,000 pixels (ten gigapixels): only
+        // its header is read.
+        let mut huge = png_of("MGEC1.card");
+        huge[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+        huge[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+        // The header chunk's CRC-32 (over its type and data), made right.
+        let crc = !huge[12..29].iter().fold(!0u32, |crc, byte| {
+            (0..8).fold(crc ^ u32::from(*byte), |crc, _| {
+                if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                }
+            })
+        });
+        huge[29..33].copy_from_slice(&crc.to_be_bytes());
+        assert_eq!(read_text(&huge), Err(QrError::TooLarge));
+        let tall = image::GrayImage::from_pixel(4, MAX_PHOTO_SIDE + 1, image::Luma([255]));
+        let mut png = Vec::new();
+        tall.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        assert_eq!(read_text(&png), Err(QrError::TooLarge));
+    }
+
+    #[tokio::test]
+    async fn photos_are_read_apart_from_the_async_threads() {
+        assert_eq!(
+            read_text_apart(png_of("MGEC1.card")).await,
+            Ok("MGEC1.card".into())
+        );
+        assert_eq!(
+            read_account_apart(b"not an image".to_vec()).await,
+            Err(QrError::NotAnImage)
+        );
     }
 
     #[test]
