@@ -495,6 +495,20 @@ mod tests {
         [[8; 32], maker().public_key().0]
     }
 
+    /// A new grantee's secret and a wrap of a fresh key to it, made by
+    /// [`maker`] under [`binding`].
+    fn a_wrap() -> (EncryptionSecret, [u8; WRAP_LEN]) {
+        let grantee = Identity::generate().encryption_secret();
+        let wrapped = wrap(
+            &RecordKey::generate(),
+            &grantee.public_key(),
+            &binding(),
+            &maker(),
+        )
+        .unwrap();
+        (grantee, wrapped)
+    }
+
     /// Whether `result` refuses a wrap as not made for what was asked.
     fn refused(result: &Result<RecordKey, CryptoError>) -> bool {
         matches!(
@@ -557,14 +571,7 @@ mod tests {
 
     #[test]
     fn an_unsigned_wrap_of_the_first_format_is_refused_with_its_reason() {
-        let grantee = Identity::generate().encryption_secret();
-        let wrapped = wrap(
-            &RecordKey::generate(),
-            &grantee.public_key(),
-            &binding(),
-            &maker(),
-        )
-        .unwrap();
+        let (grantee, wrapped) = a_wrap();
         let mut first_format = wrapped[..86].to_vec();
         first_format[4] = 1;
         let result = unwrap(&first_format, &grantee, &binding(), &makers());
@@ -576,14 +583,7 @@ mod tests {
 
     #[test]
     fn a_wrap_does_not_open_for_another_record_grantee_or_grant() {
-        let grantee = Identity::generate().encryption_secret();
-        let wrapped = wrap(
-            &RecordKey::generate(),
-            &grantee.public_key(),
-            &binding(),
-            &maker(),
-        )
-        .unwrap();
+        let (grantee, wrapped) = a_wrap();
         let others = [
             WrapBinding {
                 content_id: [5; 32],
@@ -610,14 +610,7 @@ mod tests {
 
     #[test]
     fn every_altered_byte_is_detected() {
-        let grantee = Identity::generate().encryption_secret();
-        let wrapped = wrap(
-            &RecordKey::generate(),
-            &grantee.public_key(),
-            &binding(),
-            &maker(),
-        )
-        .unwrap();
+        let (grantee, wrapped) = a_wrap();
         for index in 0..WRAP_LEN {
             let mut altered = wrapped;
             altered[index] ^= 0x80;
