@@ -978,4 +978,60 @@ async fn forms_without_the_session_token_are_refused() {
         no_session.headers()["location"],
         "/app/login?next=/app/audit"
     );
+
+    // A page of another site that had its own name pointed at the gateway
+    // (DNS rebinding) is same-origin to the browser: its requests name the
+    // other site's host. Neither its sign-in nor its reads are answered.
+    let rebound = http
+        .post(format!("{gateway}/app/login"))
+        .header("host", "evil.example")
+        .header("origin", "http://evil.example")
+        .form(&[("passphrase", PASSPHRASE), ("next", "/app/access")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), 421);
+    assert!(rebound.headers().get("set-cookie").is_none());
+    let rebound_read = http
+        .get(format!("{gateway}/app/access"))
+        .header("host", "evil.example")
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound_read.status(), 421);
+    assert!(!rebound_read.text().await.unwrap().contains("Grants"));
+
+    // A sign-in form of a megabyte is refused unread.
+    let huge = http
+        .post(format!("{gateway}/app/login"))
+        .form(&[("passphrase", "x".repeat(1 << 20).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413);
+
+    // Guessing passphrases: a few tries, then the client must wait, even
+    // with the right passphrase; what it asks for is not read meanwhile.
+    let mut statuses = Vec::new();
+    for guess in ["guess-1", "guess-2", "guess-3", "guess-4", PASSPHRASE] {
+        let tried = http
+            .post(format!("{gateway}/app/login"))
+            .form(&[("passphrase", guess)])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(tried.status().as_u16());
+        if tried.status() == 429 {
+            let wait: u64 = tried.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=13).contains(&wait), "{wait}");
+            assert!(tried.headers().get("set-cookie").is_none());
+        }
+    }
+    // The first sign-in above and the oversized form were two attempts.
+    assert_eq!(statuses, [401, 401, 401, 429, 429]);
 }

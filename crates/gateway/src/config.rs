@@ -53,6 +53,19 @@ pub struct GatewayConfig {
     #[arg(long, default_value_t = 256 << 20)]
     pub max_bundle_bytes: usize,
 
+    /// An origin the web app is reached at besides the listen address
+    /// (behind a TLS proxy, say `https://phr.example.org`); repeat the
+    /// option (or separate origins with commas) for each. The app refuses a
+    /// request naming any other host (a page of another site that had its
+    /// own name pointed at the gateway). Given an `https://` origin, the
+    /// session cookie is sent over HTTPS only.
+    #[arg(
+        long = "web-origin",
+        env = "MEDIGATE_WEB_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub web_origins: Vec<String>,
+
     /// Minutes without a request after which a web app session ends.
     #[arg(long, env = "MEDIGATE_WEB_IDLE_MINUTES", default_value_t = 15)]
     pub web_idle_minutes: u64,

@@ -76,7 +76,7 @@ pub fn router(
     gateway: Arc<Gateway>,
     token: String,
     max_body: usize,
-    web_idle_minutes: u64,
+    web: web::WebSettings,
 ) -> Router {
     let protected = fhir_api::router()
         .merge(api::router())
@@ -88,7 +88,7 @@ pub fn router(
         .route("/health", get(api::health))
         .route("/", get(|| async { Redirect::to("/app") }))
         .merge(protected)
-        .merge(web::router(web_idle_minutes))
+        .merge(web::router(web))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::custom(panic_answer(
             gateway.panics.clone(),
@@ -185,21 +185,25 @@ pub async fn serve(config: GatewayConfig) -> Result<(), GatewayError> {
     let address: SocketAddr = listener
         .local_addr()
         .expect("a bound listener has an address");
+    let hosts = web::hosts::WebHosts::new(address, &config.web_origins)?;
     println!(
         "medigate gateway {} listening on http://{address} (web app at http://{address}/app, FHIR at http://{address}/fhir; API token in {})",
         env!("CARGO_PKG_VERSION"),
         config.token_path().display()
     );
-    let app = router(
-        gateway,
-        token,
-        config.max_bundle_bytes,
-        config.web_idle_minutes,
-    );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await
-        .map_err(|error| GatewayError::Vault(format!("serving failed: {error}")))?;
+    let web = web::WebSettings {
+        idle_minutes: config.web_idle_minutes,
+        hosts,
+        max_upload: config.max_bundle_bytes,
+    };
+    let app = router(gateway, token, config.max_bundle_bytes, web);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .map_err(|error| GatewayError::Vault(format!("serving failed: {error}")))?;
     Ok(())
 }
 

@@ -11,22 +11,26 @@
 //!   shared, the grants held;
 //! - [`emergency`]: emergency settings, the emergency card and the review
 //!   queue for patients; breaking the glass for responders;
-//! - [`qr`]: QR codes shown and read.
+//! - [`qr`]: QR codes shown and read;
+//! - [`hosts`]: the host names the app answers to;
+//! - [`sign_in_guard`]: throttled, one-at-a-time sign-in.
 
 pub mod clinician;
 pub mod emergency;
+pub mod hosts;
 pub mod layout;
 pub mod patient;
 pub mod qr;
 pub mod readable;
 pub mod session;
+pub mod sign_in_guard;
 
 use std::sync::Arc;
 
 use axum::{
     Form, Router,
-    extract::{Query, Request, State},
-    http::{HeaderValue, Method, StatusCode, header},
+    extract::{DefaultBodyLimit, Query, Request, State},
+    http::{HeaderName, HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -161,6 +165,20 @@ async fn security_headers(request: Request, next: Next) -> Response {
         HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // No other site's window keeps a handle on the app's, and no other
+    // site may embed what it serves.
+    headers.insert(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(
+        HeaderName::from_static("cross-origin-resource-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(
+        HeaderName::from_static("permissions-policy"),
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
+    );
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
@@ -190,11 +208,37 @@ async fn same_origin(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// The app's routes; sessions end after `idle_minutes` without a request.
-pub fn router(idle_minutes: u64) -> Router<Arc<Gateway>> {
+/// The largest form body the app reads, in bytes (uploads and forms with a
+/// photo excepted).
+pub const FORM_BODY_LIMIT: usize = 64 << 10;
+
+/// How the app is served.
+#[derive(Clone, Debug)]
+pub struct WebSettings {
+    /// Minutes without a request after which a session ends.
+    pub idle_minutes: u64,
+    /// The host names the app answers to.
+    pub hosts: hosts::WebHosts,
+    /// The largest upload (a Bundle or a document), in bytes.
+    pub max_upload: usize,
+}
+
+/// The app's routes.
+pub fn router(settings: WebSettings) -> Router<Arc<Gateway>> {
+    let sign_in = Arc::new(sign_in_guard::SignInGuard::default());
+    let secure_cookies = settings.hosts.secure();
     Router::new()
         .route("/app", get(patient::timeline))
-        .route("/app/login", get(login_form).post(login))
+        .route(
+            "/app/login",
+            get(login_form)
+                .post(login)
+                .layer(DefaultBodyLimit::max(sign_in_guard::SIGN_IN_BODY_LIMIT))
+                .layer(middleware::from_fn_with_state(
+                    sign_in,
+                    sign_in_guard::guard_sign_in,
+                )),
+        )
         .route("/app/logout", post(logout))
         .route("/app/records/{resource_type}/{id}", get(patient::record))
         .route(
@@ -203,7 +247,9 @@ pub fn router(idle_minutes: u64) -> Router<Arc<Gateway>> {
         )
         .route(
             "/app/upload",
-            get(patient::upload_form).post(patient::upload),
+            get(patient::upload_form)
+                .post(patient::upload)
+                .layer(DefaultBodyLimit::max(settings.max_upload)),
         )
         .route("/app/access", get(patient::access))
         .route("/app/access/requests/{id}/approve", post(patient::approve))
@@ -220,7 +266,9 @@ pub fn router(idle_minutes: u64) -> Router<Arc<Gateway>> {
         .route("/app/card/qr.svg", get(patient::qr_code))
         .route(
             "/app/patients",
-            get(clinician::patients).post(clinician::find),
+            get(clinician::patients)
+                .post(clinician::find)
+                .layer(DefaultBodyLimit::max(qr::PHOTO_FORM_LIMIT)),
         )
         .route("/app/patients/{account}", get(clinician::patient))
         .route("/app/patients/{account}/request", post(clinician::request))
@@ -237,16 +285,24 @@ pub fn router(idle_minutes: u64) -> Router<Arc<Gateway>> {
         .route("/app/emergency/card", get(emergency::card))
         .route("/app/emergency/new-key", post(emergency::new_key))
         .route("/app/emergency/{id}/veto", post(emergency::veto))
-        .route("/app/emergency/break-glass", post(emergency::break_glass))
+        .route(
+            "/app/emergency/break-glass",
+            post(emergency::break_glass).layer(DefaultBodyLimit::max(qr::PHOTO_FORM_LIMIT)),
+        )
         .route(
             "/app/emergency/{id}/review/{verdict}",
             post(emergency::review),
         )
         .route("/app/static/app.css", get(css))
         .route("/app/static/app.js", get(js))
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(middleware::from_fn(same_origin))
         .layer(middleware::from_fn(security_headers))
-        .layer(session::layer(idle_minutes))
+        .layer(session::layer(settings.idle_minutes, secure_cookies))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(settings.hosts),
+            hosts::require_own_host,
+        ))
 }
 
 #[derive(Deserialize)]

@@ -10,6 +10,10 @@ pub const PREFIX: &str = "medigate:patient:";
 /// is 8,000 × 6,000).
 pub const MAX_PHOTO_SIDE: u32 = 8_192;
 
+/// The largest form with a photo the app reads (a card's QR code,
+/// photographed), in bytes: a phone's full-size photo fits.
+pub const PHOTO_FORM_LIMIT: usize = 32 << 20;
+
 /// The most memory decoding one photo may take, in bytes.
 const MAX_PHOTO_ALLOC: u64 = 320 << 20;
 

@@ -28,16 +28,16 @@ const CSRF: &str = "csrf";
 const CLINICIAN: &str = "clinician";
 
 /// The session layer: sessions in memory (a restart signs everyone out),
-/// cookies scoped to `/app`, ended after `idle_minutes` without a request.
-pub fn layer(idle_minutes: u64) -> SessionManagerLayer<MemoryStore> {
+/// cookies scoped to `/app`, ended after `idle_minutes` without a request,
+/// sent over HTTPS only when `secure` (the app is reached over HTTPS; a
+/// browser keeps such cookies for `http://localhost` too).
+pub fn layer(idle_minutes: u64, secure: bool) -> SessionManagerLayer<MemoryStore> {
     SessionManagerLayer::new(MemoryStore::default())
         .with_name(COOKIE)
         .with_path("/app")
         .with_http_only(true)
         .with_same_site(SameSite::Strict)
-        // The gateway serves plain HTTP on loopback; behind a TLS proxy the
-        // proxy marks cookies secure.
-        .with_secure(false)
+        .with_secure(secure)
         .with_expiry(Expiry::OnInactivity(Duration::minutes(idle_minutes as i64)))
 }
 
