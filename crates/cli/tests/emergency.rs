@@ -231,6 +231,23 @@ async fn a_responder_gets_the_summary_in_an_emergency_and_everything_else_is_ref
     let break_glass = read["break_glass"].as_u64().unwrap();
     assert_eq!(read["key_from"], "custodians");
     assert_eq!(read["shares_used"], 3);
+    // The responder's gateway keeps the reason (and the salt that proves it
+    // against the chain's hash) sealed: nothing on its disk holds it in
+    // clear.
+    let responder_files = network.path("net").join("responder");
+    for file in std::fs::read_dir(&responder_files).unwrap() {
+        let file = file.unwrap().path();
+        if file.is_file() {
+            let bytes = std::fs::read(&file).unwrap();
+            assert!(
+                !bytes
+                    .windows(reason.len())
+                    .any(|window| window == reason.as_bytes()),
+                "{} holds the break-glass reason in clear",
+                file.display()
+            );
+        }
+    }
     let summary = &read["summary"];
     assert_eq!(summary["resourceType"], "Bundle");
     assert_eq!(summary["type"], "document");

@@ -118,6 +118,16 @@ impl Identity {
         crate::record::RecordKey::from_bytes(*bytes)
     }
 
+    /// The key of the user's private notes ([`crate::note`]), derived from
+    /// the seed with its own label.
+    pub fn note_key(&self) -> crate::note::NoteKey {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        Hkdf::<Sha256>::new(Some(DERIVATION_SALT), self.seed.as_ref())
+            .expand(crate::note::NOTE_KEY_LABEL, bytes.as_mut())
+            .expect("32 bytes is a valid HKDF-SHA-256 output length");
+        crate::note::NoteKey(bytes)
+    }
+
     /// The X25519 secret others encrypt record keys to.
     pub fn encryption_secret(&self) -> EncryptionSecret {
         let mut bytes = Zeroizing::new([0u8; 32]);

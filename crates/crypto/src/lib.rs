@@ -16,7 +16,9 @@
 //! - [`shares`]: Shamir k-of-n sharing of 32-byte keys (emergency and
 //!   recovery keys), and shares sealed to their holder;
 //! - [`card`]: the offline emergency card (a patient, their emergency key,
-//!   the vault holding their summary).
+//!   the vault holding their summary);
+//! - [`note`]: small private values a gateway keeps about its user's own
+//!   actions, sealed under a key of the user's seed.
 //!
 //! Secrets zeroize when dropped; errors say what failed, never why a secret
 //! did not match.
@@ -24,6 +26,7 @@
 pub mod card;
 pub mod keys;
 pub mod keystore;
+pub mod note;
 pub mod record;
 pub mod request;
 pub mod shares;

@@ -187,6 +187,12 @@ pub struct EmergencyRead {
     pub timings: ReadTimings,
 }
 
+/// The index setting that holds the sealed reason (and its salt) of the
+/// user's break-glass `id` ([`medigate_crypto::note`]).
+pub fn reason_note_name(id: u64) -> String {
+    format!("emergency.reason.{id}")
+}
+
 fn millis(since: Instant) -> u64 {
     since.elapsed().as_millis() as u64
 }
@@ -910,13 +916,13 @@ impl Gateway {
             }
             Err(error) => return Err(emergency_refusal(error.into())),
         };
-        // The reason stays with the responder, with the salt that proves it.
-        self.index
-            .set_setting(
-                &format!("emergency.reason.{id}"),
-                &serde_json::json!({"salt": hex::encode(salt), "reason": reason}).to_string(),
-            )
-            .await?;
+        // The reason stays with the responder, with the salt that proves it,
+        // sealed under the responder's note key: the index holds no reason
+        // in clear.
+        let name = reason_note_name(id);
+        let note = serde_json::json!({"salt": hex::encode(salt), "reason": reason}).to_string();
+        let sealed = medigate_crypto::note::seal(&identity.note_key(), &name, note.as_bytes());
+        self.index.set_setting(&name, &hex::encode(sealed)).await?;
         Ok(Opened {
             id,
             expires_ms,
