@@ -198,7 +198,7 @@ async fn consent_gates_access_and_every_access_is_provable() {
             .await
             .unwrap()
     );
-    let anchored = read_anchor(&reads, record)
+    let anchored = read_anchor(&reads, &account(&patient), record)
         .await
         .unwrap()
         .expect("the anchor");
@@ -206,9 +206,14 @@ async fn consent_gates_access_and_every_access_is_provable() {
     // Many anchors are read at once, in the order asked, with `None` for an
     // id the chain does not anchor.
     let unknown = H256([0xee; 32]);
-    let many = read_anchors(&reads, checker.rpc(), &[unknown, record, unknown])
-        .await
-        .unwrap();
+    let many = read_anchors(
+        &reads,
+        checker.rpc(),
+        &account(&patient),
+        &[unknown, record, unknown],
+    )
+    .await
+    .unwrap();
     assert_eq!(
         many.iter()
             .map(|found| found.as_ref().map(|anchor| anchor.owner.clone()))
@@ -216,7 +221,7 @@ async fn consent_gates_access_and_every_access_is_provable() {
         [None, Some(account(&patient)), None]
     );
     assert!(
-        read_anchors(&reads, checker.rpc(), &[])
+        read_anchors(&reads, checker.rpc(), &account(&patient), &[])
             .await
             .unwrap()
             .is_empty()

@@ -348,7 +348,11 @@ async fn one_run(binary: &str, run: u32) -> Figures {
     latencies.sort();
 
     // On-chain bytes.
+    // Anchors are keyed by the patient (Blake2_128Concat) and the content id.
     let mut anchor_key = storage_prefix("Records", "Anchors");
+    let patient_id = account(&patient).0;
+    anchor_key.extend_from_slice(&sp_crypto_hashing::blake2_128(&patient_id));
+    anchor_key.extend_from_slice(&patient_id);
     anchor_key.extend_from_slice(&content_id(run, 0, 0).0);
     let bytes_per_anchor = stored_bytes(&mut node, anchor_key).await;
     let mut grant_key = storage_prefix("Consent", "Grants");

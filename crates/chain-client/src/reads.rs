@@ -118,27 +118,40 @@ pub(crate) async fn nonce_at(at_block: &AtBlock, account: &AccountId32) -> Resul
     )
 }
 
-/// The anchor of `content_id` at the best block, if it is anchored and not
-/// erased.
-pub async fn anchor(client: &Client, content_id: H256) -> Result<Option<ChainAnchor>, ChainError> {
+/// The anchor of `patient`'s record `content_id` at the best block, if it
+/// is anchored to them and not erased. Content ids are the patient's own:
+/// the same id anchored by someone else to their records is another anchor.
+pub async fn anchor(
+    client: &Client,
+    patient: &AccountId32,
+    content_id: H256,
+) -> Result<Option<ChainAnchor>, ChainError> {
     let address = medigate::storage().records().anchors();
-    fetch_entry(client, address, (content_id,), "Records.Anchors").await
+    fetch_entry(
+        client,
+        address,
+        (patient.clone(), content_id),
+        "Records.Anchors",
+    )
+    .await
 }
 
 /// Storage keys asked in one `state_queryStorageAt` request: about 100 KB
 /// of request and 400 KB of answer for anchors.
 const KEYS_PER_QUERY: usize = 1000;
 
-/// The anchors of many records (each `None` if not anchored or erased), in
-/// the order asked, all read at the same block: one `state_queryStorageAt`
-/// request through `rpc` per thousand records, rather than one request
-/// each. `client` and `rpc` must speak to the same node.
+/// The anchors of many of `patient`'s records (each `None` if not anchored
+/// to them, or erased), in the order asked, all read at the same block: one
+/// `state_queryStorageAt` request through `rpc` per thousand records,
+/// rather than one request each. `client` and `rpc` must speak to the same
+/// node.
 pub async fn anchors(
     client: &Client,
     rpc: &HttpRpc,
+    patient: &AccountId32,
     content_ids: &[H256],
 ) -> Result<Vec<Option<ChainAnchor>>, ChainError> {
-    anchors_at(client, rpc, content_ids, None).await
+    anchors_at(client, rpc, patient, content_ids, None).await
 }
 
 /// [`anchors`] at the node's best block rather than the finalized one:
@@ -146,6 +159,7 @@ pub async fn anchors(
 pub async fn best_anchors(
     client: &Client,
     rpc: &HttpRpc,
+    patient: &AccountId32,
     content_ids: &[H256],
 ) -> Result<Vec<Option<ChainAnchor>>, ChainError> {
     let answer = rpc
@@ -154,13 +168,14 @@ pub async fn best_anchors(
         .map_err(|error| storage_error("the best block's hash")(error.to_string()))?;
     let best: H256 = serde_json::from_str(answer.get())
         .map_err(|error| storage_error("the best block's hash")(error.to_string()))?;
-    anchors_at(client, rpc, content_ids, Some(best)).await
+    anchors_at(client, rpc, patient, content_ids, Some(best)).await
 }
 
 /// [`anchors`] at block `at`, or at the finalized block.
 async fn anchors_at(
     client: &Client,
     rpc: &HttpRpc,
+    patient: &AccountId32,
     content_ids: &[H256],
     at: Option<H256>,
 ) -> Result<Vec<Option<ChainAnchor>>, ChainError> {
@@ -178,7 +193,7 @@ async fn anchors_at(
         .map_err(|error| storage_error(error.to_string()))?;
     let keys = content_ids
         .iter()
-        .map(|content_id| entry.fetch_key((*content_id,)))
+        .map(|content_id| entry.fetch_key((patient.clone(), *content_id)))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|error| storage_error(error.to_string()))?;
     let at = at.unwrap_or_else(|| at_block.block_hash());
@@ -247,14 +262,22 @@ async fn values_at(
         .collect()
 }
 
-/// Whether `content_id` was erased (a tombstone stands in its anchor's place).
-pub async fn is_erased(client: &Client, content_id: H256) -> Result<bool, ChainError> {
+/// Whether `patient`'s record `content_id` was erased (a tombstone stands
+/// in its anchor's place).
+pub async fn is_erased(
+    client: &Client,
+    patient: &AccountId32,
+    content_id: H256,
+) -> Result<bool, ChainError> {
     let address = medigate::storage().records().tombstones();
-    Ok(
-        fetch_entry(client, address, (content_id,), "Records.Tombstones")
-            .await?
-            .is_some(),
+    Ok(fetch_entry(
+        client,
+        address,
+        (patient.clone(), content_id),
+        "Records.Tombstones",
     )
+    .await?
+    .is_some())
 }
 
 /// Whether `account` manages `patient`'s consent as a delegate.

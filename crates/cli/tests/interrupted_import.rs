@@ -188,12 +188,13 @@ async fn an_interrupted_import_is_completed_and_leaves_nothing_orphaned() {
     let reads = medigate_chain_client::connect_http(&node.process().http_url())
         .await
         .unwrap();
+    let owner = account_id(&patient.signing_keypair());
     let anchored: Vec<bool> = futures::stream::iter(imported.iter())
         .map(|content_id| {
-            let reads = &reads;
+            let (reads, owner) = (&reads, &owner);
             async move {
                 let id: [u8; 32] = hex::decode(content_id).unwrap().try_into().unwrap();
-                anchor(reads, H256(id)).await.unwrap().is_some()
+                anchor(reads, owner, H256(id)).await.unwrap().is_some()
             }
         })
         .buffered(16)

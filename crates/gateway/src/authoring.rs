@@ -171,11 +171,16 @@ impl Gateway {
         let mut known: HashSet<[u8; 32]> = self.index.known_content_ids().await?;
         known.extend(self.left_out.lock().iter().copied());
         let mut added = 0;
-        for content_id in listed.into_iter().filter(|id| !known.contains(id)) {
-            let Some(found) = anchor(&self.reads, H256(content_id)).await? else {
+        // Records of the user's, wrapped for the user by someone else: the
+        // anchor read is the one to the user's own records.
+        let mine = listed
+            .into_iter()
+            .filter(|(owner, content_id)| *owner == me && !known.contains(content_id));
+        for (_, content_id) in mine {
+            let Some(found) = anchor(&self.reads, &AccountId32(me), H256(content_id)).await? else {
                 continue;
             };
-            if found.owner.0 != me || found.author.0 == me {
+            if found.author.0 == me {
                 continue;
             }
             let purpose = chain::purpose_code(&chain::purpose_from_code(&self.default_purpose)?);

@@ -517,9 +517,9 @@ impl Gateway {
         let text = serde_json::to_vec(&document).expect("a summary serializes");
         // The new version replaces the current one on chain.
         let previous = match current.as_deref().map(crate::consent::parse_account) {
-            Some(Ok(id)) => anchor(&self.reads, H256(id))
+            Some(Ok(id)) => anchor(&self.reads, &AccountId32(me), H256(id))
                 .await?
-                .filter(|found| found.owner.0 == me && found.superseded_by.is_none())
+                .filter(|found| found.superseded_by.is_none())
                 .map(|found| (id, found.version)),
             _ => None,
         };
@@ -1018,9 +1018,8 @@ impl Gateway {
             .ok_or_else(|| {
                 GatewayError::Emergency("the patient has no emergency summary yet".into())
             })?;
-        let found = anchor(&self.reads, content_id)
+        let found = anchor(&self.reads, &AccountId32(patient), content_id)
             .await?
-            .filter(|found| found.owner.0 == patient)
             .ok_or_else(|| {
                 GatewayError::Emergency(
                     "the patient's emergency summary is not anchored to them".into(),

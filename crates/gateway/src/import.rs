@@ -447,7 +447,7 @@ impl Gateway {
                 .iter()
                 .map(|record| H256(record.content_id))
                 .collect();
-            anchors(&self.reads, self.checker.rpc(), &content_ids)
+            anchors(&self.reads, self.checker.rpc(), &owner, &content_ids)
                 .await?
                 .iter()
                 .map(Option::is_some)

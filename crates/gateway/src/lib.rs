@@ -72,8 +72,8 @@ pub struct Gateway {
     pub default_purpose: String,
     /// One import at a time.
     pub import_lock: tokio::sync::Mutex<()>,
-    /// Anchors of shared records seen.
-    pub anchors: Mutex<HashMap<[u8; 32], records::SharedAnchor>>,
+    /// Anchors of shared records seen, by patient and content id.
+    pub anchors: Mutex<HashMap<([u8; 32], [u8; 32]), records::SharedAnchor>>,
     /// Where shared records read before are.
     pub seen: Mutex<records::SeenRecords>,
     /// The chain-event follower, once the keys are unlocked.

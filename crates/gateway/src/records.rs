@@ -303,32 +303,45 @@ impl Gateway {
 
     async fn shared_anchor(
         &self,
+        patient: [u8; 32],
         content_id: [u8; 32],
     ) -> Result<Option<SharedAnchor>, GatewayError> {
-        Ok(self.shared_anchors(&[content_id]).await?.remove(0))
+        Ok(self
+            .shared_anchors(&[(patient, content_id)])
+            .await?
+            .remove(0))
     }
 
-    /// What the chain anchors of `content_ids` (`None` for those it does
-    /// not), in the order asked: remembered ones from memory, the others
-    /// read together at one block.
+    /// What the chain anchors of `records` (`(patient, content id)`; `None`
+    /// for those it does not anchor to that patient), in the order asked:
+    /// remembered ones from memory, the others read together at one block,
+    /// one request per patient.
     async fn shared_anchors(
         &self,
-        content_ids: &[[u8; 32]],
+        records: &[([u8; 32], [u8; 32])],
     ) -> Result<Vec<Option<SharedAnchor>>, GatewayError> {
-        let unknown: Vec<H256> = {
+        let mut unknown: HashMap<[u8; 32], Vec<H256>> = HashMap::new();
+        {
             let known = self.anchors.lock();
-            content_ids
-                .iter()
-                .filter(|content_id| !known.contains_key(*content_id))
-                .map(|content_id| H256(*content_id))
-                .collect()
-        };
-        let read = anchors(&self.reads, self.checker.rpc(), &unknown).await?;
-        let mut known = self.anchors.lock();
-        for (content_id, found) in unknown.iter().zip(read) {
-            if let Some(found) = found {
+            for record in records.iter().filter(|record| !known.contains_key(*record)) {
+                unknown.entry(record.0).or_default().push(H256(record.1));
+            }
+        }
+        for (patient, content_ids) in unknown {
+            let read = anchors(
+                &self.reads,
+                self.checker.rpc(),
+                &AccountId32(patient),
+                &content_ids,
+            )
+            .await?;
+            let mut known = self.anchors.lock();
+            for (content_id, found) in content_ids.iter().zip(read) {
+                let Some(found) = found else {
+                    continue;
+                };
                 known.insert(
-                    content_id.0,
+                    (patient, content_id.0),
                     SharedAnchor {
                         owner: found.owner.0,
                         author: found.author.0,
@@ -341,9 +354,10 @@ impl Gateway {
                 );
             }
         }
-        Ok(content_ids
+        let known = self.anchors.lock();
+        Ok(records
             .iter()
-            .map(|content_id| known.get(content_id).copied())
+            .map(|record| known.get(record).copied())
             .collect())
     }
 
@@ -362,12 +376,18 @@ impl Gateway {
         let signer = identity.signing_keypair();
         let me = signer.public_key().0;
         let categories = resource_type.map(categories_of_type);
-        let listed = self.vault.wrapped_for(&signer, &me).await?;
+        let listed: Vec<([u8; 32], [u8; 32])> = self
+            .vault
+            .wrapped_for(&signer, &me)
+            .await?
+            .into_iter()
+            .filter(|(owner, _)| patient.is_none_or(|patient| *owner == patient))
+            .collect();
         let anchors = self.shared_anchors(&listed).await?;
         let candidates: Vec<([u8; 32], SharedAnchor)> = listed
             .iter()
             .zip(anchors)
-            .filter_map(|(content_id, anchor)| anchor.map(|anchor| (*content_id, anchor)))
+            .filter_map(|((_, content_id), anchor)| anchor.map(|anchor| (*content_id, anchor)))
             .filter(|(_, anchor)| anchor.owner != me)
             .filter(|(_, anchor)| patient.is_none_or(|patient| anchor.owner == patient))
             .filter(|(_, anchor)| {
@@ -424,19 +444,20 @@ impl Gateway {
         Ok(records)
     }
 
-    /// The shared record `content_id`, if the chain allows the user to read
-    /// it for `purpose` now: read from the vault (one access receipt) and
-    /// decrypted.
+    /// `patient`'s shared record `content_id`, if the chain allows the user
+    /// to read it for `purpose` now: read from the vault (one access
+    /// receipt) and decrypted.
     pub async fn shared_record(
         &self,
         identity: &Identity,
+        patient: [u8; 32],
         content_id: [u8; 32],
         purpose: &Purpose,
     ) -> Result<VisibleRecord, GatewayError> {
         let me = identity.signing_keypair().public_key().0;
         let not_found = || GatewayError::NotFound(format!("record {}", hex::encode(content_id)));
         let anchor = self
-            .shared_anchor(content_id)
+            .shared_anchor(patient, content_id)
             .await?
             .ok_or_else(not_found)?;
         let question = read_question(me, content_id, &anchor, purpose);

@@ -275,13 +275,13 @@ impl VaultClient {
         }))
     }
 
-    /// The content ids of every record with a key wrap for `grantee` (the
-    /// signer).
+    /// Every record with a key wrap for `grantee` (the signer), as
+    /// `(patient, content id)`: the patient is the one its envelope names.
     pub async fn wrapped_for(
         &self,
         signer: &SigningKeypair,
         grantee: &[u8; 32],
-    ) -> Result<Vec<[u8; 32]>, GatewayError> {
+    ) -> Result<Vec<([u8; 32], [u8; 32])>, GatewayError> {
         let path = format!("/grantees/{}/wraps", hex32(grantee));
         let headers = sign_headers(signer, self.account().await?, "GET", &path, b"", unix_ms());
         let response = self.send(Method::GET, &path, headers, Vec::new()).await?;
@@ -292,16 +292,18 @@ impl VaultClient {
             .json()
             .await
             .map_err(|error| GatewayError::Vault(format!("listing key wraps: {error}")))?;
-        body["content_ids"]
+        let id = |value: &serde_json::Value| {
+            value
+                .as_str()
+                .and_then(|id| hex::decode(id).ok())
+                .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+                .ok_or_else(|| GatewayError::Vault(format!("not a 64-hex-digit id: {value}")))
+        };
+        body["records"]
             .as_array()
             .into_iter()
             .flatten()
-            .map(|id| {
-                id.as_str()
-                    .and_then(|id| hex::decode(id).ok())
-                    .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
-                    .ok_or_else(|| GatewayError::Vault(format!("not a content id: {id}")))
-            })
+            .map(|record| Ok((id(&record["patient"])?, id(&record["content_id"])?)))
             .collect()
     }
 }

@@ -1,6 +1,6 @@
 //! Who is asking: signed-request headers, checked.
 //!
-//! Every signed request to a service (the vault, a custodian) carries five
+//! Every signed request to a service (the vault, a custodian) carries six
 //! headers:
 //!
 //! | header | value |
@@ -10,12 +10,15 @@
 //! | `x-medigate-nonce` | 16 random bytes, 32 hex digits |
 //! | `x-medigate-signature` | the sr25519 signature, 128 hex digits |
 //! | `x-medigate-audience` | the account of the service the request is meant for, 64 hex digits |
+//! | `x-medigate-body-hash` | the BLAKE3 hash the signature covers as the body's, 64 hex digits |
 //!
 //! The signature covers the audience, method, path and query, the BLAKE3
 //! hash of the body, the timestamp and the nonce
 //! (`medigate_crypto::request`). A service refuses a request meant for
 //! another (`other_audience`), so a request captured at one service cannot
-//! be replayed to another within the freshness window.
+//! be replayed to another within the freshness window. Because the body's
+//! hash is declared in a header, a service checks who is asking before it
+//! reads any body, and then that the body is the one signed.
 
 use http::HeaderMap;
 use medigate_crypto::request::SignedRequest;
@@ -32,6 +35,8 @@ pub const NONCE_HEADER: &str = "x-medigate-nonce";
 pub const SIGNATURE_HEADER: &str = "x-medigate-signature";
 /// The audience header: the service the request is meant for.
 pub const AUDIENCE_HEADER: &str = "x-medigate-audience";
+/// The body-hash header: the BLAKE3 hash of the body the request signs.
+pub const BODY_HASH_HEADER: &str = "x-medigate-body-hash";
 
 /// Why a request is not authenticated.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -63,6 +68,11 @@ pub enum AuthError {
     /// The request is stale, from the future, or a replay.
     #[error(transparent)]
     Replay(#[from] ReplayError),
+    /// The body that came is not the one the request signs.
+    #[error(
+        "the body is not the one the request signs: its BLAKE3 hash differs from the x-medigate-body-hash header"
+    )]
+    BodyNotSigned,
 }
 
 /// The signing fields of a request, as sent.
@@ -154,6 +164,17 @@ impl RequestSigner {
         })
     }
 
+    /// The body hash the request declares (`x-medigate-body-hash`), to
+    /// authenticate it with before its body is read; the body, once read,
+    /// must hash to it ([`check_body`]).
+    pub fn declared_body_hash(headers: &HeaderMap) -> Result<[u8; 32], AuthError> {
+        hex_bytes(
+            header(headers, BODY_HASH_HEADER)?,
+            BODY_HASH_HEADER,
+            "64 hex digits",
+        )
+    }
+
     /// Checks that the request is meant for `service` (the checking
     /// service's own account), the signature over it, `method`, `path`
     /// (with query) and the body's hash, then freshness and replay with
@@ -187,6 +208,16 @@ impl RequestSigner {
         // Only a genuine signature may use up a nonce.
         guard.accept(self.account, self.nonce, self.timestamp_ms, now_ms)?;
         Ok(self.account)
+    }
+}
+
+/// Checks that `body` is the body whose hash a request declared and
+/// signed.
+pub fn check_body(body: &[u8], declared: [u8; 32]) -> Result<(), AuthError> {
+    if medigate_crypto::request::body_hash(body) == declared {
+        Ok(())
+    } else {
+        Err(AuthError::BodyNotSigned)
     }
 }
 
@@ -239,6 +270,7 @@ pub fn sign_headers_for_hash(
         (NONCE_HEADER, hex_string(&nonce)),
         (SIGNATURE_HEADER, hex_string(&request.sign(keypair))),
         (AUDIENCE_HEADER, hex_string(&audience)),
+        (BODY_HASH_HEADER, hex_string(&body_hash)),
     ]
 }
 

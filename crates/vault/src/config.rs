@@ -64,6 +64,12 @@ pub struct VaultConfig {
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub checks_in_flight: u16,
 
+    /// How long a stored blob may wait for its record's anchor, in
+    /// seconds; then it is erased (a blob nobody anchors would stay for
+    /// ever, and nobody could erase it). A day by default.
+    #[arg(long, env = "MEDIGATE_VAULT_UNANCHORED_EXPIRY_SECONDS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..))]
+    pub unanchored_expiry_seconds: u64,
+
     /// How many receipts may wait for the chain before reads are refused.
     #[arg(long, default_value_t = 100_000)]
     pub receipt_queue: usize,

@@ -114,6 +114,9 @@ impl ApiError {
                 (StatusCode::BAD_REQUEST, "malformed_signature_header")
             }
             ApiError::Auth(AuthError::BadSignature) => (StatusCode::UNAUTHORIZED, "bad_signature"),
+            ApiError::Auth(AuthError::BodyNotSigned) => {
+                (StatusCode::UNAUTHORIZED, "body_not_signed")
+            }
             ApiError::Auth(AuthError::OtherAudience { .. }) => {
                 (StatusCode::UNAUTHORIZED, "other_audience")
             }

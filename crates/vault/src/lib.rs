@@ -15,6 +15,8 @@
 //! - [`receipts`]: the queue of access receipts and their commitment to the
 //!   chain, one batch per block.
 //! - [`service`]: the HTTP API; [`error`]: its errors.
+//! - [`expiry`]: blobs whose records are never anchored are erased after a
+//!   while.
 //! - [`config`] and [`server`]: running a vault (`medigate-vault serve`).
 //!
 //! Everything but `store`, `auth` and `replay` is behind the default feature
@@ -28,6 +30,8 @@ pub mod batch;
 pub mod config;
 #[cfg(feature = "server")]
 pub mod error;
+#[cfg(feature = "server")]
+pub mod expiry;
 pub mod group_sync;
 #[cfg(feature = "server")]
 pub mod journal;

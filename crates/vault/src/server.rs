@@ -174,6 +174,13 @@ pub async fn serve(
     );
     let committing = tokio::spawn(committer.run());
 
+    let expiring = tokio::spawn(crate::expiry::run(
+        store.clone(),
+        reads.clone(),
+        HttpRpc::new(&config.node_http_url())
+            .map_err(|error| StartError::Chain(error.to_string()))?,
+        crate::expiry::Expiry::after(Duration::from_secs(config.unanchored_expiry_seconds)),
+    ));
     let state = Arc::new(VaultState {
         store,
         chain: reads,
@@ -184,6 +191,7 @@ pub async fn serve(
         receipts: receipts.clone(),
         vault,
         panics: Default::default(),
+        batch_bodies: tokio::sync::Semaphore::new(crate::service::BATCHES_IN_MEMORY),
     });
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -217,6 +225,7 @@ pub async fn serve(
     }
     tokio::time::sleep(Duration::from_millis(slot_ms)).await;
     committing.abort();
+    expiring.abort();
     if receipts.unfinalized() > 0 {
         tracing::warn!(
             unfinalized = receipts.unfinalized(),

@@ -8,12 +8,15 @@
 //! | `DELETE /blobs/{content_id}` | the record's owner or delegate | erases the envelope and every wrap |
 //! | `PUT /wraps/{content_id}/{grantee}` | the record's owner, delegate or author | stores a key wrap |
 //! | `GET /wraps/{content_id}/{grantee}?patient=..&purpose=..` | the grantee, while the chain allows it to read the record | the wrap |
-//! | `GET /grantees/{grantee}/wraps` | the grantee | `{"content_ids": [..]}`: the records with a wrap for the grantee, sorted |
+//! | `GET /grantees/{grantee}/wraps[?patient=..]` | the grantee | `{"records": [{"patient", "content_id"}, ..]}`: the records with a wrap for the grantee, sorted |
 //! | `POST /batches` | a registered account (wraps: as for `PUT /wraps`) | stores many small envelopes and key wraps at once ([`crate::batch`]); all or nothing |
 //! | `GET /health`, `GET /openapi.json` | anyone | the vault's account and queue; the API document |
 //!
 //! Every other request carries the signed-request headers of [`crate::auth`];
-//! the body hash a blob upload signs is its content id.
+//! the body hash a blob upload signs is its content id. A record is the
+//! patient's its envelope's header names: wraps and erasures are checked
+//! against that patient's anchor of the content id, never against an anchor
+//! of the same id to someone else's records.
 
 use std::sync::{
     Arc,
@@ -29,13 +32,18 @@ use axum::{
     routing::get,
 };
 use base64::Engine as _;
-use futures::StreamExt as _;
+use bytes::Bytes;
+use futures::{StreamExt as _, stream::BoxStream};
 use medigate_chain_client::{
     AccessQuestion, Client, HttpRpc, anchor, best_anchors, chain_time, is_delegate, is_erased,
     is_registered,
-    medigate::runtime_types::medigate_access_policy::terms::{Action, Purpose},
+    medigate::runtime_types::medigate_access_policy::{
+        decision::Reason,
+        terms::{Action, Purpose},
+    },
     subxt::utils::{AccountId32, H256},
 };
+use medigate_crypto::record::HEADER_LEN;
 use parking_lot::Mutex;
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -46,7 +54,7 @@ use crate::{
     error::ApiError,
     receipts::{Receipt, ReceiptQueue},
     replay::ReplayGuard,
-    store::{BlobStore, Id, StoreError, Stored, hex},
+    store::{BlobStore, Id, StoreError, Stored, WrapItem, envelope_owner_of, hex},
 };
 
 /// The header carrying the requester's key wrap (standard base64) on a read.
@@ -81,7 +89,14 @@ pub struct VaultState {
     /// How many requests' handlers panicked (each answered 500, the vault
     /// serving on).
     pub panics: Arc<AtomicU64>,
+    /// Room for the batch bodies held in memory at once
+    /// ([`BATCHES_IN_MEMORY`] of at most [`MAX_BATCH_BYTES`] each).
+    pub batch_bodies: tokio::sync::Semaphore,
 }
+
+/// How many batch bodies the vault holds in memory at once; later batches
+/// wait for room.
+pub const BATCHES_IN_MEMORY: usize = 8;
 
 /// The API's routes over `state`.
 pub fn router(state: Arc<VaultState>) -> Router {
@@ -210,6 +225,23 @@ fn chain_error(error: impl ToString) -> ApiError {
 /// answer rather than a broken connection. Longer bodies are cut off.
 const DRAIN_BYTES: u64 = 16 << 20;
 
+/// The body length a request declares (`Content-Length`), if it does.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok())
+}
+
+/// Reads and discards the body of a refused upload that declares at most
+/// [`DRAIN_BYTES`], so that its client gets the refusal.
+async fn drain(declared: Option<u64>, body: Body) {
+    if declared.is_some_and(|length| length <= DRAIN_BYTES) {
+        let mut discarded = body.into_data_stream();
+        while let Some(Ok(_)) = discarded.next().await {}
+    }
+}
+
 async fn put_blob(
     State(state): State<Arc<VaultState>>,
     Path(content_id): Path<String>,
@@ -218,20 +250,14 @@ async fn put_blob(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
+    let declared = declared_length(&headers);
     let content_id = match state
         .admit_upload(&content_id, &method, &uri, &headers, declared)
         .await
     {
         Ok(content_id) => content_id,
         Err(refusal) => {
-            if declared.is_some_and(|length| length <= DRAIN_BYTES) {
-                let mut discarded = body.into_data_stream();
-                while let Some(Ok(_)) = discarded.next().await {}
-            }
+            drain(declared, body).await;
             return Err(refusal);
         }
     };
@@ -322,6 +348,10 @@ async fn get_blob(
         return Err(ApiError::Denied(decision.reason));
     }
     let (size, blob) = state.store.get_blob(&content_id).await?;
+    // The chain answered for `patient`'s record of this content id; the
+    // envelope must be that patient's, or an anchor of the same id to the
+    // accessor's own records would serve them another patient's envelope.
+    let blob = owned_by(&patient, blob).await?;
     let wrap = match state.store.get_wrap(&content_id, &accessor.0).await {
         Ok(wrap) => Some(wrap),
         Err(StoreError::NotFound(_)) => None,
@@ -359,6 +389,30 @@ async fn get_blob(
     Ok(response)
 }
 
+/// `blob`, given back whole once its envelope header is read and names
+/// `patient` as its owner; [`Reason::UnknownRecord`] when it does not (or
+/// the blob is no envelope).
+async fn owned_by(
+    patient: &AccountId32,
+    mut blob: BoxStream<'static, Result<Bytes, StoreError>>,
+) -> Result<BoxStream<'static, Result<Bytes, StoreError>>, ApiError> {
+    let mut head = bytes::BytesMut::new();
+    while head.len() < HEADER_LEN {
+        match blob.next().await {
+            Some(Ok(chunk)) => head.extend_from_slice(&chunk),
+            Some(Err(error)) => return Err(error.into()),
+            None => break,
+        }
+    }
+    if envelope_owner_of(&head) != Some(patient.0) {
+        return Err(ApiError::Denied(Reason::UnknownRecord));
+    }
+    let head = head.freeze();
+    Ok(futures::stream::once(async move { Ok(head) })
+        .chain(blob)
+        .boxed())
+}
+
 async fn delete_blob(
     State(state): State<Arc<VaultState>>,
     Path(content_id): Path<String>,
@@ -373,12 +427,21 @@ async fn delete_blob(
         &headers,
         medigate_crypto::request::body_hash(b""),
     )?;
-    match anchor(&state.chain, H256(content_id))
+    // The record is the patient's its envelope's header names: an anchor of
+    // the same content id to anyone else's records says nothing about it.
+    let Some(owner) = state.store.envelope_owner(&content_id).await? else {
+        // Not an envelope: nobody's record, erased by any registered account.
+        state.require_registered(&account).await?;
+        state.store.delete_blob(None, &content_id).await?;
+        return Ok(StatusCode::NO_CONTENT);
+    };
+    let owner_account = AccountId32(owner);
+    match anchor(&state.chain, &owner_account, H256(content_id))
         .await
         .map_err(chain_error)?
     {
-        Some(anchor) => {
-            if !state.speaks_for(&account, &anchor.owner).await? {
+        Some(_) => {
+            if !state.speaks_for(&account, &owner_account).await? {
                 return Err(ApiError::NotPermitted {
                     allowed: "the record's owner or their delegate",
                     action: "erase record",
@@ -387,7 +450,7 @@ async fn delete_blob(
             }
         }
         // Erased on chain: the ciphertext has no owner left to ask.
-        None if is_erased(&state.chain, H256(content_id))
+        None if is_erased(&state.chain, &owner_account, H256(content_id))
             .await
             .map_err(chain_error)? =>
         {
@@ -395,7 +458,7 @@ async fn delete_blob(
         }
         None => return Err(ApiError::not_anchored(&content_id)),
     }
-    state.store.delete_blob(&content_id).await?;
+    state.store.delete_blob(Some(&owner), &content_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -406,18 +469,42 @@ async fn put_batch(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    // Who is asking is checked before any of the body is read: the
+    // signature covers the body hash the request declares, and the body
+    // must then hash to it.
+    let declared = declared_length(&headers);
+    let admitted = async {
+        let body_hash = RequestSigner::declared_body_hash(&headers)?;
+        if declared.is_some_and(|length| length > MAX_BATCH_BYTES as u64) {
+            return Err(StoreError::TooLarge {
+                limit: MAX_BATCH_BYTES as u64,
+            }
+            .into());
+        }
+        let account = state.authenticate(&method, &uri, &headers, body_hash)?;
+        state.require_registered(&account).await?;
+        Ok::<_, ApiError>((account, body_hash))
+    };
+    let (account, body_hash) = match admitted.await {
+        Ok(admitted) => admitted,
+        Err(refusal) => {
+            drain(declared, body).await;
+            return Err(refusal);
+        }
+    };
+    // Batches are held in memory while they are checked and stored: only a
+    // few at once.
+    let _held = state
+        .batch_bodies
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
     let body = axum::body::to_bytes(body, MAX_BATCH_BYTES)
         .await
         .map_err(|_| StoreError::TooLarge {
             limit: MAX_BATCH_BYTES as u64,
         })?;
-    let account = state.authenticate(
-        &method,
-        &uri,
-        &headers,
-        medigate_crypto::request::body_hash(&body),
-    )?;
-    state.require_registered(&account).await?;
+    crate::auth::check_body(&body, body_hash)?;
     let items = crate::batch::parse(&body)?;
     let mut envelopes = Vec::new();
     let mut wraps = Vec::new();
@@ -432,31 +519,68 @@ async fn put_batch(
         }
     }
     // Wraps are taken for anchored records only, whose signer is the
-    // record's author, its owner or the owner's delegate. Anchors are read
-    // at the best block, so that an author's wraps can be stored while the
-    // anchor is on its way to finality: a wrap says nothing to anyone but
-    // its grantee, and reads are gated by the chain.
-    let wrapped: Vec<Id> = wraps
-        .iter()
-        .map(|(content_id, _, _)| *content_id)
-        .collect::<std::collections::BTreeSet<Id>>()
-        .into_iter()
-        .collect();
-    let ids: Vec<H256> = wrapped.iter().copied().map(H256).collect();
+    // record's author, its owner or the owner's delegate. A record is the
+    // patient's its envelope's header names (the envelope in the batch, or
+    // the one stored): an anchor of the same content id to anyone else's
+    // records says nothing about it. Anchors are read at the best block, so
+    // that an author's wraps can be stored while the anchor is on its way
+    // to finality: a wrap says nothing to anyone but its grantee, and reads
+    // are gated by the chain.
     let started = std::time::Instant::now();
-    let found = best_anchors(&state.chain, &state.chain_rpc, &ids)
-        .await
-        .map_err(chain_error)?;
-    for (content_id, found) in wrapped.iter().zip(found) {
-        let found = found.ok_or_else(|| ApiError::not_anchored(content_id))?;
-        if account != found.author && !state.speaks_for(&account, &found.owner).await? {
-            return Err(ApiError::NotPermitted {
-                allowed: "the record's owner, their delegate or the record's author",
-                action: "add a key wrap to record",
-                subject: hex(&content_id),
-            });
+    let in_batch: std::collections::HashMap<Id, Option<Id>> = envelopes
+        .iter()
+        .map(|(content_id, bytes)| (*content_id, envelope_owner_of(bytes)))
+        .collect();
+    let mut owners: std::collections::BTreeMap<Id, Id> = std::collections::BTreeMap::new();
+    for (content_id, _, _) in &wraps {
+        if owners.contains_key(content_id) {
+            continue;
+        }
+        let owner = match in_batch.get(content_id) {
+            Some(owner) => *owner,
+            None => state.store.envelope_owner(content_id).await?,
+        };
+        let owner = owner.ok_or_else(|| ApiError::not_anchored(content_id))?;
+        owners.insert(*content_id, owner);
+    }
+    let mut by_owner: std::collections::BTreeMap<Id, Vec<Id>> = std::collections::BTreeMap::new();
+    for (content_id, owner) in &owners {
+        by_owner.entry(*owner).or_default().push(*content_id);
+    }
+    for (owner, content_ids) in &by_owner {
+        let owner = AccountId32(*owner);
+        let ids: Vec<H256> = content_ids.iter().copied().map(H256).collect();
+        let found = best_anchors(&state.chain, &state.chain_rpc, &owner, &ids)
+            .await
+            .map_err(chain_error)?;
+        let mut speaks_for_owner = None;
+        for (content_id, found) in content_ids.iter().zip(found) {
+            let found = found.ok_or_else(|| ApiError::not_anchored(content_id))?;
+            if account == found.author {
+                continue;
+            }
+            let speaks = match speaks_for_owner {
+                Some(speaks) => speaks,
+                None => *speaks_for_owner.insert(state.speaks_for(&account, &owner).await?),
+            };
+            if !speaks {
+                return Err(ApiError::NotPermitted {
+                    allowed: "the record's owner, their delegate or the record's author",
+                    action: "add a key wrap to record",
+                    subject: hex(content_id),
+                });
+            }
         }
     }
+    let wraps: Vec<WrapItem<'_>> = wraps
+        .iter()
+        .map(|(content_id, grantee, bytes)| WrapItem {
+            owner: owners[content_id],
+            content_id: *content_id,
+            grantee: *grantee,
+            bytes,
+        })
+        .collect();
     let checked_ms = started.elapsed().as_millis() as u64;
     let stored = state.store.put_batch(&envelopes, &wraps).await?;
     tracing::debug!(
@@ -495,14 +619,25 @@ async fn put_wrap(
         &headers,
         medigate_crypto::request::body_hash(&wrap),
     )?;
-    // As for a batch: the record is anchored (in the best block), and the
-    // signer is its author, its owner or the owner's delegate.
-    let anchor = best_anchors(&state.chain, &state.chain_rpc, &[H256(content_id)])
-        .await
-        .map_err(chain_error)?
-        .pop()
-        .flatten()
+    // As for a batch: the record (of the patient its envelope names) is
+    // anchored (in the best block), and the signer is its author, its owner
+    // or the owner's delegate.
+    let owner = state
+        .store
+        .envelope_owner(&content_id)
+        .await?
         .ok_or_else(|| ApiError::not_anchored(&content_id))?;
+    let anchor = best_anchors(
+        &state.chain,
+        &state.chain_rpc,
+        &AccountId32(owner),
+        &[H256(content_id)],
+    )
+    .await
+    .map_err(chain_error)?
+    .pop()
+    .flatten()
+    .ok_or_else(|| ApiError::not_anchored(&content_id))?;
     if account != anchor.author && !state.speaks_for(&account, &anchor.owner).await? {
         return Err(ApiError::NotPermitted {
             allowed: "the record's owner, their delegate or the record's author",
@@ -510,7 +645,10 @@ async fn put_wrap(
             subject: hex(&content_id),
         });
     }
-    state.store.put_wrap(&content_id, &grantee, wrap).await?;
+    state
+        .store
+        .put_wrap(&owner, &content_id, &grantee, wrap)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -562,18 +700,41 @@ async fn get_wrap(
 /// The answer of `GET /grantees/{grantee}/wraps`.
 #[derive(Debug, serde::Serialize)]
 struct WrapList {
-    /// The content ids (hex) of the blobs with a wrap for the grantee, sorted.
-    content_ids: Vec<String>,
+    /// The records with a wrap for the grantee, sorted by patient, then
+    /// content id.
+    records: Vec<WrappedRecord>,
+}
+
+/// One record of a [`WrapList`].
+#[derive(Debug, serde::Serialize)]
+struct WrappedRecord {
+    /// Whose record it is (hex): the owner its envelope's header names.
+    patient: String,
+    /// Its content id (hex).
+    content_id: String,
+}
+
+/// The query of `GET /grantees/{grantee}/wraps`.
+#[derive(Debug, serde::Deserialize)]
+struct WrapListQuery {
+    /// Only this patient's records (64 hex digits).
+    patient: Option<String>,
 }
 
 async fn list_wraps(
     State(state): State<Arc<VaultState>>,
     Path(grantee): Path<String>,
+    Query(query): Query<WrapListQuery>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Json<WrapList>, ApiError> {
     let grantee = parse_id(&grantee, "the grantee")?;
+    let patient = query
+        .patient
+        .as_deref()
+        .map(|patient| parse_id(patient, "the patient query parameter"))
+        .transpose()?;
     let account = state.authenticate(
         &method,
         &uri,
@@ -587,9 +748,18 @@ async fn list_wraps(
             subject: hex(&grantee),
         });
     }
-    let content_ids = state.store.list_wraps_for(&grantee).await?;
+    let records = state
+        .store
+        .list_wraps_for(&grantee, patient.as_ref())
+        .await?;
     Ok(Json(WrapList {
-        content_ids: content_ids.iter().map(hex).collect(),
+        records: records
+            .iter()
+            .map(|(patient, content_id)| WrappedRecord {
+                patient: hex(patient),
+                content_id: hex(content_id),
+            })
+            .collect(),
     }))
 }
 

@@ -18,8 +18,10 @@ use crate::{
     group_sync::GroupSync,
     local_batch::{FileWrite, LocalBatchError, write_batch},
 };
+use base64::Engine as _;
 use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt, stream::BoxStream};
+use medigate_crypto::record::{EnvelopeHeader, HEADER_LEN};
 use object_store::{
     GetResultPayload, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart,
     local::LocalFileSystem, path::Path as StorePath,
@@ -127,6 +129,31 @@ pub struct BatchStored {
     pub wraps: usize,
 }
 
+/// A key wrap to store: the record's owner (as its envelope's header
+/// names them), its content id, the grantee and the wrap's bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct WrapItem<'a> {
+    /// The record's owner.
+    pub owner: Id,
+    /// The record's content id.
+    pub content_id: Id,
+    /// Who the wrap is for.
+    pub grantee: Id,
+    /// The wrap.
+    pub bytes: &'a [u8],
+}
+
+/// The owner the envelope header at the start of `bytes` names, if it is
+/// one.
+pub fn envelope_owner_of(bytes: &[u8]) -> Option<Id> {
+    EnvelopeHeader::parse(bytes.get(..HEADER_LEN)?)
+        .ok()
+        .map(|header| header.binding.owner)
+}
+
+/// Where the lists of blobs not yet known to be anchored are kept.
+const PENDING_PREFIX: &str = "pending";
+
 /// Writes at once while storing a batch.
 const BATCH_WRITES_IN_FLIGHT: usize = 16;
 
@@ -176,7 +203,7 @@ impl BlobStore {
     pub async fn put_batch(
         &self,
         envelopes: &[(Id, &[u8])],
-        wraps: &[(Id, Id, &[u8])],
+        wraps: &[WrapItem<'_>],
     ) -> Result<BatchStored, StoreError> {
         for (content_id, bytes) in envelopes {
             if bytes.len() as u64 > self.max_blob_bytes {
@@ -192,13 +219,37 @@ impl BlobStore {
                 });
             }
         }
+        // Before the envelopes: no blob is ever stored untracked. A batch
+        // refused from here on takes its list away again.
+        let list = if envelopes.is_empty() {
+            None
+        } else {
+            let ids: Vec<Id> = envelopes
+                .iter()
+                .map(|(content_id, _)| *content_id)
+                .collect();
+            Some(self.note_pending(&ids).await?)
+        };
+        let stored = self.write_checked_batch(envelopes, wraps).await;
+        if let (Err(_), Some(list)) = (&stored, list) {
+            let _ = self.store.delete(&list).await;
+        }
+        stored
+    }
+
+    /// [`Self::put_batch`] once its envelopes are checked and listed.
+    async fn write_checked_batch(
+        &self,
+        envelopes: &[(Id, &[u8])],
+        wraps: &[WrapItem<'_>],
+    ) -> Result<BatchStored, StoreError> {
         let in_batch: std::collections::HashSet<Id> = envelopes
             .iter()
             .map(|(content_id, _)| *content_id)
             .collect();
         let outside: std::collections::BTreeSet<Id> = wraps
             .iter()
-            .map(|(content_id, _, _)| *content_id)
+            .map(|wrap| wrap.content_id)
             .filter(|content_id| !in_batch.contains(content_id))
             .collect();
         if let Some(local) = &self.local {
@@ -217,10 +268,15 @@ impl BlobStore {
             .iter()
             .map(|(content_id, bytes)| (*content_id, Bytes::copy_from_slice(bytes)))
             .collect();
-        let wraps: Vec<(Id, Id, Bytes)> = wraps
+        let wraps: Vec<(Id, Id, Id, Bytes)> = wraps
             .iter()
-            .map(|(content_id, grantee, bytes)| {
-                (*content_id, *grantee, Bytes::copy_from_slice(bytes))
+            .map(|wrap| {
+                (
+                    wrap.owner,
+                    wrap.content_id,
+                    wrap.grantee,
+                    Bytes::copy_from_slice(wrap.bytes),
+                )
             })
             .collect();
         let created: Vec<bool> = futures::stream::iter(envelopes)
@@ -240,7 +296,7 @@ impl BlobStore {
         stored.present = created.len() - stored.created;
         stored.wraps = wraps.len();
         futures::stream::iter(wraps)
-            .map(|(content_id, grantee, bytes)| async move {
+            .map(|(owner, content_id, grantee, bytes)| async move {
                 self.store
                     .put(
                         &Self::wrap_path(&content_id, &grantee),
@@ -249,7 +305,7 @@ impl BlobStore {
                     .await?;
                 self.store
                     .put(
-                        &Self::marker_path(&grantee, &content_id),
+                        &Self::marker_path(&grantee, &owner, &content_id),
                         PutPayload::default(),
                     )
                     .await?;
@@ -269,7 +325,7 @@ impl BlobStore {
         &self,
         local: &Arc<LocalDirectory>,
         envelopes: &[(Id, &[u8])],
-        wraps: &[(Id, Id, &[u8])],
+        wraps: &[WrapItem<'_>],
         outside: &std::collections::BTreeSet<Id>,
     ) -> Result<BatchStored, StoreError> {
         let required: Vec<String> = outside
@@ -284,16 +340,16 @@ impl BlobStore {
                 keep_existing: true,
             });
         }
-        for (content_id, grantee, bytes) in wraps {
+        for wrap in wraps {
             // The wrap before its marker: a marker never names a wrap that
             // was not written.
             writes.push(FileWrite {
-                path: Self::wrap_path(content_id, grantee).to_string(),
-                bytes: Bytes::copy_from_slice(bytes),
+                path: Self::wrap_path(&wrap.content_id, &wrap.grantee).to_string(),
+                bytes: Bytes::copy_from_slice(wrap.bytes),
                 keep_existing: false,
             });
             writes.push(FileWrite {
-                path: Self::marker_path(grantee, content_id).to_string(),
+                path: Self::marker_path(&wrap.grantee, &wrap.owner, &wrap.content_id).to_string(),
                 bytes: Bytes::new(),
                 keep_existing: true,
             });
@@ -348,11 +404,112 @@ impl BlobStore {
     }
 
     fn grantee_prefix(grantee: &Id) -> StorePath {
-        StorePath::from(format!("grantees/{}", hex(grantee)))
+        StorePath::from(format!("grantees/{}", short(grantee)))
     }
 
-    fn marker_path(grantee: &Id, content_id: &Id) -> StorePath {
-        StorePath::from(format!("grantees/{}/{}", hex(grantee), hex(content_id)))
+    /// A grantee's marker of a wrap: under the grantee, the record's
+    /// owner, then the content id, so that a listing says whose records
+    /// they are. The ids are in unpadded URL-safe base64 (43 characters,
+    /// not 64): some S3-compatible stores keep an object's metadata in a
+    /// file named after its whole key, which three hex ids make too long.
+    fn marker_path(grantee: &Id, owner: &Id, content_id: &Id) -> StorePath {
+        StorePath::from(format!(
+            "grantees/{}/{}/{}",
+            short(grantee),
+            short(owner),
+            short(content_id)
+        ))
+    }
+
+    /// The owner (the patient's account) an envelope's header names, read
+    /// from the stored blob's first bytes; `None` when the blob is not an
+    /// envelope.
+    pub async fn envelope_owner(&self, content_id: &Id) -> Result<Option<Id>, StoreError> {
+        let path = Self::blob_path(content_id);
+        match self.store.get_range(&path, 0..HEADER_LEN as u64).await {
+            Ok(header) => Ok(envelope_owner_of(&header)),
+            Err(object_store::Error::NotFound { .. }) => Err(StoreError::NotFound(hex(content_id))),
+            // A range past the end of an empty blob is an error of its own.
+            Err(error) => match self.store.head(&path).await {
+                Ok(meta) if meta.size < HEADER_LEN as u64 => Ok(None),
+                _ => Err(error.into()),
+            },
+        }
+    }
+
+    fn pending_prefix() -> StorePath {
+        StorePath::from(PENDING_PREFIX)
+    }
+
+    /// Notes that the blobs `content_ids` are being stored now and are not
+    /// known to be anchored: a list of their ids under `pending/`, named
+    /// by the time (milliseconds since the Unix epoch, 13 digits) and the
+    /// list's own BLAKE3 hash (so two lists never share a name unless they
+    /// are the same). Written before the blobs, so that none is stored
+    /// untracked.
+    async fn note_pending(&self, content_ids: &[Id]) -> Result<StorePath, StoreError> {
+        let list: Vec<u8> = content_ids.iter().flatten().copied().collect();
+        let name = format!(
+            "{PENDING_PREFIX}/{:013}-{}",
+            crate::auth::unix_ms(),
+            hex(blake3::hash(&list).as_bytes())
+        );
+        let name = StorePath::from(name);
+        self.store.put(&name, PutPayload::from(list)).await?;
+        Ok(name)
+    }
+
+    /// The lists of blobs stored before `before_ms` (milliseconds since the
+    /// Unix epoch) and not yet settled by [`Self::settle_pending`]: each
+    /// list's name, and the content ids it names.
+    pub async fn pending_before(
+        &self,
+        before_ms: u64,
+    ) -> Result<Vec<(String, Vec<Id>)>, StoreError> {
+        let lists: Vec<StorePath> = self
+            .store
+            .list(Some(&Self::pending_prefix()))
+            .map_ok(|meta| meta.location)
+            .try_collect()
+            .await?;
+        let mut pending = Vec::new();
+        for list in lists {
+            let Some(name) = list.filename() else {
+                continue;
+            };
+            let written_ms = name
+                .split_once('-')
+                .and_then(|(ms, _)| ms.parse::<u64>().ok());
+            if written_ms.is_none_or(|written_ms| written_ms >= before_ms) {
+                continue;
+            }
+            let bytes = match self.store.get(&list).await {
+                Ok(found) => found.bytes().await?,
+                Err(object_store::Error::NotFound { .. }) => continue,
+                Err(error) => return Err(error.into()),
+            };
+            let ids = bytes
+                .chunks_exact(32)
+                .map(|chunk| chunk.try_into().expect("chunks of 32 bytes"))
+                .collect();
+            pending.push((name.to_string(), ids));
+        }
+        Ok(pending)
+    }
+
+    /// Settles the pending list `name`: erases its blobs `expired` (with
+    /// their wraps; each with the owner its header names, if any), then the
+    /// list itself.
+    pub async fn settle_pending(
+        &self,
+        name: &str,
+        expired: &[(Option<Id>, Id)],
+    ) -> Result<(), StoreError> {
+        for (owner, content_id) in expired {
+            self.delete_blob(owner.as_ref(), content_id).await?;
+        }
+        let list = StorePath::from(format!("{PENDING_PREFIX}/{name}"));
+        ignore_missing(self.store.delete(&list).await)
     }
 
     /// Whether a blob is stored under `content_id`.
@@ -375,6 +532,21 @@ impl BlobStore {
         if self.contains(content_id).await? {
             return Ok(Stored::AlreadyStored);
         }
+        let list = self.note_pending(std::slice::from_ref(content_id)).await?;
+        let stored = self.stream_blob(content_id, body).await;
+        if stored.is_err() {
+            // Nothing was stored: the list goes too.
+            let _ = self.store.delete(&list).await;
+        }
+        stored
+    }
+
+    /// [`Self::put_blob`] once the blob is listed as pending.
+    async fn stream_blob<E: std::fmt::Display>(
+        &self,
+        content_id: &Id,
+        body: impl Stream<Item = Result<Bytes, E>>,
+    ) -> Result<Stored, StoreError> {
         let upload = self
             .store
             .put_multipart(&Self::blob_path(content_id))
@@ -452,6 +624,7 @@ impl BlobStore {
     /// stored.
     pub async fn put_wrap(
         &self,
+        owner: &Id,
         content_id: &Id,
         grantee: &Id,
         wrap: Bytes,
@@ -468,28 +641,45 @@ impl BlobStore {
         // After the wrap: a marker never names a wrap that was not written.
         self.store
             .put(
-                &Self::marker_path(grantee, content_id),
+                &Self::marker_path(grantee, owner, content_id),
                 PutPayload::default(),
             )
             .await?;
         Ok(())
     }
 
-    /// The content ids of the blobs with a key wrap for `grantee`, sorted.
-    pub async fn list_wraps_for(&self, grantee: &Id) -> Result<Vec<Id>, StoreError> {
+    /// The records with a key wrap for `grantee`, as (owner, content id),
+    /// sorted; of `owner`'s records only, when given.
+    pub async fn list_wraps_for(
+        &self,
+        grantee: &Id,
+        owner: Option<&Id>,
+    ) -> Result<Vec<(Id, Id)>, StoreError> {
+        let prefix = match owner {
+            Some(owner) => StorePath::from(format!("grantees/{}/{}", short(grantee), short(owner))),
+            None => Self::grantee_prefix(grantee),
+        };
         let markers: Vec<StorePath> = self
             .store
-            .list(Some(&Self::grantee_prefix(grantee)))
+            .list(Some(&prefix))
             .map_ok(|meta| meta.location)
             .try_collect()
             .await?;
-        let mut content_ids: Vec<Id> = markers
+        let mut records: Vec<(Id, Id)> = markers
             .iter()
-            .filter_map(|marker| marker.filename().and_then(parse_hex_id))
+            .filter_map(|marker| {
+                let mut parts = marker.parts();
+                let (_, _, owner, content_id) =
+                    (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+                Some((
+                    parse_short_id(owner.as_ref())?,
+                    parse_short_id(content_id.as_ref())?,
+                ))
+            })
             .collect();
-        content_ids.sort_unstable();
-        content_ids.dedup();
-        Ok(content_ids)
+        records.sort_unstable();
+        records.dedup();
+        Ok(records)
     }
 
     /// The key wrap of `content_id` for `grantee`.
@@ -503,8 +693,9 @@ impl BlobStore {
     }
 
     /// Erases the blob, every wrap of it and their markers in the grantees'
-    /// lists. Erasing what is not stored is not an error.
-    pub async fn delete_blob(&self, content_id: &Id) -> Result<(), StoreError> {
+    /// lists (under `owner`, the owner its header names, if it names one).
+    /// Erasing what is not stored is not an error.
+    pub async fn delete_blob(&self, owner: Option<&Id>, content_id: &Id) -> Result<(), StoreError> {
         let wraps: Vec<StorePath> = self
             .store
             .list(Some(&Self::wraps_prefix(content_id)))
@@ -514,10 +705,10 @@ impl BlobStore {
         for wrap in wraps {
             // The marker first: an erasure cut short leaves the wrap, which
             // the next erasure finds, never a marker that nothing leads to.
-            if let Some(grantee) = wrap.filename().and_then(parse_hex_id) {
+            if let (Some(grantee), Some(owner)) = (wrap.filename().and_then(parse_hex_id), owner) {
                 ignore_missing(
                     self.store
-                        .delete(&Self::marker_path(&grantee, content_id))
+                        .delete(&Self::marker_path(&grantee, owner, content_id))
                         .await,
                 )?;
             }
@@ -534,6 +725,20 @@ fn local_error(error: impl std::error::Error + Send + Sync + 'static) -> StoreEr
         store: "LocalFileSystem",
         source: Box::new(error),
     })
+}
+
+/// An id as 43 characters of unpadded URL-safe base64.
+fn short(id: &Id) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id)
+}
+
+/// The id [`short`] wrote as `text`, if it is one.
+fn parse_short_id(text: &str) -> Option<Id> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .ok()?
+        .try_into()
+        .ok()
 }
 
 /// The id written as 64 hex digits in `text`, if it is one.
@@ -584,6 +789,28 @@ mod tests {
         let (_, stream) = store.get_blob(content_id).await.unwrap();
         let parts: Vec<Bytes> = stream.try_collect().await.unwrap();
         parts.concat()
+    }
+
+    /// The owner of the tests' records.
+    const PATIENT: Id = [9u8; 32];
+
+    /// A wrap of `PATIENT`'s record `content_id` for `grantee`.
+    fn item(content_id: Id, grantee: Id, bytes: &[u8]) -> WrapItem<'_> {
+        WrapItem {
+            owner: PATIENT,
+            content_id,
+            grantee,
+            bytes,
+        }
+    }
+
+    /// The files under `root` but the lists of pending uploads (which the
+    /// expiry settles).
+    fn stored_files(root: &Path) -> Vec<std::path::PathBuf> {
+        files_under(root)
+            .into_iter()
+            .filter(|file| !file.starts_with(root.join(PENDING_PREFIX)))
+            .collect()
     }
 
     fn files_under(root: &Path) -> Vec<std::path::PathBuf> {
@@ -711,7 +938,7 @@ mod tests {
         let refused = store
             .put_batch(
                 &[(first, b"first envelope".as_slice())],
-                &[(second, owner, b"wrap".as_slice())],
+                &[item(second, owner, b"wrap")],
             )
             .await;
         assert!(matches!(refused, Err(StoreError::NotFound(ref id)) if *id == hex(&second)));
@@ -720,7 +947,7 @@ mod tests {
         let stored = store
             .put_batch(
                 &[(first, b"first envelope".as_slice())],
-                &[(first, owner, b"owner's wrap".as_slice())],
+                &[item(first, owner, b"owner's wrap")],
             )
             .await
             .unwrap();
@@ -740,8 +967,8 @@ mod tests {
                     (second, b"second envelope".as_slice()),
                 ],
                 &[
-                    (first, doctor, b"doctor's wrap".as_slice()),
-                    (second, owner, b"owner's second wrap".as_slice()),
+                    item(first, doctor, b"doctor's wrap"),
+                    item(second, owner, b"owner's second wrap"),
                 ],
             )
             .await
@@ -761,8 +988,14 @@ mod tests {
         );
         let mut mine = vec![first, second];
         mine.sort_unstable();
-        assert_eq!(store.list_wraps_for(&owner).await.unwrap(), mine);
-        assert_eq!(store.list_wraps_for(&doctor).await.unwrap(), [first]);
+        assert_eq!(
+            store.list_wraps_for(&owner, None).await.unwrap(),
+            mine.iter().map(|id| (PATIENT, *id)).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            store.list_wraps_for(&doctor, None).await.unwrap(),
+            [(PATIENT, first)]
+        );
         assert!(
             files_under(root.path())
                 .iter()
@@ -779,7 +1012,7 @@ mod tests {
         let (doctor, nurse) = ([1u8; 32], [2u8; 32]);
         assert!(matches!(
             store
-                .put_wrap(&content_id, &doctor, Bytes::from_static(b"wrap"))
+                .put_wrap(&PATIENT, &content_id, &doctor, Bytes::from_static(b"wrap"))
                 .await,
             Err(StoreError::NotFound(_))
         ));
@@ -788,18 +1021,31 @@ mod tests {
             .await
             .unwrap();
         store
-            .put_wrap(&content_id, &doctor, Bytes::from_static(b"doctor's wrap"))
+            .put_wrap(
+                &PATIENT,
+                &content_id,
+                &doctor,
+                Bytes::from_static(b"doctor's wrap"),
+            )
             .await
             .unwrap();
         store
-            .put_wrap(&content_id, &nurse, Bytes::from_static(b"nurse's wrap"))
+            .put_wrap(
+                &PATIENT,
+                &content_id,
+                &nurse,
+                Bytes::from_static(b"nurse's wrap"),
+            )
             .await
             .unwrap();
         assert_eq!(
             store.get_wrap(&content_id, &doctor).await.unwrap(),
             Bytes::from_static(b"doctor's wrap")
         );
-        store.delete_blob(&content_id).await.unwrap();
+        store
+            .delete_blob(Some(&PATIENT), &content_id)
+            .await
+            .unwrap();
         assert!(!store.contains(&content_id).await.unwrap());
         assert!(matches!(
             store.get_wrap(&content_id, &nurse).await,
@@ -810,11 +1056,14 @@ mod tests {
             Err(StoreError::NotFound(_))
         ));
         assert!(
-            files_under(root.path()).is_empty(),
+            stored_files(root.path()).is_empty(),
             "{:?}",
-            files_under(root.path())
+            stored_files(root.path())
         );
-        store.delete_blob(&content_id).await.unwrap();
+        store
+            .delete_blob(Some(&PATIENT), &content_id)
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
@@ -833,31 +1082,124 @@ mod tests {
             .unwrap();
         for (content_id, grantee) in [(&lab, &doctor), (&lab, &nurse), (&scan, &doctor)] {
             store
-                .put_wrap(content_id, grantee, Bytes::from_static(b"wrap"))
+                .put_wrap(&PATIENT, content_id, grantee, Bytes::from_static(b"wrap"))
                 .await
                 .unwrap();
         }
         // Replacing a wrap lists its blob once.
         store
-            .put_wrap(&lab, &doctor, Bytes::from_static(b"new wrap"))
+            .put_wrap(&PATIENT, &lab, &doctor, Bytes::from_static(b"new wrap"))
             .await
             .unwrap();
         let mut both = vec![lab, scan];
         both.sort();
-        assert_eq!(store.list_wraps_for(&doctor).await.unwrap(), both);
-        assert_eq!(store.list_wraps_for(&nurse).await.unwrap(), vec![lab]);
-        assert!(store.list_wraps_for(&stranger).await.unwrap().is_empty());
-
-        store.delete_blob(&lab).await.unwrap();
-        assert_eq!(store.list_wraps_for(&doctor).await.unwrap(), vec![scan]);
-        assert!(store.list_wraps_for(&nurse).await.unwrap().is_empty());
-        store.delete_blob(&scan).await.unwrap();
-        assert!(store.list_wraps_for(&doctor).await.unwrap().is_empty());
-        assert!(
-            files_under(root.path()).is_empty(),
-            "{:?}",
-            files_under(root.path())
+        let of_patient = |ids: &[Id]| ids.iter().map(|id| (PATIENT, *id)).collect::<Vec<_>>();
+        assert_eq!(
+            store.list_wraps_for(&doctor, None).await.unwrap(),
+            of_patient(&both)
         );
+        assert_eq!(
+            store.list_wraps_for(&doctor, Some(&PATIENT)).await.unwrap(),
+            of_patient(&both)
+        );
+        assert!(
+            store
+                .list_wraps_for(&doctor, Some(&[7u8; 32]))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            store.list_wraps_for(&nurse, None).await.unwrap(),
+            of_patient(&[lab])
+        );
+        assert!(
+            store
+                .list_wraps_for(&stranger, None)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        store.delete_blob(Some(&PATIENT), &lab).await.unwrap();
+        assert_eq!(
+            store.list_wraps_for(&doctor, None).await.unwrap(),
+            of_patient(&[scan])
+        );
+        assert!(store.list_wraps_for(&nurse, None).await.unwrap().is_empty());
+        store.delete_blob(Some(&PATIENT), &scan).await.unwrap();
+        assert!(
+            store
+                .list_wraps_for(&doctor, None)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            stored_files(root.path()).is_empty(),
+            "{:?}",
+            stored_files(root.path())
+        );
+    }
+
+    #[tokio::test]
+    async fn uploads_are_listed_until_settled_and_refused_ones_are_not() {
+        let root = tempfile::tempdir().unwrap();
+        let store = BlobStore::local(root.path(), 1 << 20).unwrap();
+        let (single, first, second) = (
+            id_of(b"single envelope"),
+            id_of(b"first envelope"),
+            id_of(b"second envelope"),
+        );
+        store
+            .put_blob(&single, body(&[b"single envelope"]))
+            .await
+            .unwrap();
+        store
+            .put_batch(
+                &[
+                    (first, b"first envelope".as_slice()),
+                    (second, b"second envelope".as_slice()),
+                ],
+                &[],
+            )
+            .await
+            .unwrap();
+        // A blob stored already is not listed again; a refused one not at all.
+        store
+            .put_blob(&single, body(&[b"single envelope"]))
+            .await
+            .unwrap();
+        assert!(
+            store
+                .put_blob(&id_of(b"other"), body(&[b"not what the id hashes"]))
+                .await
+                .is_err()
+        );
+        assert!(store.pending_before(0).await.unwrap().is_empty());
+        let mut listed = store.pending_before(u64::MAX).await.unwrap();
+        listed.sort_by_key(|(_, ids)| ids.len());
+        let ids: Vec<&Vec<Id>> = listed.iter().map(|(_, ids)| ids).collect();
+        assert_eq!(ids, [&vec![single], &vec![first, second]]);
+        // Settling erases the expired blobs and the list, nothing else.
+        store
+            .settle_pending(&listed[1].0, &[(Some(PATIENT), second)])
+            .await
+            .unwrap();
+        store.settle_pending(&listed[0].0, &[]).await.unwrap();
+        assert!(store.pending_before(u64::MAX).await.unwrap().is_empty());
+        assert!(store.contains(&single).await.unwrap());
+        assert!(store.contains(&first).await.unwrap());
+        assert!(!store.contains(&second).await.unwrap());
+    }
+
+    #[test]
+    fn short_ids_read_back_and_nothing_else_does() {
+        let id: Id = std::array::from_fn(|index| index as u8 * 7);
+        assert_eq!(short(&id).len(), 43);
+        assert_eq!(parse_short_id(&short(&id)), Some(id));
+        assert_eq!(parse_short_id(&short(&id)[..42]), None);
+        assert_eq!(parse_short_id(&hex(&id)), None);
     }
 
     #[test]

@@ -359,6 +359,70 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
     assert_eq!(unanchored_wrap.status, StatusCode::NOT_FOUND);
     assert_eq!(unanchored_wrap.code(), "not_anchored");
 
+    // Content-id squatting: the doctor anchors the patient's content ids to
+    // the doctor's own records (as an account watching the pool would,
+    // first). That anchor is the doctor's, and says nothing about the
+    // patient's record: the vault lets the doctor neither add a wrap to it
+    // nor erase it, and an unanchored upload of the patient stays theirs.
+    for squatted in [&lab, &other] {
+        submit(
+            &chain.client,
+            &medigate::tx().records().anchor(
+                account_id(&doctor),
+                AnchorRequest {
+                    content_id: H256(squatted.content_id),
+                    category: Category::Labs,
+                    size: squatted.envelope.len() as u64,
+                    previous: None,
+                },
+            ),
+            &doctor,
+        )
+        .await;
+    }
+    let squatters_wrap = client
+        .send(Signing::By(&doctor), Method::PUT, &wrap_path, vec![1; 86])
+        .await;
+    assert_eq!(squatters_wrap.status, StatusCode::FORBIDDEN);
+    assert_eq!(squatters_wrap.code(), "not_permitted");
+    let squatters_unanchored_wrap = client
+        .send(
+            Signing::By(&doctor),
+            Method::PUT,
+            &format!("/wraps/{}/{}", hex(&other.content_id), hex(&doctor_id)),
+            vec![1; 86],
+        )
+        .await;
+    assert_eq!(squatters_unanchored_wrap.code(), "not_anchored");
+    let squatters_erase = client
+        .send(
+            Signing::By(&doctor),
+            Method::DELETE,
+            &format!("/blobs/{}", hex(&other.content_id)),
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(squatters_erase.status, StatusCode::NOT_FOUND);
+    assert!(data.join("blobs").join(hex(&other.content_id)).exists());
+    // Its own anchor allows the doctor to read "its" record of that id,
+    // but the envelope is the patient's: nothing is served, no receipt.
+    let squatters_read_path = format!(
+        "/blobs/{}?patient={}&purpose=TREAT",
+        hex(&lab.content_id),
+        hex(&doctor_id)
+    );
+    let squatters_read = client
+        .send(
+            Signing::By(&doctor),
+            Method::GET,
+            &squatters_read_path,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(squatters_read.status, StatusCode::NOT_FOUND);
+    assert_eq!(squatters_read.code(), "unknown_record");
+    assert!(squatters_read.body.len() < 1024, "no envelope is served");
+
     let no_consent = read(Signing::By(&doctor), "TREAT").await;
     assert_eq!(no_consent.status, StatusCode::FORBIDDEN);
     assert_eq!(no_consent.code(), "no_consent");
@@ -444,7 +508,7 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
     assert_eq!(listed.status, StatusCode::OK, "{:?}", listed.json());
     assert_eq!(
         listed.json(),
-        serde_json::json!({ "content_ids": [hex(&lab.content_id)] })
+        serde_json::json!({ "records": [{"patient": hex(&patient_id), "content_id": hex(&lab.content_id)}] })
     );
     let others_list = client
         .send(
@@ -529,6 +593,60 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
         .await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
     assert_eq!(malformed.code(), "malformed_batch");
+
+    // A batch body swapped under a genuine signature is refused, and
+    // nothing of it is stored.
+    let swapped_envelope = b"an envelope nobody signed for".to_vec();
+    let swapped_id = *blake3::hash(&swapped_envelope).as_bytes();
+    let mut swapped = Vec::new();
+    medigate_vault::batch::encode(
+        &BatchItem::Envelope {
+            content_id: swapped_id,
+            bytes: &swapped_envelope,
+        },
+        &mut swapped,
+    );
+    let signed_for_another =
+        client.headers(Signing::By(&patient), &Method::POST, "/batches", &batch);
+    let refused = client
+        .send_with(Method::POST, "/batches", swapped, signed_for_another)
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.code(), "body_not_signed");
+    assert!(!data.join("blobs").join(hex(&swapped_id)).exists());
+
+    // Who is asking is checked before any of a batch's body is read: an
+    // outsider announcing 60 MiB and sending almost nothing is answered
+    // at once (were the body read first, the answer would wait for it),
+    // and so is a registered account announcing more than a batch may be.
+    let outsider = medigate_crypto::keys::Identity::generate().signing_keypair();
+    let outsider_headers = client.headers(
+        Signing::OverHash(&outsider, [7; 32]),
+        &Method::POST,
+        "/batches",
+        &[],
+    );
+    let (status, answer) = announce_body(vault.base_url(), &outsider_headers, 60 << 20).await;
+    assert_eq!(status, 403, "{answer}");
+    assert!(answer.contains("unknown_account"), "{answer}");
+    let oversized_headers = client.headers(
+        Signing::OverHash(&patient, [7; 32]),
+        &Method::POST,
+        "/batches",
+        &[],
+    );
+    let (status, answer) = announce_body(vault.base_url(), &oversized_headers, 65 << 20).await;
+    assert_eq!(status, 413, "{answer}");
+    let unhashed: Vec<_> = client
+        .headers(Signing::By(&patient), &Method::POST, "/batches", &batch)
+        .into_iter()
+        .filter(|(name, _)| *name != medigate_vault::auth::BODY_HASH_HEADER)
+        .collect();
+    let unhashed = client
+        .send_with(Method::POST, "/batches", batch.clone(), unhashed)
+        .await;
+    assert_eq!(unhashed.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unhashed.code(), "unsigned");
 
     let best_before_read = chain.node.process().rpc().best_number().await.unwrap();
     let allowed = read(Signing::By(&doctor), "TREAT").await;
@@ -710,7 +828,7 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
         )
         .await;
     assert_eq!(list_emptied.status, StatusCode::OK);
-    assert_eq!(list_emptied.json()["content_ids"], serde_json::json!([]));
+    assert_eq!(list_emptied.json()["records"], serde_json::json!([]));
     assert!(
         !files_under(&data)
             .iter()
@@ -743,6 +861,126 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
 
 /// The receipts of `accessor`'s reads on chain, once there are `count`:
 /// (block, receipt).
+/// A blob whose record is never anchored is erased once it has waited
+/// longer than the vault's expiry, whether it came alone or in a batch; an
+/// anchored one stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn unanchored_blobs_expire_and_anchored_ones_stay() {
+    let mut chain = Chain::start().await;
+    let data = chain.dir.path().join("vault-data");
+    let vault = chain
+        .start_vault(&data, &["--unanchored-expiry-seconds", "8"])
+        .await;
+    let client = VaultClient::new(vault.base_url(), chain.vault_account());
+    let patient = chain.patient.clone();
+    let patient_id = account_id(&patient).0;
+    let never_anchored = seal(patient_id, b"uploaded, then the import was abandoned");
+    let anchored = seal(patient_id, b"{\"resourceType\":\"Observation\"}");
+    let in_a_batch = seal(patient_id, b"a batch nobody anchored");
+    for sealed in [&never_anchored, &anchored] {
+        let stored = client
+            .send(
+                Signing::By(&patient),
+                Method::PUT,
+                &format!("/blobs/{}", hex(&sealed.content_id)),
+                sealed.envelope.clone(),
+            )
+            .await;
+        assert_eq!(stored.status, StatusCode::CREATED);
+    }
+    let mut batch = Vec::new();
+    medigate_vault::batch::encode(
+        &BatchItem::Envelope {
+            content_id: in_a_batch.content_id,
+            bytes: &in_a_batch.envelope,
+        },
+        &mut batch,
+    );
+    let stored = client
+        .send(Signing::By(&patient), Method::POST, "/batches", batch)
+        .await;
+    assert_eq!(stored.status, StatusCode::OK);
+    anchor(&chain, &anchored).await;
+    let blob = |sealed: &Sealed| data.join("blobs").join(hex(&sealed.content_id));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while (blob(&never_anchored).exists() || blob(&in_a_batch).exists())
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(
+        !blob(&never_anchored).exists(),
+        "an unanchored blob outlived its expiry"
+    );
+    assert!(
+        !blob(&in_a_batch).exists(),
+        "an unanchored batch outlived its expiry"
+    );
+    assert!(blob(&anchored).exists(), "an anchored blob was erased");
+    // Its upload's list is settled too: nothing waits any more.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !files_under(&data.join("pending")).is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(files_under(&data.join("pending")).is_empty());
+}
+
+/// Sends `POST /batches` with `headers` over a raw connection, announcing
+/// a body of `announced` bytes and sending only 1 KiB of it; the vault's
+/// status and answer, which must come within 20 seconds although the body
+/// never does.
+async fn announce_body(
+    base: &str,
+    headers: &[(&'static str, String)],
+    announced: u64,
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let address = base.trim_start_matches("http://");
+    let mut connection = tokio::net::TcpStream::connect(address).await.unwrap();
+    let mut request =
+        format!("POST /batches HTTP/1.1\r\nhost: {address}\r\ncontent-length: {announced}\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    connection.write_all(request.as_bytes()).await.unwrap();
+    connection.write_all(&[0u8; 1024]).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let n = connection.read(&mut buffer).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buffer[..n]);
+            let text = String::from_utf8_lossy(&answer);
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head.lines().find_map(|line| {
+                    line.to_ascii_lowercase()
+                        .strip_prefix("content-length: ")
+                        .map(|n| n.trim().parse::<usize>().unwrap())
+                });
+                if length.is_some_and(|length| body.len() >= length) {
+                    break;
+                }
+            }
+        }
+    })
+    .await;
+    assert!(
+        read.is_ok(),
+        "the vault waited for a body it should not read"
+    );
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP answer: {text:?}"));
+    (status, text)
+}
+
 async fn wait_for_receipts(
     chain: &mut Chain,
     accessor: [u8; 32],
@@ -964,7 +1202,15 @@ async fn blobs_and_wraps_live_in_an_s3_compatible_store() {
         .join("medigate/vault/blobs")
         .join(hex(&scan.content_id));
     assert_eq!(std::fs::read(&object).unwrap(), scan.envelope);
-    let objects = files_under(&root);
+    // The objects in the bucket (s3s-fs keeps hidden metadata files of an
+    // object it deleted: those are the server's, not the bucket's).
+    let objects_in = |root: &Path| -> BTreeSet<String> {
+        files_under(root)
+            .into_iter()
+            .filter(|file| !file.starts_with('.'))
+            .collect()
+    };
+    let objects = objects_in(&root);
 
     // A body that is not its content id: refused, the bucket unchanged.
     let other = seal(patient_id, b"another record");
@@ -978,7 +1224,7 @@ async fn blobs_and_wraps_live_in_an_s3_compatible_store() {
         )
         .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(files_under(&root), objects);
+    assert_eq!(objects_in(&root), objects);
 
     // Read back by the owner; a wrap stored in the bucket and listed for
     // its grantee, who holds no grant and so is not given it.
@@ -1034,7 +1280,7 @@ async fn blobs_and_wraps_live_in_an_s3_compatible_store() {
         .await;
     assert_eq!(
         listed.json(),
-        serde_json::json!({ "content_ids": [hex(&scan.content_id)] })
+        serde_json::json!({ "records": [{"patient": hex(&patient_id), "content_id": hex(&scan.content_id)}] })
     );
     for (what, secret) in [
         ("plaintext", &vec![0x3c; 4096][..]),
@@ -1065,6 +1311,6 @@ async fn blobs_and_wraps_live_in_an_s3_compatible_store() {
             Vec::new(),
         )
         .await;
-    assert_eq!(listed.json(), serde_json::json!({ "content_ids": [] }));
+    assert_eq!(listed.json(), serde_json::json!({ "records": [] }));
     vault.stop().unwrap();
 }

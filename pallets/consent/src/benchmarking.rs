@@ -24,7 +24,12 @@ fn records_scope<T: Config>(patient: &T::AccountId, count: u32) -> RecordScope<T
             let mut bytes = [7u8; 32];
             bytes[..4].copy_from_slice(&index.to_le_bytes());
             let id = H256(bytes);
-            pallet_records::benchmarking::existing_anchor::<T>(id, patient, Category::Labs);
+            pallet_records::benchmarking::existing_anchor::<T>(
+                id,
+                patient,
+                patient,
+                Category::Labs,
+            );
             id
         })
         .collect();

@@ -418,7 +418,7 @@ pub mod pallet {
                 None => pending.scope.clone(),
                 Some(narrowed) => {
                     ensure!(
-                        Self::is_within(&narrowed, &pending.scope),
+                        Self::is_within(&pending.patient, &narrowed, &pending.scope),
                         Error::<T>::WiderThanRequested
                     );
                     narrowed
@@ -615,8 +615,7 @@ pub mod pallet {
             if let Scope::Records(records) = scope {
                 for record in records.iter() {
                     ensure!(
-                        pallet_records::Pallet::<T>::owner_and_category(record)
-                            .is_some_and(|(owner, _)| owner == *patient),
+                        pallet_records::Pallet::<T>::category_of(patient, record).is_some(),
                         Error::<T>::UnknownRecordInScope
                     );
                 }
@@ -624,8 +623,13 @@ pub mod pallet {
             Ok(())
         }
 
-        /// Whether `narrowed` covers nothing that `requested` does not.
-        fn is_within(narrowed: &RecordScope<T>, requested: &RecordScope<T>) -> bool {
+        /// Whether `narrowed` covers nothing that `requested` does not, both
+        /// over `patient`'s records.
+        fn is_within(
+            patient: &T::AccountId,
+            narrowed: &RecordScope<T>,
+            requested: &RecordScope<T>,
+        ) -> bool {
             match (narrowed, requested) {
                 (_, Scope::All) => true,
                 (Scope::Categories(narrowed), Scope::Categories(requested)) => {
@@ -633,8 +637,8 @@ pub mod pallet {
                 }
                 (Scope::Records(narrowed), Scope::Categories(requested)) => {
                     narrowed.iter().all(|record| {
-                        pallet_records::Pallet::<T>::owner_and_category(record)
-                            .is_some_and(|(_, category)| requested.contains(category))
+                        pallet_records::Pallet::<T>::category_of(patient, record)
+                            .is_some_and(|category| requested.contains(category))
                     })
                 }
                 (Scope::Records(narrowed), Scope::Records(requested)) => {
@@ -763,10 +767,7 @@ impl<T: Config> Pallet<T> {
         purpose: Purpose,
         action: Action,
     ) -> Decision<GrantId> {
-        let Some(category) = pallet_records::Pallet::<T>::owner_and_category(&record)
-            .filter(|(owner, _)| *owner == patient)
-            .map(|(_, category)| category)
-        else {
+        let Some(category) = pallet_records::Pallet::<T>::category_of(&patient, &record) else {
             return Decision::deny(Reason::UnknownRecord);
         };
         let now = T::Time::now();

@@ -8,18 +8,21 @@ use frame_benchmarking::v2::*;
 use frame_system::RawOrigin;
 use sp_runtime::traits::Zero;
 
-/// An anchor of `patient` with content id `content_id`, in `category`.
+/// An anchor of `patient` with content id `content_id`, in `category`,
+/// written by `author`.
 pub fn existing_anchor<T: Config>(
     content_id: ContentId,
     patient: &T::AccountId,
+    author: &T::AccountId,
     category: Category,
 ) {
     Anchors::<T>::insert(
+        patient,
         content_id,
         RecordAnchor {
             owner: patient.clone(),
             category,
-            author: patient.clone(),
+            author: author.clone(),
             size: 1,
             previous: None,
             superseded_by: None,
@@ -69,18 +72,18 @@ mod benchmarks {
             previous: None,
         }))?;
         #[extrinsic_call]
-        anchor_batch(RawOrigin::Signed(author), patient, records);
-        assert!(Anchors::<T>::contains_key(content_id(0, 1)));
+        anchor_batch(RawOrigin::Signed(author), patient.clone(), records);
+        assert!(Anchors::<T>::contains_key(&patient, content_id(0, 1)));
         Ok(())
     }
 
-    /// A batch of `n` records, each replacing an earlier version, anchored
-    /// by an author holding a write grant.
+    /// A batch of `n` records, each replacing an earlier version the same
+    /// author wrote, anchored by an author holding a write grant.
     #[benchmark]
     fn anchor_replacements(n: Linear<1, { T::MaxBatch::get() }>) -> Result<(), BenchmarkError> {
         let (author, patient) = writer::<T>();
         let records = batch::<T>((0..n).map(|index| {
-            existing_anchor::<T>(content_id(index, 0), &patient, Category::Labs);
+            existing_anchor::<T>(content_id(index, 0), &patient, &author, Category::Labs);
             AnchorRequest {
                 content_id: content_id(index, 1),
                 category: Category::Labs,
@@ -89,8 +92,8 @@ mod benchmarks {
             }
         }))?;
         #[extrinsic_call]
-        anchor_batch(RawOrigin::Signed(author), patient, records);
-        assert!(Anchors::<T>::contains_key(content_id(0, 1)));
+        anchor_batch(RawOrigin::Signed(author), patient.clone(), records);
+        assert!(Anchors::<T>::contains_key(&patient, content_id(0, 1)));
         Ok(())
     }
 
@@ -99,22 +102,31 @@ mod benchmarks {
     fn erase() {
         let patient: T::AccountId = whitelisted_caller();
         for generation in 0..3u8 {
-            existing_anchor::<T>(content_id(0, generation), &patient, Category::Notes);
+            existing_anchor::<T>(
+                content_id(0, generation),
+                &patient,
+                &patient,
+                Category::Notes,
+            );
         }
-        Anchors::<T>::mutate(content_id(0, 0), |anchor| {
+        Anchors::<T>::mutate(&patient, content_id(0, 0), |anchor| {
             if let Some(anchor) = anchor {
                 anchor.superseded_by = Some(content_id(0, 1));
             }
         });
-        Anchors::<T>::mutate(content_id(0, 1), |anchor| {
+        Anchors::<T>::mutate(&patient, content_id(0, 1), |anchor| {
             if let Some(anchor) = anchor {
                 anchor.previous = Some(content_id(0, 0));
                 anchor.superseded_by = Some(content_id(0, 2));
             }
         });
         #[extrinsic_call]
-        _(RawOrigin::Signed(patient), content_id(0, 1));
-        assert!(Tombstones::<T>::contains_key(content_id(0, 1)));
+        _(
+            RawOrigin::Signed(patient.clone()),
+            patient.clone(),
+            content_id(0, 1),
+        );
+        assert!(Tombstones::<T>::contains_key(&patient, content_id(0, 1)));
     }
 
     impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

@@ -8,13 +8,18 @@
 //! ciphertext is genuine and what consent applies to it.
 //!
 //! ## Terms
-//! - **Anchor**: the on-chain entry of one record version, keyed by content id.
+//! - **Anchor**: the on-chain entry of one record version, keyed by its
+//!   patient and its content id. A content id belongs to its patient: an
+//!   account that sees a pending anchor (in the transaction pool, or an
+//!   envelope on its way to a vault) and anchors the same content id first
+//!   anchors it to its own records, never to the patient's, so it can
+//!   neither block nor take the patient's record.
 //! - **Version chain**: a new version names the anchor it replaces
 //!   (`previous`); a version can be replaced once.
 //! - **Tombstone**: what erasure leaves. The anchor (owner, author, category,
 //!   size, links) is deleted; only the content id and the block of erasure
-//!   remain, so the id cannot be anchored again and nothing links it to the
-//!   patient any more.
+//!   remain, under an opaque hash of the patient, so the id cannot be
+//!   anchored to the patient again and the tombstone does not name them.
 //!
 //! ## Calls
 //! - [`Pallet::anchor`]: anchor one record to a patient.
@@ -155,14 +160,22 @@ pub mod pallet {
     #[pallet::pallet]
     pub struct Pallet<T>(_);
 
-    /// Anchors, by content id.
+    /// Anchors, by patient and content id.
     #[pallet::storage]
-    pub type Anchors<T: Config> =
-        StorageMap<_, Identity, ContentId, RecordAnchor<T::AccountId, BlockNumberFor<T>>>;
+    pub type Anchors<T: Config> = StorageDoubleMap<
+        _,
+        Blake2_128Concat,
+        T::AccountId,
+        Identity,
+        ContentId,
+        RecordAnchor<T::AccountId, BlockNumberFor<T>>,
+    >;
 
-    /// Erased content ids and the block of their erasure.
+    /// Erased content ids, by patient (hashed, not readable from the key)
+    /// and content id, and the block of their erasure.
     #[pallet::storage]
-    pub type Tombstones<T: Config> = StorageMap<_, Identity, ContentId, BlockNumberFor<T>>;
+    pub type Tombstones<T: Config> =
+        StorageDoubleMap<_, Blake2_128, T::AccountId, Identity, ContentId, BlockNumberFor<T>>;
 
     /// Events of the records pallet.
     #[pallet::event]
@@ -195,9 +208,11 @@ pub mod pallet {
         /// The caller is neither the patient, nor their delegate, nor holds a
         /// current write grant for this category.
         NotPermitted,
-        /// A record with this content id is already anchored.
+        /// A record with this content id is already anchored to this
+        /// patient.
         AlreadyAnchored,
-        /// This content id was erased and cannot be anchored again.
+        /// This content id of this patient was erased and cannot be
+        /// anchored again.
         Erased,
         /// The batch is empty.
         EmptyBatch,
@@ -210,7 +225,11 @@ pub mod pallet {
         InvalidPrevious,
         /// The previous version was already replaced by another version.
         AlreadySuperseded,
-        /// No anchor exists with this content id.
+        /// A writer holding a grant replaces only records it wrote itself;
+        /// the patient's own records, and other writers', are replaced by
+        /// the patient or their delegate.
+        NotTheAuthor,
+        /// No anchor of this patient exists with this content id.
         UnknownRecord,
         /// Only the patient or their delegate may erase a record.
         NotOwner,
@@ -245,35 +264,45 @@ pub mod pallet {
             Self::anchor_all(author, patient, &records)
         }
 
-        /// Erases the record `content_id`: its anchor becomes a tombstone that
-        /// no longer names the patient, the author or the category.
+        /// Erases `patient`'s record `content_id`: its anchor becomes a
+        /// tombstone that no longer names the patient, the author or the
+        /// category.
         #[pallet::call_index(2)]
         #[pallet::weight(T::WeightInfo::erase())]
-        pub fn erase(origin: OriginFor<T>, content_id: ContentId) -> DispatchResult {
+        pub fn erase(
+            origin: OriginFor<T>,
+            patient: T::AccountId,
+            content_id: ContentId,
+        ) -> DispatchResult {
             let who = ensure_signed(origin)?;
-            let anchor = Anchors::<T>::get(content_id).ok_or(Error::<T>::UnknownRecord)?;
+            let anchor =
+                Anchors::<T>::get(&patient, content_id).ok_or(Error::<T>::UnknownRecord)?;
             ensure!(
-                anchor.owner == who || T::Permissions::is_delegate(&who, &anchor.owner),
+                patient == who || T::Permissions::is_delegate(&who, &patient),
                 Error::<T>::NotOwner
             );
 
             // Unlink the neighbours so that the version chain holds no erased id.
             if let Some(previous) = anchor.previous {
-                Anchors::<T>::mutate(previous, |entry| {
+                Anchors::<T>::mutate(&patient, previous, |entry| {
                     if let Some(entry) = entry {
                         entry.superseded_by = None;
                     }
                 });
             }
             if let Some(next) = anchor.superseded_by {
-                Anchors::<T>::mutate(next, |entry| {
+                Anchors::<T>::mutate(&patient, next, |entry| {
                     if let Some(entry) = entry {
                         entry.previous = None;
                     }
                 });
             }
-            Anchors::<T>::remove(content_id);
-            Tombstones::<T>::insert(content_id, frame_system::Pallet::<T>::block_number());
+            Anchors::<T>::remove(&patient, content_id);
+            Tombstones::<T>::insert(
+                &patient,
+                content_id,
+                frame_system::Pallet::<T>::block_number(),
+            );
             Self::deposit_event(Event::RecordErased { content_id });
             Ok(())
         }
@@ -342,21 +371,23 @@ pub mod pallet {
                     permitted = permitted.with(record.category);
                 }
                 ensure!(
-                    !Tombstones::<T>::contains_key(record.content_id),
+                    !Tombstones::<T>::contains_key(&patient, record.content_id),
                     Error::<T>::Erased
                 );
                 ensure!(
-                    !Anchors::<T>::contains_key(record.content_id),
+                    !Anchors::<T>::contains_key(&patient, record.content_id),
                     Error::<T>::AlreadyAnchored
                 );
                 let version = match record.previous {
                     None => 0,
                     Some(previous) => {
-                        let previous_anchor = Anchors::<T>::get(previous)
-                            .filter(|anchor| {
-                                anchor.owner == patient && anchor.category == record.category
-                            })
+                        let previous_anchor = Anchors::<T>::get(&patient, previous)
+                            .filter(|anchor| anchor.category == record.category)
                             .ok_or(Error::<T>::InvalidPrevious)?;
+                        ensure!(
+                            author_is_manager || previous_anchor.author == author,
+                            Error::<T>::NotTheAuthor
+                        );
                         ensure!(
                             previous_anchor.superseded_by.is_none(),
                             Error::<T>::AlreadySuperseded
@@ -379,13 +410,14 @@ pub mod pallet {
             let mut anchored = Vec::with_capacity(records.len());
             for (record, version) in records.iter().zip(versions) {
                 if let Some(previous) = record.previous {
-                    Anchors::<T>::mutate(previous, |entry| {
+                    Anchors::<T>::mutate(&patient, previous, |entry| {
                         if let Some(entry) = entry {
                             entry.superseded_by = Some(record.content_id);
                         }
                     });
                 }
                 Anchors::<T>::insert(
+                    &patient,
                     record.content_id,
                     RecordAnchor {
                         owner: patient.clone(),
@@ -418,8 +450,9 @@ pub mod pallet {
 extern crate alloc;
 
 impl<T: Config> Pallet<T> {
-    /// The owner and category of the record `content_id`, if it is anchored.
-    pub fn owner_and_category(content_id: &ContentId) -> Option<(T::AccountId, Category)> {
-        Anchors::<T>::get(content_id).map(|anchor| (anchor.owner, anchor.category))
+    /// The category of `patient`'s record `content_id`, if it is anchored
+    /// to them.
+    pub fn category_of(patient: &T::AccountId, content_id: &ContentId) -> Option<Category> {
+        Anchors::<T>::get(patient, content_id).map(|anchor| anchor.category)
     }
 }

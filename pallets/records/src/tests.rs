@@ -38,7 +38,7 @@ fn batch(
 fn patient_anchors_a_record() {
     new_test_ext().execute_with(|| {
         assert_ok!(anchor(PATIENT, PATIENT, record(1, Category::Notes)));
-        let anchor = Anchors::<Test>::get(id(1)).unwrap();
+        let anchor = Anchors::<Test>::get(PATIENT, id(1)).unwrap();
         assert_eq!(
             (anchor.owner, anchor.author, anchor.category, anchor.version),
             (PATIENT, PATIENT, Category::Notes, 0)
@@ -63,7 +63,7 @@ fn delegate_and_granted_author_may_anchor() {
     new_test_ext().execute_with(|| {
         assert_ok!(anchor(DELEGATE, PATIENT, record(1, Category::Notes)));
         assert_ok!(anchor(LAB, PATIENT, record(2, Category::Labs)));
-        assert_eq!(Anchors::<Test>::get(id(2)).unwrap().author, LAB);
+        assert_eq!(Anchors::<Test>::get(PATIENT, id(2)).unwrap().author, LAB);
     });
 }
 
@@ -116,6 +116,43 @@ fn duplicate_anchor_is_refused() {
 }
 
 #[test]
+fn a_content_id_seen_first_cannot_be_squatted_or_taken() {
+    new_test_ext().execute_with(|| {
+        // Another participant sees the patient's pending content id and
+        // anchors it first, to its own records, then erases it.
+        assert_ok!(anchor(STRANGER, STRANGER, record(1, Category::Labs)));
+        assert_ok!(Records::erase(
+            RuntimeOrigin::signed(STRANGER),
+            STRANGER,
+            id(1)
+        ));
+        assert_ok!(anchor(STRANGER, STRANGER, record(2, Category::Labs)));
+        // The patient's anchors of the same ids go through, and are the
+        // patient's.
+        assert_ok!(anchor(PATIENT, PATIENT, record(1, Category::Labs)));
+        assert_ok!(anchor(PATIENT, PATIENT, record(2, Category::Labs)));
+        let anchored = Anchors::<Test>::get(PATIENT, id(2)).unwrap();
+        assert_eq!((anchored.owner, anchored.author), (PATIENT, PATIENT));
+        // Nor can the other participant erase or replace them.
+        assert_noop!(
+            Records::erase(RuntimeOrigin::signed(STRANGER), PATIENT, id(1)),
+            Error::<Test>::NotOwner
+        );
+        assert_noop!(
+            anchor(
+                STRANGER,
+                PATIENT,
+                AnchorRequest {
+                    previous: Some(id(1)),
+                    ..record(3, Category::Labs)
+                }
+            ),
+            Error::<Test>::NotPermitted
+        );
+    });
+}
+
+#[test]
 fn empty_record_is_refused() {
     new_test_ext().execute_with(|| {
         let empty = AnchorRequest {
@@ -138,7 +175,7 @@ fn batch_anchors_all_or_nothing() {
                     .collect()
             )
         ));
-        assert!((1..=MAX_BATCH as u8).all(|byte| Anchors::<Test>::contains_key(id(byte))));
+        assert!((1..=MAX_BATCH as u8).all(|byte| Anchors::<Test>::contains_key(PATIENT, id(byte))));
         // One event tells of the whole batch, record by record.
         System::assert_last_event(
             Event::RecordsAnchored {
@@ -208,9 +245,9 @@ fn new_version_links_to_the_previous_one() {
             ..record(2, Category::Notes)
         };
         assert_ok!(anchor(PATIENT, PATIENT, second));
-        assert_eq!(Anchors::<Test>::get(id(2)).unwrap().version, 1);
+        assert_eq!(Anchors::<Test>::get(PATIENT, id(2)).unwrap().version, 1);
         assert_eq!(
-            Anchors::<Test>::get(id(1)).unwrap().superseded_by,
+            Anchors::<Test>::get(PATIENT, id(1)).unwrap().superseded_by,
             Some(id(2))
         );
 
@@ -222,6 +259,39 @@ fn new_version_links_to_the_previous_one() {
             anchor(PATIENT, PATIENT, fork),
             Error::<Test>::AlreadySuperseded
         );
+    });
+}
+
+#[test]
+fn a_writer_replaces_only_what_it_wrote() {
+    new_test_ext().execute_with(|| {
+        // The patient's own lab result, and one the lab wrote.
+        assert_ok!(anchor(PATIENT, PATIENT, record(1, Category::Labs)));
+        assert_ok!(anchor(LAB, PATIENT, record(2, Category::Labs)));
+        // The lab's write grant does not let it replace the patient's record.
+        let over_the_patients = AnchorRequest {
+            previous: Some(id(1)),
+            ..record(3, Category::Labs)
+        };
+        assert_noop!(
+            anchor(LAB, PATIENT, over_the_patients.clone()),
+            Error::<Test>::NotTheAuthor
+        );
+        assert_eq!(
+            Anchors::<Test>::get(PATIENT, id(1)).unwrap().superseded_by,
+            None
+        );
+        // Its own record it may correct; the patient's delegate may
+        // replace either.
+        assert_ok!(anchor(
+            LAB,
+            PATIENT,
+            AnchorRequest {
+                previous: Some(id(2)),
+                ..record(4, Category::Labs)
+            }
+        ));
+        assert_ok!(anchor(DELEGATE, PATIENT, over_the_patients));
     });
 }
 
@@ -266,12 +336,16 @@ fn erasure_leaves_an_unlinkable_tombstone() {
         assert_ok!(anchor(PATIENT, PATIENT, second));
         System::set_block_number(7);
 
-        assert_ok!(Records::erase(RuntimeOrigin::signed(PATIENT), id(1)));
+        assert_ok!(Records::erase(
+            RuntimeOrigin::signed(PATIENT),
+            PATIENT,
+            id(1)
+        ));
         System::assert_last_event(Event::RecordErased { content_id: id(1) }.into());
-        assert!(!Anchors::<Test>::contains_key(id(1)));
-        assert_eq!(Tombstones::<Test>::get(id(1)), Some(7));
+        assert!(!Anchors::<Test>::contains_key(PATIENT, id(1)));
+        assert_eq!(Tombstones::<Test>::get(PATIENT, id(1)), Some(7));
         assert_eq!(
-            Anchors::<Test>::get(id(2)).unwrap().previous,
+            Anchors::<Test>::get(PATIENT, id(2)).unwrap().previous,
             None,
             "no link to the erased id"
         );
@@ -288,13 +362,17 @@ fn only_the_patient_or_delegate_erases() {
     new_test_ext().execute_with(|| {
         assert_ok!(anchor(LAB, PATIENT, record(1, Category::Labs)));
         assert_noop!(
-            Records::erase(RuntimeOrigin::signed(LAB), id(1)),
+            Records::erase(RuntimeOrigin::signed(LAB), PATIENT, id(1)),
             Error::<Test>::NotOwner
         );
         assert_noop!(
-            Records::erase(RuntimeOrigin::signed(PATIENT), id(9)),
+            Records::erase(RuntimeOrigin::signed(PATIENT), PATIENT, id(9)),
             Error::<Test>::UnknownRecord
         );
-        assert_ok!(Records::erase(RuntimeOrigin::signed(DELEGATE), id(1)));
+        assert_ok!(Records::erase(
+            RuntimeOrigin::signed(DELEGATE),
+            PATIENT,
+            id(1)
+        ));
     });
 }

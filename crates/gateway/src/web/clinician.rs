@@ -359,7 +359,7 @@ pub async fn record(
         .unwrap_or_else(|| gateway.default_purpose.clone());
     let purpose = crate::chain::purpose_from_code(&purpose)?;
     let visible = gateway
-        .shared_record(&user.identity, content_id, &purpose)
+        .shared_record(&user.identity, patient, content_id, &purpose)
         .await?;
     if visible.patient != patient {
         return Err(GatewayError::NotFound(format!(
@@ -368,7 +368,7 @@ pub async fn record(
         ))
         .into());
     }
-    let origin = provenance(&gateway, content_id).await?;
+    let origin = provenance(&gateway, patient, content_id).await?;
     let title = crate::web::readable::headline(&visible.parsed()).title;
     let body = html! {
         p { a href=(format!("/app/patients/{}", hex::encode(patient))) { "Back to the patient" } }

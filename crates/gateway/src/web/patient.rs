@@ -255,14 +255,22 @@ pub struct Provenance {
     pub vault: String,
 }
 
-/// The provenance of `content_id` from its anchor.
-pub async fn provenance(gateway: &Gateway, content_id: [u8; 32]) -> Result<Provenance, WebError> {
-    let anchor = medigate_chain_client::anchor(&gateway.reads, H256(content_id))
-        .await
-        .map_err(GatewayError::from)?
-        .ok_or_else(|| {
-            GatewayError::NotFound(format!("the anchor of record {}", hex::encode(content_id)))
-        })?;
+/// The provenance of `patient`'s record `content_id` from its anchor.
+pub async fn provenance(
+    gateway: &Gateway,
+    patient: [u8; 32],
+    content_id: [u8; 32],
+) -> Result<Provenance, WebError> {
+    let anchor = medigate_chain_client::anchor(
+        &gateway.reads,
+        &medigate_chain_client::subxt::utils::AccountId32(patient),
+        H256(content_id),
+    )
+    .await
+    .map_err(GatewayError::from)?
+    .ok_or_else(|| {
+        GatewayError::NotFound(format!("the anchor of record {}", hex::encode(content_id)))
+    })?;
     Ok(Provenance {
         author: hex::encode(anchor.author.0),
         anchored_at: anchor.anchored_at,
@@ -344,7 +352,7 @@ pub async fn record(
         .await?
         .ok_or_else(|| GatewayError::NotFound(format!("{resource_type}/{id}")))?;
     let visible = gateway.open_own(&user.identity, &own).await?;
-    let origin = provenance(&gateway, own.content_id).await?;
+    let origin = provenance(&gateway, user.account, own.content_id).await?;
     let attachment = attachment_of(&visible.parsed())
         .is_some()
         .then(|| format!("/app/records/{resource_type}/{id}/attachment"));
