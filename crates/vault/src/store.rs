@@ -26,6 +26,8 @@ use object_store::{
     GetResultPayload, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart,
     local::LocalFileSystem, path::Path as StorePath,
 };
+use parking_lot::Mutex;
+use schnellru::{ByLength, LruMap};
 use tokio_util::io::ReaderStream;
 
 /// A content id or an account id: 32 bytes.
@@ -99,13 +101,37 @@ pub fn hex(id: &Id) -> String {
 }
 
 /// Blobs and wraps in an object store.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
     /// The local directory, if the store is one: batches are written to it
     /// directly (see [`crate::local_batch`]).
     local: Option<Arc<LocalDirectory>>,
     max_blob_bytes: u64,
+    /// The owners the headers of recently stored or read envelopes name
+    /// (a blob never changes, so neither does its owner): an import's key
+    /// wraps, which follow its envelopes, are checked without reading
+    /// each envelope's header back.
+    owners: Arc<Mutex<LruMap<Id, Id>>>,
+}
+
+impl std::fmt::Debug for BlobStore {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("BlobStore")
+            .field("store", &self.store)
+            .field("local", &self.local)
+            .field("max_blob_bytes", &self.max_blob_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How many envelopes' owners [`BlobStore`] remembers (about 64 bytes
+/// each).
+const OWNERS_KEPT: u32 = 100_000;
+
+fn owner_cache() -> Arc<Mutex<LruMap<Id, Id>>> {
+    Arc::new(Mutex::new(LruMap::new(ByLength::new(OWNERS_KEPT))))
 }
 
 /// A local directory that batches are written to.
@@ -175,6 +201,7 @@ impl BlobStore {
         let store = LocalFileSystem::new_with_prefix(root)?.with_fsync(true);
         Ok(Self {
             store: Arc::new(store),
+            owners: owner_cache(),
             local: Some(Arc::new(LocalDirectory {
                 root: root.to_path_buf(),
                 sync: GroupSync::new(syncfs(root.to_path_buf())),
@@ -189,6 +216,7 @@ impl BlobStore {
         Self {
             store,
             local: None,
+            owners: owner_cache(),
             max_blob_bytes,
         }
     }
@@ -231,8 +259,19 @@ impl BlobStore {
             Some(self.note_pending(&ids).await?)
         };
         let stored = self.write_checked_batch(envelopes, wraps).await;
-        if let (Err(_), Some(list)) = (&stored, list) {
-            let _ = self.store.delete(&list).await;
+        match (&stored, list) {
+            (Err(_), Some(list)) => {
+                let _ = self.store.delete(&list).await;
+            }
+            (Ok(_), _) => {
+                let mut owners = self.owners.lock();
+                for (content_id, bytes) in envelopes {
+                    if let Some(owner) = envelope_owner_of(bytes) {
+                        owners.insert(*content_id, owner);
+                    }
+                }
+            }
+            _ => {}
         }
         stored
     }
@@ -425,9 +464,18 @@ impl BlobStore {
     /// from the stored blob's first bytes; `None` when the blob is not an
     /// envelope.
     pub async fn envelope_owner(&self, content_id: &Id) -> Result<Option<Id>, StoreError> {
+        if let Some(owner) = self.owners.lock().get(content_id) {
+            return Ok(Some(*owner));
+        }
         let path = Self::blob_path(content_id);
         match self.store.get_range(&path, 0..HEADER_LEN as u64).await {
-            Ok(header) => Ok(envelope_owner_of(&header)),
+            Ok(header) => {
+                let owner = envelope_owner_of(&header);
+                if let Some(owner) = owner {
+                    self.owners.lock().insert(*content_id, owner);
+                }
+                Ok(owner)
+            }
             Err(object_store::Error::NotFound { .. }) => Err(StoreError::NotFound(hex(content_id))),
             // A range past the end of an empty blob is an error of its own.
             Err(error) => match self.store.head(&path).await {
@@ -554,6 +602,7 @@ impl BlobStore {
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
         let mut hasher = blake3::Hasher::new();
         let mut size = 0u64;
+        let mut head = Vec::with_capacity(HEADER_LEN);
         let mut body = std::pin::pin!(body);
         let failure = loop {
             match body.next().await {
@@ -567,6 +616,8 @@ impl BlobStore {
                         });
                     }
                     hasher.update(&bytes);
+                    let wanted = (HEADER_LEN - head.len()).min(bytes.len());
+                    head.extend_from_slice(&bytes[..wanted]);
                     if let Err(error) = writer.wait_for_capacity(2).await {
                         break Some(error.into());
                     }
@@ -587,6 +638,9 @@ impl BlobStore {
             return Err(error);
         }
         writer.finish().await?;
+        if let Some(owner) = envelope_owner_of(&head) {
+            self.owners.lock().insert(*content_id, owner);
+        }
         Ok(Stored::Created { size })
     }
 
@@ -715,6 +769,7 @@ impl BlobStore {
             ignore_missing(self.store.delete(&wrap).await)?;
         }
         ignore_missing(self.store.delete(&Self::blob_path(content_id)).await)?;
+        self.owners.lock().remove(content_id);
         Ok(())
     }
 }
@@ -1191,6 +1246,37 @@ mod tests {
         assert!(store.contains(&single).await.unwrap());
         assert!(store.contains(&first).await.unwrap());
         assert!(!store.contains(&second).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn an_envelope_names_its_owner_and_other_blobs_name_none() {
+        let root = tempfile::tempdir().unwrap();
+        let store = BlobStore::local(root.path(), 1 << 20).unwrap();
+        let binding = medigate_crypto::record::RecordBinding {
+            record_id: [4u8; 32],
+            version: 0,
+            owner: PATIENT,
+        };
+        let mut envelope = Vec::new();
+        let key = medigate_crypto::record::RecordKey::generate();
+        medigate_crypto::record::encrypt(&key, binding, &b"{}"[..], &mut envelope).unwrap();
+        let (sealed, plain) = (id_of(&envelope), id_of(b"not an envelope"));
+        store.put_blob(&sealed, body(&[&envelope])).await.unwrap();
+        store
+            .put_blob(&plain, body(&[b"not an envelope"]))
+            .await
+            .unwrap();
+        // Remembered from the upload, and read back from the header by a
+        // store that did not see it.
+        let fresh = BlobStore::local(root.path(), 1 << 20).unwrap();
+        for store in [&store, &fresh] {
+            assert_eq!(store.envelope_owner(&sealed).await.unwrap(), Some(PATIENT));
+            assert_eq!(store.envelope_owner(&plain).await.unwrap(), None);
+        }
+        assert!(matches!(
+            fresh.envelope_owner(&id_of(b"never stored")).await,
+            Err(StoreError::NotFound(_))
+        ));
     }
 
     #[test]

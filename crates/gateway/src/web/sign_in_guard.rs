@@ -102,6 +102,20 @@ pub async fn guard_sign_in(
         tracing::warn!(%client, "sign-in attempts throttled");
         return too_many(wait);
     }
+    // A form announced larger than a sign-in form is refused before any of
+    // it is read (one sent without a length is cut off at the limit).
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > SIGN_IN_BODY_LIMIT as u64) {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "a sign-in form is a passphrase: at most 4 KiB",
+        )
+            .into_response();
+    }
     let _one_at_a_time = guard
         .unlocking
         .acquire()
