@@ -532,15 +532,8 @@ mod tests {
 
     #[test]
     fn another_identity_cannot_unwrap() {
-        let grantee = Identity::generate().encryption_secret();
+        let (_, wrapped) = a_wrap();
         let stranger = Identity::generate().encryption_secret();
-        let wrapped = wrap(
-            &RecordKey::generate(),
-            &grantee.public_key(),
-            &binding(),
-            &maker(),
-        )
-        .unwrap();
         assert!(matches!(
             unwrap(&wrapped, &stranger, &binding(), &makers()),
             Err(CryptoError::Tampered)
