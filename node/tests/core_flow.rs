@@ -19,7 +19,8 @@ use medigate_chain_client::{
                 terms::{Action, ActionSet, Category, CategorySet, Purpose, Role, RoleSet, Scope},
             },
             medigate_runtime::RuntimeCall,
-            pallet_audit::AccessReceipt,
+            pallet_audit::{AccessReceipt, RequestEvidence},
+            sp_runtime::MultiSignature,
             pallet_records::AnchorRequest,
             pallet_registry::pallet::Call as RegistryCall,
         },
@@ -72,7 +73,7 @@ async fn consent_gates_access_and_every_access_is_provable() {
     }
     let appoint = RuntimeCall::Registry(RegistryCall::add_authority {
         authority: account(&board),
-        roles: RoleSet(1 << Role::Provider as u8 | 1 << Role::Organization as u8),
+        roles: RoleSet(1 << Role::Provider as u8 | 1 << Role::Vault as u8),
     });
     submit(&client, &medigate::tx().sudo().sudo(appoint), &governance).await;
     submit(
@@ -90,7 +91,7 @@ async fn consent_gates_access_and_every_access_is_provable() {
         &client,
         &medigate::tx()
             .registry()
-            .attest(account(&vault), Role::Organization, None, None),
+            .attest(account(&vault), Role::Vault, None, None),
         &board,
     )
     .await;
@@ -238,7 +239,18 @@ async fn consent_gates_access_and_every_access_is_provable() {
     assert!(!revoked.allowed);
     assert!(matches!(revoked.reason, Reason::Revoked));
 
-    // The vault commits the receipt of the read it served while allowed.
+    // The vault commits the receipt of the read it served while allowed,
+    // with the doctor's signature of the read.
+    let (signed_at, nonce) = (now + 990, [0x5a; 16]);
+    let read = medigate_protocol::request::read_message(
+        &account(&vault).0,
+        &record.0,
+        &account(&patient).0,
+        medigate_access_policy::Purpose::Treatment,
+        signed_at,
+        &nonce,
+    );
+    let signature = doctor.sign(&read).0;
     let receipt = AccessReceipt {
         accessor: account(&doctor),
         patient: account(&patient),
@@ -248,6 +260,11 @@ async fn consent_gates_access_and_every_access_is_provable() {
         grant: Some(granted.grant),
         vault: account(&vault),
         accessed_at: now + 1_000,
+        request: RequestEvidence {
+            signed_at,
+            nonce,
+            signature: MultiSignature::Sr25519(signature),
+        },
     };
     let events = submit(
         &client,
@@ -277,6 +294,25 @@ async fn consent_gates_access_and_every_access_is_provable() {
         "participants paid no fees for their calls"
     );
 
+    // Nobody can frame the doctor: a vault's receipt of a read the doctor
+    // did not sign (their signature, moved to another record) is refused,
+    // and an account not attested as a vault commits no receipt at all.
+    let mut framed = receipt.clone();
+    framed.record = H256::repeat_byte(0x43);
+    let commit = |receipt| medigate::tx().audit().commit_receipts(BoundedVec(vec![receipt]));
+    let refused = submit_and_wait(&client, &commit(framed), &vault).await;
+    assert!(
+        matches!(&refused, Err(ChainError::Failed(error)) if error.to_string().contains("ReadNotSigned")),
+        "{refused:?}"
+    );
+    let mut own = receipt.clone();
+    own.vault = account(&doctor);
+    let refused = submit_and_wait(&client, &commit(own), &doctor).await;
+    assert!(
+        matches!(&refused, Err(ChainError::Failed(error)) if error.to_string().contains("NotAVault")),
+        "{refused:?}"
+    );
+
     // The same receipt, as the audit pallet encodes it, is provable against the root on chain.
     let native = pallet_audit::AccessReceipt {
         accessor: sp_account(&doctor),
@@ -287,6 +323,13 @@ async fn consent_gates_access_and_every_access_is_provable() {
         grant: Some(granted.grant),
         vault: sp_account(&vault),
         accessed_at: now + 1_000,
+        request: pallet_audit::RequestEvidence {
+            signed_at,
+            nonce,
+            signature: sp_runtime::MultiSignature::Sr25519(sp_core::sr25519::Signature::from_raw(
+                signature,
+            )),
+        },
     };
     // A batch of one: its root is the hash of the receipt's encoding, so equal
     // roots mean the client and the chain encode receipts alike.

@@ -189,6 +189,10 @@ impl pallet_collective::Config<CouncilCollective> for Runtime {
 impl pallet_registry::Config for Runtime {
     type RuntimeEvent = RuntimeEvent;
     type GovernanceOrigin = EnsureGovernance;
+    /// A day for a newcomer to register once a hospital sponsored it.
+    type SponsorshipPeriod = ConstU32<{ 24 * HOURS }>;
+    /// A hospital enrols up to 500 newcomers a day.
+    type MaxSponsorships = ConstU32<500>;
     type WeightInfo = crate::weights::pallet_registry::WeightInfo<Runtime>;
 }
 
@@ -208,8 +212,21 @@ impl frame_support::traits::Contains<AccountId> for RegisteredParticipants {
 }
 
 /// The calls participants make without fees: those of MediGate's own pallets.
-/// Registering is not among them for a newcomer, who is not yet a participant.
+/// Registering is not among them for a newcomer, who is not yet a
+/// participant, unless it is sponsored ([`SponsoredRegistration`]).
 pub struct MediGateCalls;
+
+/// A sponsored newcomer's registration: fee-less, like a participant's calls.
+pub struct SponsoredRegistration;
+
+impl frame_support::traits::ContainsPair<AccountId, RuntimeCall> for SponsoredRegistration {
+    fn contains(who: &AccountId, call: &RuntimeCall) -> bool {
+        matches!(
+            call,
+            RuntimeCall::Registry(pallet_registry::Call::register { .. })
+        ) && pallet_registry::Pallet::<Runtime>::is_sponsored(who)
+    }
+}
 
 impl frame_support::traits::Contains<RuntimeCall> for MediGateCalls {
     fn contains(call: &RuntimeCall) -> bool {
@@ -227,6 +244,7 @@ impl frame_support::traits::Contains<RuntimeCall> for MediGateCalls {
 impl pallet_fee_waiver::Config for Runtime {
     type Participants = RegisteredParticipants;
     type WaivedCalls = MediGateCalls;
+    type Newcomers = SponsoredRegistration;
     /// On average one fee-less call per second and account: enough for a
     /// vault that commits receipts every block, far from filling blocks.
     type MaxWaivedPerWindow = ConstU32<600>;
@@ -282,10 +300,31 @@ impl pallet_emergency::Config for Runtime {
 
 impl pallet_audit::Config for Runtime {
     type RuntimeEvent = RuntimeEvent;
+    /// Accessors sign their reads with their account keys.
+    type RequestSignature = crate::Signature;
     // A vault commits once per block: a batch must hold a busy vault's
-    // reads of one second (16 µs of weight and ~150 bytes per receipt).
+    // reads of one second (a signature check and ~240 bytes per receipt).
     type MaxReceiptsPerBatch = ConstU32<5000>;
     type WeightInfo = crate::weights::pallet_audit::WeightInfo<Runtime>;
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = ReadSigner;
+}
+
+/// Signs the audit benchmarks' reads with sr25519 keys it makes in the
+/// benchmark's keystore.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct ReadSigner;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_audit::BenchmarkHelper<AccountId, crate::Signature> for ReadSigner {
+    fn signed(index: u32, message: &[u8]) -> (AccountId, crate::Signature) {
+        const KEY_TYPE: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"mgrd");
+        let seed = alloc::format!("//accessor{index}");
+        let public = sp_io::crypto::sr25519_generate(KEY_TYPE, Some(seed.into_bytes()));
+        let signature = sp_io::crypto::sr25519_sign(KEY_TYPE, &public, message)
+            .expect("the benchmark's keystore holds the key it made");
+        (public.into(), signature.into())
+    }
 }
 
 impl pallet_sudo::Config for Runtime {

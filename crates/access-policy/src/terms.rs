@@ -333,17 +333,21 @@ pub enum Role {
     Insurer = 4,
     /// A custodian of emergency key shares.
     Custodian = 5,
+    /// A vault: stores envelopes and commits the receipts of the reads it
+    /// serves.
+    Vault = 6,
 }
 
 impl Role {
     /// Every role, in code order.
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::Provider,
         Role::Organization,
         Role::EmergencyResponder,
         Role::Researcher,
         Role::Insurer,
         Role::Custodian,
+        Role::Vault,
     ];
 }
 

@@ -97,6 +97,42 @@ pub async fn is_registered(client: &Client, account: &AccountId32) -> Result<boo
     )
 }
 
+/// The open sponsorship of `account` at the best block: its sponsor and the
+/// block from which it no longer counts; `None` when it has none that still
+/// counts (never sponsored, registered since, or ended).
+pub async fn sponsorship(
+    client: &Client,
+    account: &AccountId32,
+) -> Result<Option<(AccountId32, u32)>, ChainError> {
+    let at_block = client
+        .at_current_block()
+        .await
+        .map_err(|error| ChainError::BestBlock(Box::new(error)))?;
+    let best = at_block.block_number();
+    let address = medigate::storage().registry().sponsorships();
+    let found = fetch_entry_at(
+        &at_block,
+        address,
+        (account.clone(),),
+        "Registry.Sponsorships",
+    )
+    .await?;
+    // A transaction sent now goes into the next block, which must be
+    // before the end.
+    Ok(found.filter(|(_, until)| u64::from(*until) > best + 1))
+}
+
+/// Whether `account` is an authority (appointed by governance to attest
+/// roles), at the best block.
+pub async fn is_authority(client: &Client, account: &AccountId32) -> Result<bool, ChainError> {
+    let address = medigate::storage().registry().authorities();
+    Ok(
+        fetch_entry(client, address, (account.clone(),), "Registry.Authorities")
+            .await?
+            .is_some(),
+    )
+}
+
 /// The nonce of `account` at the finalized block: how many of its
 /// transactions are final (zero for an account the chain does not know).
 pub async fn final_nonce(client: &Client, account: &AccountId32) -> Result<u64, ChainError> {

@@ -64,7 +64,7 @@ async fn an_interrupted_import_is_completed_and_leaves_nothing_orphaned() {
     attest(
         &client,
         &account_id(&vault.signing_keypair()),
-        Role::Organization,
+        Role::Vault,
     )
     .await
     .unwrap();

@@ -8,19 +8,14 @@
 //! itself (it keeps the clock and the nonces it has seen); a request
 //! captured at one service is refused by every other.
 //!
-//! The signed message is `medigate/v2/service-request` followed by each
-//! field as a 32-bit little-endian length and its bytes: audience, method,
-//! path, body hash, timestamp (milliseconds since the Unix epoch, 64-bit
-//! little-endian), nonce. The label keeps these signatures from ever passing
-//! as signatures of chain transactions or of anything else.
+//! The signed message is [`medigate_protocol::request::message`]: the
+//! chain rebuilds it too, to check that an access receipt's accessor signed
+//! the read it names.
 
 use rand_core::{OsRng, RngCore};
 use subxt_signer::sr25519;
 
 use crate::CryptoError;
-
-/// The label the signed message starts with.
-const LABEL: &[u8] = b"medigate/v2/service-request";
 
 /// What a request signature covers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,21 +44,14 @@ impl SignedRequest<'_> {
 
     /// The exact bytes that are signed.
     pub fn message(&self) -> Vec<u8> {
-        let fields: [&[u8]; 6] = [
+        medigate_protocol::request::message(
             &self.audience,
-            self.method.as_bytes(),
-            self.path.as_bytes(),
+            self.method,
+            self.path,
             &self.body_hash,
-            &self.timestamp_ms.to_le_bytes(),
+            self.timestamp_ms,
             &self.nonce,
-        ];
-        let mut message = Vec::with_capacity(LABEL.len() + 6 * 4 + self.path.len() + 128);
-        message.extend_from_slice(LABEL);
-        for field in fields {
-            message.extend_from_slice(&(field.len() as u32).to_le_bytes());
-            message.extend_from_slice(field);
-        }
-        message
+        )
     }
 
     /// Signs the request with `keypair`.
@@ -178,6 +166,11 @@ mod tests {
             ..request()
         };
         assert_ne!(one.message(), two.message());
+    }
+
+    #[test]
+    fn the_empty_body_hash_is_blake3_of_nothing() {
+        assert_eq!(body_hash(b""), medigate_protocol::request::EMPTY_BODY_HASH);
     }
 
     #[test]

@@ -64,7 +64,7 @@ impl Participants {
         }
         let appoint = RuntimeCall::Registry(RegistryCall::add_authority {
             authority: account_id(&board),
-            roles: RoleSet(1 << Role::Provider as u8 | 1 << Role::Organization as u8),
+            roles: RoleSet(1 << Role::Provider as u8 | 1 << Role::Vault as u8),
         });
         submit_and_wait(client, &medigate::tx().sudo().sudo(appoint), &governance).await?;
         let licence = Some(H256::repeat_byte(9));
@@ -77,7 +77,7 @@ impl Participants {
         submit_and_wait(client, &attest_doctor, &board).await?;
         let attest_vault = medigate::tx().registry().attest(
             account_id(&vault_keypair),
-            Role::Organization,
+            Role::Vault,
             None,
             None,
         );
@@ -97,13 +97,14 @@ impl Participants {
 }
 
 /// Every role a board can attest.
-const ALL_ROLES: [Role; 6] = [
+const ALL_ROLES: [Role; 7] = [
     Role::Provider,
     Role::Organization,
     Role::EmergencyResponder,
     Role::Researcher,
     Role::Insurer,
     Role::Custodian,
+    Role::Vault,
 ];
 
 /// Sends `account` enough for its registration fee (from Alice, the dev

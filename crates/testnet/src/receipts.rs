@@ -2,7 +2,7 @@
 
 use medigate_chain_client::{
     Client, medigate,
-    medigate::runtime_types::pallet_audit::AccessReceipt,
+    medigate::runtime_types::{pallet_audit::AccessReceipt, sp_runtime::MultiSignature},
     subxt::utils::{AccountId32, H256},
 };
 
@@ -15,7 +15,7 @@ pub async fn receipts_of(
     rpc: &RpcClient,
     from: u32,
     accessor: [u8; 32],
-) -> Vec<(u32, AccessReceipt<AccountId32>)> {
+) -> Vec<(u32, AccessReceipt<AccountId32, MultiSignature>)> {
     let best = rpc.best_number().await.expect("the node answers");
     let mut found = Vec::new();
     for number in from..=best {

@@ -296,6 +296,11 @@ mod tests {
             grant: Some(7),
             vault: AccountId32([4; 32]),
             accessed_at,
+            request: medigate_chain_client::medigate::runtime_types::pallet_audit::RequestEvidence {
+                signed_at: accessed_at.saturating_sub(5),
+                nonce: [5; 16],
+                signature: medigate_chain_client::medigate::runtime_types::sp_runtime::MultiSignature::Sr25519([6; 64]),
+            },
         }
     }
 

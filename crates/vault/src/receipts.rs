@@ -26,13 +26,14 @@ use medigate_chain_client::{
     Client, account_id, medigate,
     medigate::runtime_types::{
         bounded_collections::bounded_vec::BoundedVec, pallet_audit::AccessReceipt,
+        sp_runtime::MultiSignature,
     },
     subxt::utils::AccountId32,
     subxt_signer::sr25519::Keypair,
 };
 
 /// A receipt as the chain takes it.
-pub type Receipt = AccessReceipt<AccountId32>;
+pub type Receipt = AccessReceipt<AccountId32, MultiSignature>;
 
 /// Why a receipt could not be queued.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -302,6 +303,11 @@ mod tests {
             grant: Some(7),
             vault: AccountId32([4; 32]),
             accessed_at,
+            request: medigate_chain_client::medigate::runtime_types::pallet_audit::RequestEvidence {
+                signed_at: accessed_at.saturating_sub(5),
+                nonce: [5; 16],
+                signature: medigate_chain_client::medigate::runtime_types::sp_runtime::MultiSignature::Sr25519([6; 64]),
+            },
         }
     }
 

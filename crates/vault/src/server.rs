@@ -42,12 +42,12 @@ pub enum StartError {
         "the vault's account {0} is not registered on the chain; register it (Registry.register) before starting the vault"
     )]
     NotRegistered(String),
-    /// The vault's account holds no organization attestation, so the chain
-    /// would refuse its receipts.
+    /// The vault's account holds no vault attestation, so the chain would
+    /// refuse its receipts.
     #[error(
-        "the vault's account {0} holds no organization attestation, so the chain would refuse its access receipts; ask an authority to attest it"
+        "the vault's account {0} holds no vault attestation, so the chain would refuse its access receipts; ask an authority to attest it as a vault (role vault)"
     )]
-    NotAnOrganization(String),
+    NotAVault(String),
     /// The receipt journal could not be opened or recovered.
     #[error("cannot open the vault's receipt journal: {0}")]
     Journal(#[from] JournalError),
@@ -128,11 +128,11 @@ pub async fn serve(
     if !is_registered(&reads, &vault).await.map_err(chain_error)? {
         return Err(StartError::NotRegistered(hex(&vault.0)));
     }
-    if !holds_role(&reads, &vault, Role::Organization)
+    if !holds_role(&reads, &vault, Role::Vault)
         .await
         .map_err(chain_error)?
     {
-        return Err(StartError::NotAnOrganization(hex(&vault.0)));
+        return Err(StartError::NotAVault(hex(&vault.0)));
     }
     let constants = chain
         .at_current_block()

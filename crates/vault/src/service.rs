@@ -37,9 +37,13 @@ use futures::{StreamExt as _, stream::BoxStream};
 use medigate_chain_client::{
     AccessQuestion, Client, HttpRpc, anchor, best_anchors, chain_time, is_delegate, is_erased,
     is_registered,
-    medigate::runtime_types::medigate_access_policy::{
-        decision::Reason,
-        terms::{Action, Purpose},
+    medigate::runtime_types::{
+        medigate_access_policy::{
+            decision::Reason,
+            terms::{Action, Purpose},
+        },
+        pallet_audit::RequestEvidence,
+        sp_runtime::MultiSignature,
     },
     subxt::utils::{AccountId32, H256},
 };
@@ -153,12 +157,25 @@ impl VaultState {
         headers: &HeaderMap,
         body_hash: [u8; 32],
     ) -> Result<AccountId32, ApiError> {
+        self.authenticate_signer(method, uri, headers, body_hash)
+            .map(|signer| AccountId32(signer.account))
+    }
+
+    /// The request's signer, once signature, freshness and nonce are
+    /// checked: its account and the signed fields a receipt keeps.
+    fn authenticate_signer(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body_hash: [u8; 32],
+    ) -> Result<RequestSigner, ApiError> {
         let signer = RequestSigner::from_headers(headers)?;
         let path = uri
             .path_and_query()
             .map_or(uri.path(), |path| path.as_str());
         let mut guard = self.guard.lock();
-        let account = signer.authenticate(
+        signer.authenticate(
             self.vault.0,
             method.as_str(),
             path,
@@ -166,7 +183,7 @@ impl VaultState {
             &mut guard,
             unix_ms(),
         )?;
-        Ok(AccountId32(account))
+        Ok(signer)
     }
 
     /// Checks an upload before its body is read: a well-formed content id,
@@ -290,7 +307,9 @@ struct ReadQuery {
 }
 
 /// The patient and purpose a read names in its query.
-fn read_terms(query: &ReadQuery) -> Result<(AccountId32, Purpose), ApiError> {
+fn read_terms(
+    query: &ReadQuery,
+) -> Result<(AccountId32, medigate_access_policy::Purpose), ApiError> {
     let patient = query.patient.as_deref().ok_or(ApiError::Malformed {
         what: "the patient query parameter",
         expected: "the record owner's account, 64 hex digits (it is missing)",
@@ -300,20 +319,22 @@ fn read_terms(query: &ReadQuery) -> Result<(AccountId32, Purpose), ApiError> {
         what: "the purpose query parameter",
         expected: "an HL7 purpose-of-use code such as TREAT (it is missing)",
     })?;
-    Ok((patient, purpose_from_code(purpose)?))
+    let purpose = medigate_access_policy::Purpose::from_code(purpose)
+        .ok_or_else(|| ApiError::UnknownPurpose(purpose.into()))?;
+    Ok((patient, purpose))
 }
 
-fn purpose_from_code(code: &str) -> Result<Purpose, ApiError> {
+/// The chain client's twin of `purpose`.
+fn purpose_of(purpose: medigate_access_policy::Purpose) -> Purpose {
     use medigate_access_policy::Purpose as Code;
-    let purpose = Code::from_code(code).ok_or_else(|| ApiError::UnknownPurpose(code.into()))?;
-    Ok(match purpose {
+    match purpose {
         Code::Treatment => Purpose::Treatment,
         Code::EmergencyTreatment => Purpose::EmergencyTreatment,
         Code::BreakTheGlass => Purpose::BreakTheGlass,
         Code::Payment => Purpose::Payment,
         Code::Operations => Purpose::Operations,
         Code::Research => Purpose::Research,
-    })
+    }
 }
 
 async fn get_blob(
@@ -325,13 +346,24 @@ async fn get_blob(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let content_id = parse_id(&content_id, "the content id")?;
-    let (patient, purpose) = read_terms(&query)?;
-    let accessor = state.authenticate(
+    let (patient, code) = read_terms(&query)?;
+    // A read is signed at its one canonical path, so that the chain can
+    // rebuild what the accessor signed from the receipt alone.
+    let canonical = medigate_protocol::request::read_path(&content_id, &patient.0, code);
+    if uri.path_and_query().map(|path| path.as_str()) != Some(canonical.as_str()) {
+        return Err(ApiError::Malformed {
+            what: "the read's path",
+            expected: "/blobs/{content id}?patient={account}&purpose={code}, ids in lower-case hex, nothing else",
+        });
+    }
+    let purpose = purpose_of(code);
+    let signer = state.authenticate_signer(
         &method,
         &uri,
         &headers,
-        medigate_crypto::request::body_hash(b""),
+        medigate_protocol::request::EMPTY_BODY_HASH,
     )?;
+    let accessor = AccountId32(signer.account);
 
     let decision = state
         .gate
@@ -365,8 +397,13 @@ async fn get_blob(
         purpose,
         action: Action::Read,
         grant: decision.grant,
-        vault: state.vault,
+        vault: state.vault.clone(),
         accessed_at: unix_ms(),
+        request: RequestEvidence {
+            signed_at: signer.timestamp_ms,
+            nonce: signer.nonce,
+            signature: MultiSignature::Sr25519(signer.signature),
+        },
     })?;
 
     let mut response = Response::new(Body::from_stream(blob));
@@ -666,11 +703,12 @@ async fn get_wrap(
     let content_id = parse_id(&content_id, "the content id")?;
     let grantee = parse_id(&grantee, "the grantee")?;
     let (patient, purpose) = read_terms(&query)?;
+    let purpose = purpose_of(purpose);
     let account = state.authenticate(
         &method,
         &uri,
         &headers,
-        medigate_crypto::request::body_hash(b""),
+        medigate_protocol::request::EMPTY_BODY_HASH,
     )?;
     if account.0 != grantee {
         return Err(ApiError::NotPermitted {

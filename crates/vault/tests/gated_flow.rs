@@ -13,9 +13,10 @@ use medigate_chain_client::{
     medigate::runtime_types::{
         medigate_access_policy::terms::{Action, ActionSet, Category, CategorySet, Purpose, Scope},
         pallet_records::AnchorRequest,
+        sp_runtime::MultiSignature,
     },
     subxt::utils::H256,
-    subxt_signer::sr25519::dev,
+    subxt_signer::sr25519::{self, dev},
 };
 use medigate_crypto::{
     record::{self, RecordBinding, RecordKey},
@@ -727,6 +728,20 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
             assert_eq!(answer.code(), "wrong_purpose");
         }
     }
+    // A read signed at any other path than its one canonical form (here the
+    // same query in another order) is refused before anything is served:
+    // its receipt could not prove what the doctor signed.
+    let reordered = format!(
+        "/blobs/{}?purpose=TREAT&patient={}",
+        hex(&lab.content_id),
+        hex(&patient_id)
+    );
+    let not_canonical = client
+        .send(Signing::By(&doctor), Method::GET, &reordered, Vec::new())
+        .await;
+    assert_eq!(not_canonical.status, StatusCode::BAD_REQUEST);
+    assert_eq!(not_canonical.code(), "malformed_request");
+
     // The first read, the replayed read's original, and these.
     let reads_served = 2 + served;
 
@@ -747,6 +762,24 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
             *block <= best_before_read + 3,
             "receipt in block {block}, read after block {best_before_read}"
         );
+        // Each carries the doctor's own signature of the read it records,
+        // which the chain checked before taking it.
+        let signed = medigate_protocol::request::read_message(
+            &receipt.vault.0,
+            &receipt.record.0,
+            &receipt.patient.0,
+            medigate_access_policy::Purpose::Treatment,
+            receipt.request.signed_at,
+            &receipt.request.nonce,
+        );
+        let MultiSignature::Sr25519(signature) = &receipt.request.signature else {
+            panic!("the doctor signs with sr25519: {:?}", receipt.request.signature);
+        };
+        assert!(sr25519::verify(
+            &sr25519::Signature(*signature),
+            &signed,
+            &doctor.public_key()
+        ));
     }
 
     // Revocation: denied at once.

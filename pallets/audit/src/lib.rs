@@ -12,9 +12,20 @@
 //!
 //! Receipts hold pseudonymous accounts, content ids and codes; never health data.
 //!
+//! A receipt cannot be made up: each carries the accessor's signature of
+//! the read it records ([`RequestEvidence`]), and the chain rebuilds the
+//! signed message from the receipt's fields
+//! ([`medigate_protocol::request::read_message`]) and refuses the batch if
+//! the accessor did not sign it. So no vault can frame an accessor with
+//! reads they never asked for: a patient's trail holds only reads their
+//! accessors asked this vault for (a vault committing one receipt twice
+//! shows the same signed request again, the same nonce and signature: one
+//! request).
+//!
 //! ## Calls
 //! - [`Pallet::commit_receipts`]: by a vault (an account holding a current
-//!   organization attestation), for receipts it wrote itself.
+//!   vault attestation), for receipts it wrote itself, of reads their
+//!   accessors signed.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -35,10 +46,20 @@ use frame_support::pallet_prelude::*;
 use frame_system::pallet_prelude::*;
 pub use medigate_access_policy::{Action, Purpose, Role};
 use sp_core::H256;
-use sp_runtime::traits::BlakeTwo256;
+use sp_runtime::traits::{BlakeTwo256, IdentifyAccount, Verify};
 
 pub use pallet::*;
 pub use weights::WeightInfo;
+
+/// A receipt as runtime `T` takes it.
+pub type ReceiptOf<T> = AccessReceipt<<T as frame_system::Config>::AccountId, <T as Config>::RequestSignature>;
+
+/// Signs reads for the benchmarks.
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper<AccountId, Signature> {
+    /// Accessor number `index`'s account and its signature of `message`.
+    fn signed(index: u32, message: &[u8]) -> (AccountId, Signature);
+}
 
 /// A record's content id (BLAKE3-256 of its ciphertext).
 pub type ContentId = H256;
@@ -49,11 +70,26 @@ pub type BatchId = u64;
 /// Time in milliseconds since the Unix epoch.
 pub type Moment = u64;
 
+/// What proves that the accessor asked for a read: the fields of their
+/// signed request that the receipt does not already hold, and the signature.
+#[derive(
+    Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
+pub struct RequestEvidence<Signature> {
+    /// When the accessor signed the request (their clock, milliseconds since
+    /// the Unix epoch).
+    pub signed_at: Moment,
+    /// The request's nonce.
+    pub nonce: [u8; 16],
+    /// The accessor's signature of the request's message.
+    pub signature: Signature,
+}
+
 /// The evidence of one served access.
 #[derive(
     Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
 )]
-pub struct AccessReceipt<AccountId> {
+pub struct AccessReceipt<AccountId, Signature> {
     /// Who accessed.
     pub accessor: AccountId,
     /// Whose record.
@@ -70,6 +106,42 @@ pub struct AccessReceipt<AccountId> {
     pub vault: AccountId,
     /// When it was served (vault clock, milliseconds since the Unix epoch).
     pub accessed_at: Moment,
+    /// The accessor's signed request.
+    pub request: RequestEvidence<Signature>,
+}
+
+impl<AccountId: Encode, Signature> AccessReceipt<AccountId, Signature> {
+    /// The message the accessor signed for the access this receipt records,
+    /// rebuilt from its fields; `None` when the receipt cannot have one (an
+    /// action other than a read, accounts that are not 32 bytes).
+    pub fn signed_message(&self) -> Option<Vec<u8>> {
+        if self.action != Action::Read {
+            return None;
+        }
+        let account = |account: &AccountId| -> Option<[u8; 32]> { account.encode().try_into().ok() };
+        Some(medigate_protocol::request::read_message(
+            &account(&self.vault)?,
+            &self.record.0,
+            &account(&self.patient)?,
+            self.purpose,
+            self.request.signed_at,
+            &self.request.nonce,
+        ))
+    }
+}
+
+impl<AccountId: Encode, Signature: Verify> AccessReceipt<AccountId, Signature>
+where
+    Signature::Signer: IdentifyAccount<AccountId = AccountId>,
+{
+    /// Whether the accessor signed the access this receipt records.
+    pub fn is_signed_by_accessor(&self) -> bool {
+        self.signed_message().is_some_and(|message| {
+            self.request
+                .signature
+                .verify(&message[..], &self.accessor)
+        })
+    }
 }
 
 /// A committed batch of receipts.
@@ -86,13 +158,13 @@ pub struct BatchCommitment<AccountId, BlockNumber> {
 }
 
 /// The Merkle root of `receipts`, as the chain computes it.
-pub fn receipts_root<AccountId: Encode>(receipts: &[AccessReceipt<AccountId>]) -> H256 {
+pub fn receipts_root<Receipt: Encode>(receipts: &[Receipt]) -> H256 {
     binary_merkle_tree::merkle_root::<BlakeTwo256, _>(receipts.iter().map(Encode::encode))
 }
 
 /// The Merkle path proving that `receipts[index]` is in the batch of `receipts`.
-pub fn merkle_path<AccountId: Encode>(
-    receipts: &[AccessReceipt<AccountId>],
+pub fn merkle_path<Receipt: Encode>(
+    receipts: &[Receipt],
     index: u32,
 ) -> Vec<H256> {
     let leaves: Vec<Vec<u8>> = receipts.iter().map(Encode::encode).collect();
@@ -102,11 +174,11 @@ pub fn merkle_path<AccountId: Encode>(
 /// Whether `receipt` is leaf `index` of the batch of `receipts` receipts
 /// whose Merkle root is `root`, by the Merkle `path` (see [`merkle_path`]).
 /// Clients check a receipt against a root read from the chain with this.
-pub fn verify_path<AccountId: Encode>(
+pub fn verify_path<Receipt: Encode>(
     root: &H256,
     receipts: u32,
     index: u32,
-    receipt: &AccessReceipt<AccountId>,
+    receipt: &Receipt,
     path: Vec<H256>,
 ) -> bool {
     let leaf = receipt.encode();
@@ -130,12 +202,23 @@ pub mod pallet {
         #[allow(deprecated)]
         type RuntimeEvent: From<Event<Self>> + IsType<<Self as frame_system::Config>::RuntimeEvent>;
 
+        /// The signature of an accessor's request, checked against the
+        /// accessor's account.
+        type RequestSignature: Verify<Signer: IdentifyAccount<AccountId = Self::AccountId>>
+            + Parameter
+            + MaxEncodedLen
+            + DecodeWithMemTracking;
+
         /// The most receipts one batch may hold.
         #[pallet::constant]
         type MaxReceiptsPerBatch: Get<u32>;
 
         /// Weights of this pallet's calls.
         type WeightInfo: WeightInfo;
+
+        /// Signs reads for the benchmarks.
+        #[cfg(feature = "runtime-benchmarks")]
+        type BenchmarkHelper: BenchmarkHelper<Self::AccountId, Self::RequestSignature>;
     }
 
     #[pallet::pallet]
@@ -172,15 +255,15 @@ pub mod pallet {
             /// The receipt's position in the batch (its Merkle leaf index).
             index: u32,
             /// The receipt.
-            receipt: AccessReceipt<T::AccountId>,
+            receipt: ReceiptOf<T>,
         },
     }
 
     /// Errors of the audit pallet.
     #[pallet::error]
     pub enum Error<T> {
-        /// The caller holds no current organization attestation: only vaults
-        /// run by attested organizations commit receipts.
+        /// The caller holds no current vault attestation: only attested
+        /// vaults commit receipts.
         NotAVault,
         /// The batch holds no receipt.
         EmptyBatch,
@@ -188,6 +271,9 @@ pub mod pallet {
         ReceiptOfAnotherVault,
         /// The batch id counter is exhausted.
         BatchIdOverflow,
+        /// A receipt's accessor did not sign the read it records: the
+        /// signature does not match the accessor and the read's message.
+        ReadNotSigned,
     }
 
     #[pallet::call]
@@ -197,7 +283,7 @@ pub mod pallet {
         #[pallet::weight(<T as Config>::WeightInfo::commit_receipts(receipts.len() as u32))]
         pub fn commit_receipts(
             origin: OriginFor<T>,
-            receipts: BoundedVec<AccessReceipt<T::AccountId>, T::MaxReceiptsPerBatch>,
+            receipts: BoundedVec<ReceiptOf<T>, T::MaxReceiptsPerBatch>,
         ) -> DispatchResult {
             let vault = ensure_signed(origin)?;
             ensure!(!receipts.is_empty(), Error::<T>::EmptyBatch);
@@ -206,8 +292,12 @@ pub mod pallet {
                 Error::<T>::ReceiptOfAnotherVault
             );
             ensure!(
-                pallet_registry::Pallet::<T>::holds(&vault, Role::Organization),
+                pallet_registry::Pallet::<T>::holds(&vault, Role::Vault),
                 Error::<T>::NotAVault
+            );
+            ensure!(
+                receipts.iter().all(AccessReceipt::is_signed_by_accessor),
+                Error::<T>::ReadNotSigned
             );
             let batch = NextBatchId::<T>::get();
             let next = batch.checked_add(1).ok_or(Error::<T>::BatchIdOverflow)?;
@@ -247,7 +337,7 @@ impl<T: Config> Pallet<T> {
     /// Merkle `path` (see [`merkle_path`]).
     pub fn verify_receipt(
         batch: BatchId,
-        receipt: &AccessReceipt<T::AccountId>,
+        receipt: &ReceiptOf<T>,
         index: u32,
         path: Vec<H256>,
     ) -> bool {

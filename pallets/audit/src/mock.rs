@@ -1,19 +1,15 @@
-//! A runtime for the audit tests: registry and audit, `u64` accounts; account
-//! `VAULT` is an attested organization.
+//! A runtime for the audit tests: registry and audit, sr25519 accounts
+//! signing their reads as on the real chain; `vault()` is an attested vault,
+//! `other_vault()` only an organization.
 
 use crate as pallet_audit;
 use frame_support::{derive_impl, traits::ConstU32};
 use frame_system::EnsureRoot;
 use medigate_access_policy::{Role, RoleSet};
-use sp_runtime::BuildStorage;
+use sp_core::{Pair as _, sr25519};
+use sp_runtime::{AccountId32, BuildStorage, MultiSignature, traits::IdentityLookup};
 
 type Block = frame_system::mocking::MockBlock<Test>;
-
-pub const PATIENT: u64 = 1;
-pub const DOCTOR: u64 = 2;
-pub const VAULT: u64 = 3;
-pub const OTHER_VAULT: u64 = 4;
-const BOARD: u64 = 10;
 
 frame_support::construct_runtime!(
     pub enum Test {
@@ -26,11 +22,15 @@ frame_support::construct_runtime!(
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
 impl frame_system::Config for Test {
     type Block = Block;
+    type AccountId = AccountId32;
+    type Lookup = IdentityLookup<AccountId32>;
 }
 
 impl pallet_registry::Config for Test {
     type RuntimeEvent = RuntimeEvent;
-    type GovernanceOrigin = EnsureRoot<u64>;
+    type GovernanceOrigin = EnsureRoot<AccountId32>;
+    type SponsorshipPeriod = frame_support::traits::ConstU64<10>;
+    type MaxSponsorships = frame_support::traits::ConstU32<3>;
     type WeightInfo = ();
 }
 
@@ -39,11 +39,57 @@ pub const MAX_RECEIPTS: u32 = 8;
 
 impl pallet_audit::Config for Test {
     type RuntimeEvent = RuntimeEvent;
+    type RequestSignature = MultiSignature;
     type MaxReceiptsPerBatch = ConstU32<MAX_RECEIPTS>;
     type WeightInfo = ();
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = Signer;
 }
 
-/// Patient, doctor and two vaults registered; only `VAULT` is an organization.
+/// The key pair named `name` (`//name`).
+pub fn pair(name: &str) -> sr25519::Pair {
+    sr25519::Pair::from_string(&format!("//{name}"), None).expect("a valid derivation")
+}
+
+/// The account of key pair `name`.
+pub fn account(name: &str) -> AccountId32 {
+    pair(name).public().into()
+}
+
+/// The patient.
+pub fn patient() -> AccountId32 {
+    account("patient")
+}
+
+/// The doctor, who reads.
+pub fn doctor() -> AccountId32 {
+    account("doctor")
+}
+
+/// The attested vault.
+pub fn vault() -> AccountId32 {
+    account("vault")
+}
+
+/// An organization that is not attested as a vault.
+pub fn other_vault() -> AccountId32 {
+    account("other-vault")
+}
+
+/// Signs the benchmarks' reads with key pairs `//accessor{index}`.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct Signer;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_audit::BenchmarkHelper<AccountId32, MultiSignature> for Signer {
+    fn signed(index: u32, message: &[u8]) -> (AccountId32, MultiSignature) {
+        let pair = pair(&format!("accessor{index}"));
+        (pair.public().into(), pair.sign(message).into())
+    }
+}
+
+/// Patient, doctor and two vaults registered; only `vault()` is attested as
+/// a vault, `other_vault()` as an organization.
 pub fn new_test_ext() -> sp_io::TestExternalities {
     let storage = frame_system::GenesisConfig::<Test>::default()
         .build_storage()
@@ -51,23 +97,25 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
     let mut ext = sp_io::TestExternalities::new(storage);
     ext.execute_with(|| {
         System::set_block_number(1);
-        for account in [PATIENT, DOCTOR, VAULT, OTHER_VAULT] {
-            Registry::register(RuntimeOrigin::signed(account), [account as u8; 32]).unwrap();
+        for (number, account) in [patient(), doctor(), vault(), other_vault()]
+            .into_iter()
+            .enumerate()
+        {
+            Registry::register(RuntimeOrigin::signed(account), [number as u8; 32]).unwrap();
         }
+        let board = account("board");
         Registry::add_authority(
             RuntimeOrigin::root(),
-            BOARD,
-            RoleSet::empty().with(Role::Organization),
+            board.clone(),
+            RoleSet::empty()
+                .with(Role::Organization)
+                .with(Role::Vault),
         )
         .unwrap();
-        Registry::attest(
-            RuntimeOrigin::signed(BOARD),
-            VAULT,
-            Role::Organization,
-            None,
-            None,
-        )
-        .unwrap();
+        for (account, role) in [(vault(), Role::Vault), (other_vault(), Role::Organization)] {
+            Registry::attest(RuntimeOrigin::signed(board.clone()), account, role, None, None)
+                .unwrap();
+        }
     });
     ext
 }

@@ -462,7 +462,7 @@ pub mod pallet {
         /// Revokes `grant`. Every later decision denies what it allowed; what
         /// the grantee already read cannot be recalled.
         #[pallet::call_index(4)]
-        #[pallet::weight(<T as Config>::WeightInfo::revoke_grant())]
+        #[pallet::weight((<T as Config>::WeightInfo::revoke_grant(), DispatchClass::Operational))]
         pub fn revoke_grant(origin: OriginFor<T>, grant: GrantId) -> DispatchResult {
             let who = ensure_signed(origin)?;
             let mut terms = Grants::<T>::get(grant).ok_or(Error::<T>::UnknownGrant)?;
@@ -489,7 +489,7 @@ pub mod pallet {
 
         /// Dismisses `delegate` of `patient`. By the patient or governance.
         #[pallet::call_index(6)]
-        #[pallet::weight(<T as Config>::WeightInfo::set_delegate())]
+        #[pallet::weight((<T as Config>::WeightInfo::set_delegate(), DispatchClass::Operational))]
         pub fn remove_delegate(
             origin: OriginFor<T>,
             patient: T::AccountId,
@@ -530,7 +530,10 @@ pub mod pallet {
         /// included, if `None`) to access `scope` of `patient`'s records,
         /// whatever the grants. The patient or a delegate may restrict.
         #[pallet::call_index(8)]
-        #[pallet::weight(<T as Config>::WeightInfo::restrict(Pallet::<T>::records_in(scope)))]
+        #[pallet::weight((
+            <T as Config>::WeightInfo::restrict(Pallet::<T>::records_in(scope)),
+            DispatchClass::Operational
+        ))]
         pub fn restrict(
             origin: OriginFor<T>,
             patient: T::AccountId,

@@ -38,6 +38,8 @@ impl pallet_timestamp::Config for Test {}
 impl pallet_registry::Config for Test {
     type RuntimeEvent = RuntimeEvent;
     type GovernanceOrigin = EnsureRoot<u64>;
+    type SponsorshipPeriod = frame_support::traits::ConstU64<10>;
+    type MaxSponsorships = frame_support::traits::ConstU32<3>;
     type WeightInfo = ();
 }
 

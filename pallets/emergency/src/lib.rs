@@ -566,7 +566,7 @@ pub mod pallet {
         /// opened already). By the patient or one of their guardians, while
         /// the grant runs.
         #[pallet::call_index(5)]
-        #[pallet::weight(<T as Config>::WeightInfo::veto())]
+        #[pallet::weight((<T as Config>::WeightInfo::veto(), DispatchClass::Operational))]
         pub fn veto(origin: OriginFor<T>, id: BreakGlassId) -> DispatchResult {
             let by = ensure_signed(origin)?;
             let now = T::Time::now();

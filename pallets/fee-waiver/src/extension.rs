@@ -3,15 +3,32 @@
 use crate::{Config, Pallet, WeightInfo};
 use codec::{Decode, DecodeWithMemTracking, Encode};
 use core::marker::PhantomData;
-use frame_support::{dispatch::DispatchResult, pallet_prelude::TransactionSource, weights::Weight};
+use frame_support::{
+    dispatch::{DispatchClass, DispatchResult, GetDispatchInfo},
+    pallet_prelude::TransactionSource,
+    weights::Weight,
+};
 use scale_info::{StaticTypeInfo, TypeInfo};
 use sp_runtime::{
     traits::{
         AsSystemOriginSigner, DispatchInfoOf, DispatchOriginOf, Implication, PostDispatchInfoOf,
         TransactionExtension, ValidateResult,
     },
-    transaction_validity::{TransactionValidityError, ValidTransaction},
+    transaction_validity::{TransactionPriority, TransactionValidityError, ValidTransaction},
 };
+
+/// The pool priority of a waived call of `class`. Operational calls (a
+/// patient revoking a grant or restricting, removing a delegate, vetoing a
+/// break-glass, an authority revoking an attestation) go before every other
+/// call, so that no flood of calls can hold a protective call back: with
+/// the block space FRAME keeps for operational calls, it is in the next
+/// block. Other waived calls wait behind paying ones.
+pub fn waived_priority(class: DispatchClass) -> TransactionPriority {
+    match class {
+        DispatchClass::Operational => TransactionPriority::MAX / 2,
+        DispatchClass::Normal | DispatchClass::Mandatory => 0,
+    }
+}
 
 /// Wraps the runtime's fee-charging extension `S`: a participant's waived
 /// call skips `S` (and counts against the participant's budget); every other
@@ -100,7 +117,11 @@ where
                         .into(),
                     );
                 }
-                Ok((ValidTransaction::default(), Waiver::Waived(who), origin))
+                let valid = ValidTransaction {
+                    priority: waived_priority(call.get_dispatch_info().class),
+                    ..ValidTransaction::default()
+                };
+                Ok((valid, Waiver::Waived(who), origin))
             }
             None => {
                 let (valid, val, origin) = self.0.validate(

@@ -28,6 +28,11 @@
 //!
 //! A waived call over budget is invalid with
 //! `InvalidTransaction::Custom(`[`BUDGET_EXHAUSTED`]`)`.
+//!
+//! A newcomer the runtime's [`Config::Newcomers`] admits (a sponsored
+//! account's registration) makes that call without a fee too, within the
+//! same budget. Waived operational calls (revocations, restrictions,
+//! vetoes) go first in the pool ([`waived_priority`]).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -44,11 +49,11 @@ mod mock;
 mod tests;
 
 use frame_support::pallet_prelude::*;
-use frame_support::traits::Contains;
+use frame_support::traits::{Contains, ContainsPair};
 use frame_system::pallet_prelude::*;
 use sp_runtime::traits::Saturating;
 
-pub use extension::{WaiveFeesForParticipants, Waiver};
+pub use extension::{WaiveFeesForParticipants, Waiver, waived_priority};
 pub use pallet::*;
 pub use weights::WeightInfo;
 
@@ -97,6 +102,10 @@ pub mod pallet {
         type Participants: Contains<Self::AccountId>;
         /// The calls that are fee-less for participants.
         type WaivedCalls: Contains<<Self as frame_system::Config>::RuntimeCall>;
+        /// Calls of accounts that are not participants yet but are fee-less
+        /// all the same (a sponsored newcomer's registration), within the
+        /// same per-account budget.
+        type Newcomers: ContainsPair<Self::AccountId, <Self as frame_system::Config>::RuntimeCall>;
         /// How many waived calls one account may make per window.
         #[pallet::constant]
         type MaxWaivedPerWindow: Get<u32>;
@@ -155,9 +164,11 @@ impl<T: Config> Pallet<T> {
         Ok(())
     }
 
-    /// Whether `who` is a participant calling a waived call.
+    /// Whether `who` is a participant calling a waived call, or a newcomer
+    /// making a call it may make without a fee.
     pub fn is_waived(who: &T::AccountId, call: &<T as frame_system::Config>::RuntimeCall) -> bool {
-        T::WaivedCalls::contains(call) && T::Participants::contains(who)
+        (T::WaivedCalls::contains(call) && T::Participants::contains(who))
+            || T::Newcomers::contains(who, call)
     }
 
     /// The first block of the window after the current one: when an account

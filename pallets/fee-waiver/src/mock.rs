@@ -7,7 +7,7 @@
 use crate as pallet_fee_waiver;
 use frame_support::{
     derive_impl,
-    traits::{ConstU32, ConstU64, Contains},
+    traits::{ConstU32, ConstU64, Contains, ContainsPair},
 };
 use pallet_transaction_payment::{ChargeTransactionPayment, FungibleAdapter};
 use sp_runtime::BuildStorage;
@@ -29,6 +29,9 @@ pub const PATIENT: u64 = 1;
 pub const DOCTOR: u64 = 2;
 /// An account that is not a participant.
 pub const STRANGER: u64 = 9;
+/// An account that is not a participant but may make one call fee-less
+/// (a sponsored newcomer's registration: here, `System::remark_with_event`).
+pub const NEWCOMER: u64 = 7;
 /// What every account holds at genesis.
 pub const ENDOWMENT: u64 = 1_000_000_000_000_000;
 /// Waived calls per window.
@@ -76,18 +79,37 @@ impl Contains<u64> for MockParticipants {
     }
 }
 
-/// `System::remark`.
+/// `System::remark`, and `System::set_heap_pages` for an operational call.
 pub struct Remarks;
 
 impl Contains<RuntimeCall> for Remarks {
     fn contains(call: &RuntimeCall) -> bool {
-        matches!(call, RuntimeCall::System(frame_system::Call::remark { .. }))
+        matches!(
+            call,
+            RuntimeCall::System(
+                frame_system::Call::remark { .. } | frame_system::Call::set_heap_pages { .. }
+            )
+        )
+    }
+}
+
+/// [`NEWCOMER`]'s `System::remark_with_event`.
+pub struct Newcomer;
+
+impl ContainsPair<u64, RuntimeCall> for Newcomer {
+    fn contains(who: &u64, call: &RuntimeCall) -> bool {
+        *who == NEWCOMER
+            && matches!(
+                call,
+                RuntimeCall::System(frame_system::Call::remark_with_event { .. })
+            )
     }
 }
 
 impl pallet_fee_waiver::Config for Test {
     type Participants = MockParticipants;
     type WaivedCalls = Remarks;
+    type Newcomers = Newcomer;
     type MaxWaivedPerWindow = ConstU32<BUDGET>;
     type Window = ConstU64<WINDOW>;
     type WeightInfo = ();
@@ -118,6 +140,18 @@ pub fn remark() -> RuntimeCall {
     })
 }
 
+/// A newcomer's fee-less call.
+pub fn registration() -> RuntimeCall {
+    RuntimeCall::System(frame_system::Call::remark_with_event {
+        remark: b"register".to_vec(),
+    })
+}
+
+/// A waived operational call (as a revocation is).
+pub fn operational() -> RuntimeCall {
+    RuntimeCall::System(frame_system::Call::set_heap_pages { pages: 64 })
+}
+
 /// A call that is never waived.
 pub fn transfer() -> RuntimeCall {
     RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
@@ -136,6 +170,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
             (PATIENT, ENDOWMENT),
             (DOCTOR, ENDOWMENT),
             (STRANGER, ENDOWMENT),
+            (NEWCOMER, ENDOWMENT),
         ],
         ..Default::default()
     }

@@ -1,11 +1,13 @@
 //! The fee waiver: who pays, who does not, and the budget.
 
 use crate::{BUDGET_EXHAUSTED, Usage, WindowUsage, mock::*};
-use frame_support::dispatch::GetDispatchInfo;
+use frame_support::dispatch::{DispatchClass, GetDispatchInfo};
 use frame_system::RawOrigin;
 use sp_runtime::{
     traits::DispatchTransaction,
-    transaction_validity::{InvalidTransaction, TransactionSource, TransactionValidityError},
+    transaction_validity::{
+        InvalidTransaction, TransactionSource, TransactionValidityError, ValidTransaction,
+    },
 };
 
 /// Dispatches `call` signed by `who` through the extension, as a block would.
@@ -17,8 +19,8 @@ fn submit(
     extension().dispatch_transaction(RawOrigin::Signed(who).into(), call, &info, 100, 0)
 }
 
-/// Whether the pool would accept `call` signed by `who`.
-fn pool_accepts(who: u64, call: &RuntimeCall) -> Result<(), TransactionValidityError> {
+/// How the pool would take `call` signed by `who`.
+fn pool_validity(who: u64, call: &RuntimeCall) -> Result<ValidTransaction, TransactionValidityError> {
     let info = call.get_dispatch_info();
     extension()
         .validate_only(
@@ -29,7 +31,12 @@ fn pool_accepts(who: u64, call: &RuntimeCall) -> Result<(), TransactionValidityE
             TransactionSource::External,
             0,
         )
-        .map(|_| ())
+        .map(|(valid, _, _)| valid)
+}
+
+/// Whether the pool would accept `call` signed by `who`.
+fn pool_accepts(who: u64, call: &RuntimeCall) -> Result<(), TransactionValidityError> {
+    pool_validity(who, call).map(|_| ())
 }
 
 /// Makes the whole budget of waived calls of `who` in the current window.
@@ -177,4 +184,42 @@ fn the_waiver_encodes_like_the_extension_it_wraps() {
         <Extension as scale_info::TypeInfo>::type_info(),
         <pallet_transaction_payment::ChargeTransactionPayment<Test> as scale_info::TypeInfo>::type_info()
     );
+}
+
+#[test]
+fn a_newcomer_makes_its_admitted_call_fee_less_and_nothing_else() {
+    new_test_ext().execute_with(|| {
+        assert!(submit(NEWCOMER, registration()).unwrap().is_ok());
+        assert_eq!(balance(NEWCOMER), ENDOWMENT);
+        assert_eq!(FeeWaiver::calls_in_window(&NEWCOMER), 1);
+        // Its other calls pay, and nobody else's registration is free.
+        assert!(submit(NEWCOMER, remark()).unwrap().is_ok());
+        assert!(balance(NEWCOMER) < ENDOWMENT);
+        assert!(submit(STRANGER, registration()).unwrap().is_ok());
+        assert!(balance(STRANGER) < ENDOWMENT);
+    });
+}
+
+/// The pool priority `who`'s `call` gets.
+fn priority(who: u64, call: &RuntimeCall) -> u64 {
+    pool_validity(who, call).unwrap().priority
+}
+
+#[test]
+fn a_waived_operational_call_goes_before_every_other_call() {
+    new_test_ext().execute_with(|| {
+        let protective = priority(PATIENT, &operational());
+        assert_eq!(protective, crate::waived_priority(DispatchClass::Operational));
+        for (who, call) in [
+            (DOCTOR, remark()),
+            (STRANGER, remark()),
+            (STRANGER, transfer()),
+            (PATIENT, transfer()),
+        ] {
+            assert!(
+                priority(who, &call) < protective,
+                "{who}'s {call:?} goes before a revocation"
+            );
+        }
+    });
 }

@@ -43,12 +43,43 @@ pub fn attestation<T: Config>(who: &T::AccountId, role: Role, authority: &T::Acc
 mod benchmarks {
     use super::*;
 
+    /// A sponsored account registers: its sponsorship closes too.
     #[benchmark]
     fn register() {
         let caller: T::AccountId = whitelisted_caller();
+        let hospital: T::AccountId = account("hospital", 0, 0);
+        let until = frame_system::Pallet::<T>::block_number() + T::SponsorshipPeriod::get();
+        Sponsorships::<T>::insert(&caller, (hospital, until));
         #[extrinsic_call]
         _(RawOrigin::Signed(caller.clone()), [7; 32]);
         assert!(Participants::<T>::contains_key(&caller));
+        assert!(!Sponsorships::<T>::contains_key(&caller));
+    }
+
+    /// A hospital sponsors a newcomer, all its earlier sponsorships having
+    /// ended unused (each closed on the way).
+    #[benchmark]
+    fn sponsor() {
+        let hospital = participant::<T>("hospital");
+        let board: T::AccountId = account("board", 0, 0);
+        attestation::<T>(&hospital, Role::Organization, &board);
+        let ended = frame_system::Pallet::<T>::block_number();
+        let made: Vec<(T::AccountId, BlockNumberFor<T>)> = (0..T::MaxSponsorships::get())
+            .map(|index| (account("newcomer", index, 0), ended))
+            .collect();
+        for (account, ends) in &made {
+            Sponsorships::<T>::insert(account, (hospital.clone(), *ends));
+            frame_system::Pallet::<T>::inc_sufficients(account);
+        }
+        SponsoredBy::<T>::insert(
+            &hospital,
+            BoundedVec::try_from(made).expect("at most the limit"),
+        );
+        let newcomer: T::AccountId = account("newcomer", u32::MAX, 0);
+        #[extrinsic_call]
+        _(RawOrigin::Signed(hospital.clone()), newcomer.clone());
+        assert!(Pallet::<T>::is_sponsored(&newcomer));
+        assert_eq!(SponsoredBy::<T>::get(&hospital).len(), 1);
     }
 
     #[benchmark]

@@ -18,8 +18,19 @@
 //!   provider works for. A revoked attestation stays on chain, marked revoked,
 //!   and counts for nothing from the block of revocation on.
 //!
+//! - **Sponsorship**: a newcomer has no funds to pay a registration fee. An
+//!   attested organization (a hospital) or an authority sponsors its
+//!   account ([`Pallet::sponsor`]); for [`Config::SponsorshipPeriod`] the
+//!   account may then register without a fee (the fee waiver asks
+//!   [`Pallet::is_sponsored`]), signing its own registration, so that its
+//!   keys never leave it (sponsoring lets the account sign without funds:
+//!   the chain counts it as existing). A sponsor makes at most
+//!   [`Config::MaxSponsorships`] sponsorships per period, so new accounts
+//!   join at a rate the consortium sets, through attested organizations.
+//!
 //! ## Calls
 //! - [`Pallet::register`], [`Pallet::rotate_key`]: by the participant.
+//! - [`Pallet::sponsor`]: by an attested organization or an authority.
 //! - [`Pallet::add_authority`], [`Pallet::remove_authority`]: by governance.
 //! - [`Pallet::attest`], [`Pallet::revoke_attestation`]: by an authority for
 //!   the role (revocation also by governance).
@@ -46,6 +57,7 @@ use frame_support::pallet_prelude::*;
 use frame_system::pallet_prelude::*;
 pub use medigate_access_policy::{Role, RoleSet};
 use sp_core::H256;
+use sp_runtime::traits::Saturating;
 
 pub use pallet::*;
 pub use weights::WeightInfo;
@@ -100,6 +112,16 @@ pub mod pallet {
         /// Who appoints and dismisses authorities: the consortium's governance.
         type GovernanceOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
+        /// How long a sponsored account may register without a fee.
+        #[pallet::constant]
+        type SponsorshipPeriod: Get<BlockNumberFor<Self>>;
+
+        /// The most sponsorships one sponsor makes per
+        /// [`Config::SponsorshipPeriod`] (each counts until its period ends,
+        /// whether its account registered or not).
+        #[pallet::constant]
+        type MaxSponsorships: Get<u32>;
+
         /// Weights of this pallet's calls.
         type WeightInfo: WeightInfo;
     }
@@ -127,6 +149,23 @@ pub mod pallet {
     /// Authorities and the roles each may attest.
     #[pallet::storage]
     pub type Authorities<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, RoleSet>;
+
+    /// Sponsorships not used yet, by the sponsored account: its sponsor and
+    /// the block from which it no longer counts.
+    #[pallet::storage]
+    pub type Sponsorships<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, (T::AccountId, BlockNumberFor<T>)>;
+
+    /// The sponsorships each sponsor made within the last period, used or
+    /// not, with when each ends (at most [`Config::MaxSponsorships`]).
+    #[pallet::storage]
+    pub type SponsoredBy<T: Config> = StorageMap<
+        _,
+        Blake2_128Concat,
+        T::AccountId,
+        BoundedVec<(T::AccountId, BlockNumberFor<T>), T::MaxSponsorships>,
+        ValueQuery,
+    >;
 
     /// Attestations, by participant and role.
     #[pallet::storage]
@@ -187,6 +226,15 @@ pub mod pallet {
             /// The role.
             role: Role,
         },
+        /// A sponsor let an account register without a fee.
+        Sponsored {
+            /// The account.
+            who: T::AccountId,
+            /// Its sponsor.
+            sponsor: T::AccountId,
+            /// The block from which the sponsorship no longer counts.
+            until: BlockNumberFor<T>,
+        },
     }
 
     /// Errors of the registry.
@@ -214,6 +262,12 @@ pub mod pallet {
         NoSuchAttestation,
         /// The key version counter is exhausted.
         KeyVersionOverflow,
+        /// Only an account holding a current organization attestation, or an
+        /// authority, sponsors newcomers.
+        NotASponsor,
+        /// The sponsor made as many sponsorships as it may within one
+        /// period; the oldest stops counting when its period ends.
+        TooManySponsorships,
     }
 
     #[pallet::call]
@@ -238,6 +292,10 @@ pub mod pallet {
                 },
             );
             KeyHistory::<T>::insert(&who, 0, (encryption_key, now));
+            // A sponsored newcomer keeps its standing without funds (it
+            // signs its fee-less calls); the sponsorship still counts
+            // against its sponsor until its period ends.
+            Sponsorships::<T>::remove(&who);
             Self::deposit_event(Event::Registered {
                 who,
                 encryption_key,
@@ -369,7 +427,7 @@ pub mod pallet {
         /// Revokes the current attestation of `role` to `who`. By an authority
         /// for `role`, or by governance.
         #[pallet::call_index(5)]
-        #[pallet::weight(T::WeightInfo::revoke_attestation())]
+        #[pallet::weight((T::WeightInfo::revoke_attestation(), DispatchClass::Operational))]
         pub fn revoke_attestation(
             origin: OriginFor<T>,
             who: T::AccountId,
@@ -391,6 +449,70 @@ pub mod pallet {
             Self::deposit_event(Event::AttestationRevoked { who, role });
             Ok(())
         }
+
+        /// Lets `who`, an account that is not registered yet, register
+        /// without a fee for [`Config::SponsorshipPeriod`]. By an account
+        /// holding a current organization attestation, or an authority, at
+        /// most [`Config::MaxSponsorships`] times per period. The account
+        /// can sign transactions from then on without funds (the chain
+        /// counts it as existing), so that it registers itself.
+        #[pallet::call_index(6)]
+        #[pallet::weight(T::WeightInfo::sponsor())]
+        pub fn sponsor(origin: OriginFor<T>, who: T::AccountId) -> DispatchResult {
+            let sponsor = ensure_signed(origin)?;
+            ensure!(
+                Self::holds(&sponsor, Role::Organization)
+                    || Authorities::<T>::contains_key(&sponsor),
+                Error::<T>::NotASponsor
+            );
+            ensure!(
+                !Participants::<T>::contains_key(&who),
+                Error::<T>::AlreadyRegistered
+            );
+            let now = frame_system::Pallet::<T>::block_number();
+            let until = now.saturating_add(T::SponsorshipPeriod::get());
+            SponsoredBy::<T>::try_mutate(&sponsor, |made| {
+                // Sponsorships made a period ago or more no longer count;
+                // those never used close.
+                made.retain(|(account, ends)| {
+                    if *ends > now {
+                        return true;
+                    }
+                    Self::close_unused(&sponsor, account, *ends);
+                    false
+                });
+                // Renewing one still open takes no more room.
+                match made.iter_mut().find(|(account, _)| *account == who) {
+                    Some(renewed) => {
+                        renewed.1 = until;
+                        Ok(())
+                    }
+                    None => made
+                        .try_push((who.clone(), until))
+                        .map_err(|_| Error::<T>::TooManySponsorships),
+                }
+            })?;
+            match Sponsorships::<T>::get(&who) {
+                // A first sponsorship lets the account sign without funds.
+                None => {
+                    frame_system::Pallet::<T>::inc_sufficients(&who);
+                }
+                // Taken over from another sponsor: it no longer counts there.
+                Some((earlier, _)) if earlier != sponsor => {
+                    SponsoredBy::<T>::mutate(&earlier, |made| {
+                        made.retain(|(account, _)| *account != who)
+                    });
+                }
+                Some(_) => {}
+            }
+            Sponsorships::<T>::insert(&who, (sponsor.clone(), until));
+            Self::deposit_event(Event::Sponsored {
+                who,
+                sponsor,
+                until,
+            });
+            Ok(())
+        }
     }
 }
 
@@ -410,6 +532,25 @@ impl<T: Config> Pallet<T> {
         Attestations::<T>::iter_prefix(account)
             .filter(|(_, attestation)| attestation.is_current())
             .fold(RoleSet::empty(), |roles, (role, _)| roles.with(role))
+    }
+
+    /// Closes `account`'s sponsorship by `sponsor` that ended at `ends`, if
+    /// the account never used it (registered), and lets go of the account's
+    /// standing without funds.
+    fn close_unused(sponsor: &T::AccountId, account: &T::AccountId, ends: BlockNumberFor<T>) {
+        let unused = Sponsorships::<T>::get(account)
+            .is_some_and(|(holder, until)| holder == *sponsor && until == ends);
+        if unused {
+            Sponsorships::<T>::remove(account);
+            frame_system::Pallet::<T>::dec_sufficients(account);
+        }
+    }
+
+    /// Whether `who` holds a sponsorship that still counts: it may register
+    /// without a fee.
+    pub fn is_sponsored(who: &T::AccountId) -> bool {
+        Sponsorships::<T>::get(who)
+            .is_some_and(|(_, until)| frame_system::Pallet::<T>::block_number() < until)
     }
 
     /// Whether `authority` may attest `role`.

@@ -309,3 +309,133 @@ fn governance_revokes_and_strangers_cannot() {
         );
     });
 }
+
+#[test]
+fn a_hospital_sponsors_a_newcomer_who_then_registers_and_the_sponsorship_closes() {
+    with_board(|| {
+        const NEWCOMER: u64 = 20;
+        assert_ok!(Registry::attest(
+            RuntimeOrigin::signed(BOARD),
+            HOSPITAL,
+            Role::Organization,
+            None,
+            None
+        ));
+        assert!(!Registry::is_sponsored(&NEWCOMER));
+        assert_eq!(System::sufficients(&NEWCOMER), 0);
+        assert_ok!(Registry::sponsor(RuntimeOrigin::signed(HOSPITAL), NEWCOMER));
+        assert!(Registry::is_sponsored(&NEWCOMER));
+        // The account may sign without funds from now on.
+        assert_eq!(System::sufficients(&NEWCOMER), 1);
+        System::assert_last_event(
+            Event::Sponsored {
+                who: NEWCOMER,
+                sponsor: HOSPITAL,
+                until: 1 + SPONSORSHIP_PERIOD,
+            }
+            .into(),
+        );
+        // The newcomer signs its own registration.
+        assert_ok!(Registry::register(RuntimeOrigin::signed(NEWCOMER), KEY));
+        assert!(!Registry::is_sponsored(&NEWCOMER));
+        // It keeps standing without funds, as a participant; the
+        // sponsorship counts against the hospital until its period ends.
+        assert_eq!(System::sufficients(&NEWCOMER), 1);
+        assert_eq!(crate::SponsoredBy::<Test>::get(HOSPITAL).len(), 1);
+        System::set_block_number(1 + SPONSORSHIP_PERIOD);
+        assert_ok!(Registry::sponsor(RuntimeOrigin::signed(HOSPITAL), 21));
+        assert_eq!(System::sufficients(&NEWCOMER), 1);
+        assert_eq!(crate::SponsoredBy::<Test>::get(HOSPITAL).len(), 1);
+        // A participant needs no sponsor.
+        assert_noop!(
+            Registry::sponsor(RuntimeOrigin::signed(HOSPITAL), NEWCOMER),
+            Error::<Test>::AlreadyRegistered
+        );
+    });
+}
+
+#[test]
+fn only_organizations_and_authorities_sponsor() {
+    with_board(|| {
+        // A registered patient, a provider, a stranger: none sponsors.
+        assert_ok!(Registry::attest(
+            RuntimeOrigin::signed(BOARD),
+            DOCTOR,
+            Role::Provider,
+            Some(LICENCE),
+            None
+        ));
+        for who in [PATIENT, DOCTOR, 99] {
+            assert_noop!(
+                Registry::sponsor(RuntimeOrigin::signed(who), 20),
+                Error::<Test>::NotASponsor
+            );
+        }
+        // An authority does.
+        assert_ok!(Registry::sponsor(RuntimeOrigin::signed(BOARD), 20));
+        assert!(Registry::is_sponsored(&20));
+    });
+}
+
+#[test]
+fn a_sponsor_makes_a_bounded_number_of_sponsorships_per_period() {
+    with_board(|| {
+        assert_ok!(Registry::attest(
+            RuntimeOrigin::signed(BOARD),
+            HOSPITAL,
+            Role::Organization,
+            None,
+            None
+        ));
+        let newcomers: Vec<u64> = (100..100 + u64::from(MAX_SPONSORSHIPS)).collect();
+        for newcomer in &newcomers {
+            assert_ok!(Registry::sponsor(RuntimeOrigin::signed(HOSPITAL), *newcomer));
+        }
+        assert_noop!(
+            Registry::sponsor(RuntimeOrigin::signed(HOSPITAL), 200),
+            Error::<Test>::TooManySponsorships
+        );
+        // Renewing an open one takes no more room.
+        assert_ok!(Registry::sponsor(
+            RuntimeOrigin::signed(HOSPITAL),
+            newcomers[0]
+        ));
+        // A registration does not give the place back within the period.
+        assert_ok!(Registry::register(RuntimeOrigin::signed(newcomers[2]), KEY));
+        assert_noop!(
+            Registry::sponsor(RuntimeOrigin::signed(HOSPITAL), 200),
+            Error::<Test>::TooManySponsorships
+        );
+        // Once the period ends, the sponsorships no longer count; the unused
+        // ones close, and their accounts no longer stand without funds.
+        System::set_block_number(1 + SPONSORSHIP_PERIOD);
+        assert!(!Registry::is_sponsored(&newcomers[1]));
+        assert_ok!(Registry::sponsor(RuntimeOrigin::signed(HOSPITAL), 200));
+        assert!(Registry::is_sponsored(&200));
+        assert!(!crate::Sponsorships::<Test>::contains_key(newcomers[1]));
+        assert_eq!(System::sufficients(&newcomers[1]), 0);
+        assert_eq!(System::sufficients(&newcomers[2]), 1, "the participant keeps its standing");
+        // Every earlier one (the renewed one too, renewed in the same block)
+        // ended and closed: only the new one is open.
+        assert_eq!(crate::SponsoredBy::<Test>::get(HOSPITAL).len(), 1);
+    });
+}
+
+#[test]
+fn a_second_sponsor_takes_over_the_sponsorship() {
+    with_board(|| {
+        assert_ok!(Registry::attest(
+            RuntimeOrigin::signed(BOARD),
+            HOSPITAL,
+            Role::Organization,
+            None,
+            None
+        ));
+        assert_ok!(Registry::sponsor(RuntimeOrigin::signed(HOSPITAL), 20));
+        assert_ok!(Registry::sponsor(RuntimeOrigin::signed(BOARD), 20));
+        assert!(crate::SponsoredBy::<Test>::get(HOSPITAL).is_empty());
+        assert_eq!(System::sufficients(&20), 1, "one standing, whoever sponsors");
+        assert_eq!(crate::SponsoredBy::<Test>::get(BOARD).len(), 1);
+        assert_eq!(crate::Sponsorships::<Test>::get(20).map(|(sponsor, _)| sponsor), Some(BOARD));
+    });
+}

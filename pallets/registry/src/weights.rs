@@ -19,6 +19,8 @@ pub trait WeightInfo {
     fn attest() -> Weight;
     /// `revoke_attestation`.
     fn revoke_attestation() -> Weight;
+    /// `sponsor`, with the sponsor's open sponsorships full of ended ones.
+    fn sponsor() -> Weight;
 }
 
 impl WeightInfo for () {
@@ -35,6 +37,9 @@ impl WeightInfo for () {
         Weight::zero()
     }
     fn attest() -> Weight {
+        Weight::zero()
+    }
+    fn sponsor() -> Weight {
         Weight::zero()
     }
     fn revoke_attestation() -> Weight {
