@@ -13,7 +13,11 @@
 //! - a new emergency key leaves the old card opening nothing; with fewer
 //!   than three custodians the key cannot be rebuilt, but the patient's
 //!   new card still opens the summary (a malformed card is refused);
-//! - the grant ends by itself; a revoked responder gets nothing.
+//! - the grant ends by itself; a revoked responder gets nothing;
+//! - a new custodian set is dealt new shares (under a new key when a
+//!   custodian holding a share left: the old card opens nothing newer), and
+//!   a custodian handing out a wrong share is named and left out, never
+//!   combined into a wrong key.
 
 mod common;
 
@@ -635,4 +639,231 @@ async fn a_responder_gets_the_summary_in_an_emergency_and_everything_else_is_ref
     );
     assert_eq!(code, 5, "{message}");
     assert!(message.contains("none of the attested roles"), "{message}");
+}
+
+/// A custodian that lies, on loopback at `address`: it answers every
+/// release with a share sealed properly to `responder_key` for the asked
+/// break-glass, and with the real custodian's dealing and the patient's
+/// endorsement, but whose bytes are not the share the patient dealt.
+fn lying_custodian(
+    address: &str,
+    patient: [u8; 32],
+    responder: [u8; 32],
+    responder_key: medigate_crypto::keys::EncryptionPublicKey,
+    kept: Value,
+) {
+    let listener = TcpListener::bind(address).unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let kept = kept.clone();
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut reader = BufReader::new(stream);
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                if reader.read_exact(&mut body).is_err() {
+                    return;
+                }
+                let asked: Value = serde_json::from_slice(&body).unwrap_or_default();
+                let mut forged = [0x42u8; medigate_crypto::shares::SHARE_LEN];
+                forged[0] = 1;
+                let share = medigate_crypto::shares::KeyShare::from_bytes(&forged).unwrap();
+                let sealed = medigate_crypto::shares::seal_share(
+                    &share,
+                    &responder_key,
+                    &medigate_crypto::shares::ShareBinding {
+                        patient,
+                        holder: responder,
+                        context: asked["break_glass"].as_u64().unwrap_or_default(),
+                    },
+                )
+                .unwrap();
+                let answer = json!({
+                    "patient": hex::encode(patient),
+                    "generation": kept["generation"],
+                    "dealing": kept["dealing"],
+                    "threshold": kept["threshold"],
+                    "endorsement": kept["endorsement"],
+                    "sealed": hex::encode(sealed),
+                })
+                .to_string();
+                let _ = reader.get_mut().write_all(
+                    format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                        answer.len()
+                    )
+                    .as_bytes(),
+                );
+            });
+        }
+    });
+}
+
+/// The emergency status, once the patient's gateway has dealt the shares
+/// of the key of `generation` to `holders` custodians.
+async fn wait_for_dealing(network: &Network, generation: u64, holders: usize) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = network.json("patient", &["emergency", "status"]);
+        let holding = status["custodians"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|custodian| custodian["holds_share"] == true)
+            .count();
+        if status["summary"]["generation"] == generation && holding == holders {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the shares of generation {generation} are not dealt to {holders} custodians: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Stops the custodian `custodian` (as `network.json` names it) and waits
+/// until its address is free.
+async fn stop_custodian(custodian: &Value) -> String {
+    let data_dir = custodian["data_dir"].as_str().unwrap();
+    let stopped = std::process::Command::new("pkill")
+        .args(["-TERM", "-f", "--", &format!("--data-dir {data_dir} ")])
+        .status()
+        .unwrap();
+    assert!(stopped.success(), "stopping the custodian in {data_dir}");
+    let address = custodian["url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(&address).is_ok() {
+        assert!(Instant::now() < deadline, "the custodian at {address} does not stop");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    address
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_custodian_set_gets_new_shares_and_a_lying_custodian_is_left_out() {
+    let network = Network::start(1);
+    let patient = network.account("patient");
+    let patient_id: [u8; 32] = hex::decode(&patient).unwrap().try_into().unwrap();
+    let reason = "found unresponsive, no identification but a MediGate card";
+    wait_for_dealing(&network, 0, 5).await;
+    let old_card = network.json("patient", &["emergency", "card"])["card"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let custodians = network.description["custodians"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let break_glass = || {
+        network.run(
+            "responder",
+            &[
+                "--json",
+                "emergency",
+                "break-glass",
+                "--patient",
+                &patient,
+                "--reason",
+                reason,
+            ],
+        )
+    };
+
+    // Governance takes the first custodian out of the set: every other
+    // custodian moves up one place. The patient's gateway replaces the key
+    // (the one that left held a share of it) and deals the new one to the
+    // four: the old card opens nothing newer, the four release the new key.
+    let client = connect(network.description["node"].as_str().unwrap())
+        .await
+        .unwrap();
+    let remaining: Vec<AccountId32> = custodians[1..]
+        .iter()
+        .map(|custodian| AccountId32(account_of(custodian)))
+        .collect();
+    let set = medigate::tx().sudo().sudo(
+        medigate::runtime_types::medigate_runtime::RuntimeCall::Emergency(
+            medigate::runtime_types::pallet_emergency::pallet::Call::set_custodians {
+                custodians: medigate::runtime_types::bounded_collections::bounded_vec::BoundedVec(
+                    remaining,
+                ),
+                threshold: 3,
+            },
+        ),
+    );
+    submit_and_wait(&client, &set, &dev::alice()).await.unwrap();
+    let status = wait_for_dealing(&network, 1, 4).await;
+    assert_eq!(status["custodians"].as_array().unwrap().len(), 4, "{status}");
+    let (code, message) = network.failing(
+        "responder",
+        &[
+            "emergency",
+            "break-glass",
+            "--card",
+            &old_card,
+            "--reason",
+            reason,
+        ],
+    );
+    assert_eq!(code, 5, "{message}");
+    assert!(message.contains("does not open the summary"), "{message}");
+    let read = break_glass();
+    assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
+
+    // One of the four is replaced, at its address, by a custodian that
+    // hands out a wrong share with the real one's endorsement. With the
+    // three honest ones, the key is still rebuilt.
+    let liar = &custodians[1];
+    let kept: Value = serde_json::from_slice(
+        &std::fs::read(
+            std::path::Path::new(liar["data_dir"].as_str().unwrap())
+                .join("shares")
+                .join(format!("{patient}.json")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(kept["generation"], 1, "{kept}");
+    let address = stop_custodian(liar).await;
+    let responder = keystore::load(
+        &network.path("net").join("responder.keystore"),
+        network.description["passphrase"].as_str().unwrap(),
+    )
+    .unwrap();
+    lying_custodian(
+        &address,
+        patient_id,
+        responder.signing_keypair().public_key().0,
+        responder.encryption_secret().public_key(),
+        kept,
+    );
+    let read = break_glass();
+    assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
+
+    // With one honest custodian fewer, the liar's share would make the
+    // third: it is refused, named, and never combined into a wrong key.
+    stop_custodian(&custodians[2]).await;
+    let refused = break_glass();
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("only 2 of the 3 key shares needed came back endorsed")
+            && message.contains(&address)
+            && message.contains("not one the patient dealt"),
+        "{message}"
+    );
 }

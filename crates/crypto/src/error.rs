@@ -52,6 +52,13 @@ pub enum CryptoError {
     /// A request signature does not verify for the account that claims it.
     #[error("the signature does not match the account and the request")]
     BadSignature,
+    /// A key share is not one its patient dealt to the custodian that gave
+    /// it: the patient's endorsement does not match the share, the
+    /// custodian, the key generation or the dealing.
+    #[error(
+        "the key share is not one the patient dealt to this custodian for this key and custodian set"
+    )]
+    ForeignShare,
     /// Reading or writing a stream failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),

@@ -2,9 +2,21 @@
 //! `threshold` of `count` shares rebuild the key; fewer reveal nothing about
 //! it. Sharing is byte-wise over GF(2^8) (vsss-rs).
 //!
-//! Shamir sharing does not detect a wrong or missing share: combining bad
-//! shares yields a wrong key, not an error. Callers check the rebuilt key by
-//! using it (an envelope or a wrap under it fails to open).
+//! Shamir sharing alone does not detect a wrong share: combining a bad one
+//! yields a wrong key, not an error. So each share is dealt with the
+//! patient's endorsement ([`ShareStatement`]): a signature, by the patient's
+//! chain key, of the share's digest, the custodian it is dealt to, the key
+//! generation and the dealing. A responder checks every released share
+//! against it, skips the ones that fail and rebuilds the key from enough
+//! endorsed shares of one dealing ([`ShareCollector`]).
+//!
+//! A dealing is one split of a key among one custodian set
+//! ([`dealing_id`]): a new set (a custodian added, removed or moved) means a
+//! new dealing, from a new polynomial, so shares of different dealings never
+//! combine and a custodian that held two places in two sets holds two
+//! unrelated points. Within a dealing the split is deterministic
+//! ([`split_key_for_dealing`]), so a share handed over again (a custodian
+//! that was away) is the same share.
 //!
 //! A share travels only sealed to its holder's X25519 key ([`seal_share`],
 //! HPKE base mode as in [`crate::wrap`], its own `info`), bound to the
@@ -185,22 +197,35 @@ fn split_with(
         .collect())
 }
 
-/// Splits `key` like [`split_key`], but always into the same shares for the
-/// same key and threshold: the polynomial's coefficients come from a
-/// ChaCha20 generator seeded with a hash of the key and the threshold.
-/// Shares handed out at different times (a custodian added, one that was
-/// away) therefore always combine, whatever `count` was each time; a
-/// participant's share is the same each time it is made.
-pub fn split_key_stable(
+/// The id of the dealing of a patient's key of `generation` among
+/// `custodians` (in the chain's order) with `threshold`.
+pub fn dealing_id(generation: u32, threshold: u8, custodians: &[[u8; 32]]) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new_derive_key("medigate/v2/emergency-key-dealing");
+    hasher.update(&generation.to_le_bytes());
+    hasher.update(&[threshold]);
+    hasher.update(&(custodians.len() as u32).to_le_bytes());
+    for custodian in custodians {
+        hasher.update(custodian);
+    }
+    *hasher.finalize().as_bytes()
+}
+
+/// Splits `key` like [`split_key`] for dealing `dealing`: always into the
+/// same shares for the same key, threshold and dealing (the polynomial's
+/// coefficients come from a ChaCha20 generator seeded with a hash of all
+/// three), and into unrelated shares for another dealing.
+pub fn split_key_for_dealing(
     key: &[u8; 32],
     threshold: u8,
     count: u8,
+    dealing: &[u8; 32],
 ) -> Result<Vec<KeyShare>, CryptoError> {
     use rand_core_010::SeedableRng;
     let mut seed = Zeroizing::new([0u8; 32]);
-    let mut hasher = blake3::Hasher::new_derive_key("medigate/v1/emergency-key-split");
+    let mut hasher = blake3::Hasher::new_derive_key("medigate/v2/emergency-key-split");
     hasher.update(key);
     hasher.update(&[threshold]);
+    hasher.update(dealing);
     seed.copy_from_slice(hasher.finalize().as_bytes());
     split_with(
         key,
@@ -208,6 +233,171 @@ pub fn split_key_stable(
         count,
         chacha20::ChaCha20Rng::from_seed(*seed),
     )
+}
+
+/// What a patient's endorsement of a share says: this share (by its
+/// digest) is the one dealt to `custodian` in dealing `dealing` of the key
+/// of `generation`, `threshold` of whose shares rebuild it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShareStatement {
+    /// The patient who dealt it (and signs).
+    pub patient: [u8; 32],
+    /// The custodian it is dealt to.
+    pub custodian: [u8; 32],
+    /// The key generation.
+    pub generation: u32,
+    /// The dealing ([`dealing_id`]).
+    pub dealing: [u8; 32],
+    /// How many of the dealing's shares rebuild the key.
+    pub threshold: u8,
+    /// The share's digest.
+    pub digest: [u8; 32],
+}
+
+/// The label of an endorsement's message.
+const ENDORSEMENT_LABEL: &[u8] = b"medigate/v2/emergency-share-endorsement";
+
+impl ShareStatement {
+    /// The statement about `share`.
+    pub fn for_share(
+        patient: [u8; 32],
+        custodian: [u8; 32],
+        generation: u32,
+        dealing: [u8; 32],
+        threshold: u8,
+        share: &KeyShare,
+    ) -> Self {
+        Self {
+            patient,
+            custodian,
+            generation,
+            dealing,
+            threshold,
+            digest: *blake3::Hasher::new_derive_key("medigate/v2/emergency-share-digest")
+                .update(share.as_bytes())
+                .finalize()
+                .as_bytes(),
+        }
+    }
+
+    /// The signed bytes.
+    fn message(&self) -> Vec<u8> {
+        let mut message = Vec::with_capacity(ENDORSEMENT_LABEL.len() + 4 * 32 + 5);
+        message.extend_from_slice(ENDORSEMENT_LABEL);
+        message.extend_from_slice(&self.patient);
+        message.extend_from_slice(&self.custodian);
+        message.extend_from_slice(&self.generation.to_le_bytes());
+        message.extend_from_slice(&self.dealing);
+        message.push(self.threshold);
+        message.extend_from_slice(&self.digest);
+        message
+    }
+
+    /// The patient's endorsement, signed with their chain key.
+    pub fn endorse(&self, patient: &subxt_signer::sr25519::Keypair) -> [u8; 64] {
+        patient.sign(&self.message()).0
+    }
+
+    /// Checks that the patient signed this statement.
+    pub fn verify(&self, endorsement: &[u8; 64]) -> Result<(), CryptoError> {
+        use subxt_signer::sr25519;
+        if sr25519::verify(
+            &sr25519::Signature(*endorsement),
+            self.message(),
+            &sr25519::PublicKey(self.patient),
+        ) {
+            Ok(())
+        } else {
+            Err(CryptoError::ForeignShare)
+        }
+    }
+}
+
+/// Gathers released shares of a patient's key and rebuilds it from the
+/// first endorsed shares of one dealing that reach the dealing's threshold
+/// (as the patient endorsed it, not as the chain says now); shares that are
+/// not endorsed for the custodian that gave them are refused and left out.
+#[derive(Debug)]
+pub struct ShareCollector {
+    patient: [u8; 32],
+    /// Endorsed shares by (generation, dealing, threshold).
+    dealings: Vec<((u32, [u8; 32], u8), Vec<KeyShare>)>,
+}
+
+/// A share a custodian released, with what its endorsement covers.
+#[derive(Clone, Debug)]
+pub struct ReleasedShare {
+    /// The custodian that released it.
+    pub custodian: [u8; 32],
+    /// The key generation.
+    pub generation: u32,
+    /// The dealing.
+    pub dealing: [u8; 32],
+    /// The dealing's threshold.
+    pub threshold: u8,
+    /// The share.
+    pub share: KeyShare,
+}
+
+impl ShareCollector {
+    /// A collector of `patient`'s shares.
+    pub fn new(patient: [u8; 32]) -> Self {
+        Self {
+            patient,
+            dealings: Vec::new(),
+        }
+    }
+
+    /// Takes `released` with the patient's `endorsement`. Returns the key
+    /// once its dealing has as many endorsed shares as its threshold;
+    /// refuses ([`CryptoError::ForeignShare`]) a share its endorsement does
+    /// not cover, which is then left out.
+    pub fn offer(
+        &mut self,
+        released: ReleasedShare,
+        endorsement: &[u8; 64],
+    ) -> Result<Option<Zeroizing<[u8; 32]>>, CryptoError> {
+        ShareStatement::for_share(
+            self.patient,
+            released.custodian,
+            released.generation,
+            released.dealing,
+            released.threshold,
+            &released.share,
+        )
+        .verify(endorsement)?;
+        let key = (released.generation, released.dealing, released.threshold);
+        let index = match self.dealings.iter().position(|(seen, _)| *seen == key) {
+            Some(index) => index,
+            None => {
+                self.dealings.push((key, Vec::new()));
+                self.dealings.len() - 1
+            }
+        };
+        let shares = &mut self.dealings[index].1;
+        if shares
+            .iter()
+            .any(|kept| kept.participant() == released.share.participant())
+        {
+            return Err(CryptoError::MalformedShare(
+                "a second share of the same place in one dealing",
+            ));
+        }
+        shares.push(released.share);
+        if shares.len() >= usize::from(released.threshold.max(2)) {
+            return combine_key(shares).map(Some);
+        }
+        Ok(None)
+    }
+
+    /// The most endorsed shares gathered for one dealing.
+    pub fn best(&self) -> usize {
+        self.dealings
+            .iter()
+            .map(|(_, shares)| shares.len())
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 /// Rebuilds a key from at least its threshold of distinct shares.
@@ -322,17 +512,151 @@ mod tests {
         ));
     }
 
+    fn patient() -> subxt_signer::sr25519::Keypair {
+        subxt_signer::sr25519::dev::alice()
+    }
+
+    /// The shares of a dealing among `custodians`, with their endorsements.
+    fn dealt(
+        generation: u32,
+        threshold: u8,
+        custodians: &[[u8; 32]],
+    ) -> ([u8; 32], Vec<(KeyShare, [u8; 64])>) {
+        let dealing = dealing_id(generation, threshold, custodians);
+        let shares = split_key_for_dealing(&KEY, threshold, custodians.len() as u8, &dealing)
+            .unwrap();
+        let patient = patient();
+        let endorsed = shares
+            .into_iter()
+            .zip(custodians)
+            .map(|(share, custodian)| {
+                let statement = ShareStatement::for_share(
+                    patient.public_key().0,
+                    *custodian,
+                    generation,
+                    dealing,
+                    threshold,
+                    &share,
+                );
+                let endorsement = statement.endorse(&patient);
+                (share, endorsement)
+            })
+            .collect();
+        (dealing, endorsed)
+    }
+
     #[test]
-    fn stable_shares_are_the_same_each_time_and_combine_across_hand_outs() {
-        let five = split_key_stable(&KEY, 3, 5).unwrap();
-        let seven = split_key_stable(&KEY, 3, 7).unwrap();
-        assert_eq!(five[..], seven[..5]);
-        let mixed = [five[0].clone(), seven[5].clone(), seven[6].clone()];
-        assert_eq!(*combine_key(&mixed).unwrap(), KEY);
-        // Another key or threshold, other shares.
-        assert_ne!(split_key_stable(&[1; 32], 3, 5).unwrap()[0], five[0]);
-        assert_ne!(split_key_stable(&KEY, 2, 5).unwrap()[0], five[0]);
-        assert!(split_key_stable(&KEY, 1, 5).is_err());
+    fn a_dealing_is_the_same_each_time_and_another_set_is_another_dealing() {
+        let set = [[1u8; 32], [2; 32], [3; 32]];
+        let again = split_key_for_dealing(&KEY, 2, 3, &dealing_id(0, 2, &set)).unwrap();
+        assert_eq!(
+            split_key_for_dealing(&KEY, 2, 3, &dealing_id(0, 2, &set)).unwrap(),
+            again
+        );
+        let moved = [[2u8; 32], [1; 32], [3; 32]];
+        assert_ne!(dealing_id(0, 2, &set), dealing_id(0, 2, &moved));
+        assert_ne!(dealing_id(0, 2, &set), dealing_id(1, 2, &set));
+        assert_ne!(dealing_id(0, 2, &set), dealing_id(0, 3, &set));
+        assert_ne!(dealing_id(0, 2, &set), dealing_id(0, 2, &set[..2]));
+    }
+
+    #[test]
+    fn a_custodian_that_moved_in_the_set_holds_two_points_that_rebuild_nothing() {
+        // Custodian 1 is first in one set and second in the next: its two
+        // shares are of two polynomials and, with a third custodian's share
+        // of either, still fall short of a 3-of-3 key.
+        let (a, b, c) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+        let (_, first) = dealt(0, 3, &[a, b, c]);
+        let (_, second) = dealt(0, 3, &[b, a, c]);
+        let hoard = [first[0].0.clone(), second[1].0.clone(), second[2].0.clone()];
+        let rebuilt = combine_key(&hoard);
+        assert!(rebuilt.map(|key| *key != KEY).unwrap_or(true));
+        // Each dealing on its own rebuilds the key.
+        let shares: Vec<KeyShare> = second.iter().map(|(share, _)| share.clone()).collect();
+        assert_eq!(*combine_key(&shares).unwrap(), KEY);
+    }
+
+    /// `share` as `custodian` released it, dealt as `threshold` of
+    /// `generation`'s dealing `dealing`.
+    fn released(
+        custodian: [u8; 32],
+        generation: u32,
+        dealing: [u8; 32],
+        threshold: u8,
+        share: &KeyShare,
+    ) -> ReleasedShare {
+        ReleasedShare {
+            custodian,
+            generation,
+            dealing,
+            threshold,
+            share: share.clone(),
+        }
+    }
+
+    #[test]
+    fn the_collector_skips_a_bad_share_and_rebuilds_from_the_good_ones() {
+        let custodians = [[1u8; 32], [2; 32], [3; 32], [4; 32]];
+        let (dealing, shares) = dealt(5, 2, &custodians);
+        let mut collector = ShareCollector::new(patient().public_key().0);
+        // A custodian that hands out garbage with its endorsement.
+        let mut garbage = shares[0].0.as_bytes().to_vec();
+        garbage[7] ^= 1;
+        let garbage = KeyShare::from_bytes(&garbage).unwrap();
+        let refused = [
+            (released(custodians[0], 5, dealing, 2, &garbage), shares[0].1),
+            // Another custodian's share, passed off as one's own.
+            (released(custodians[2], 5, dealing, 2, &shares[1].0), shares[1].1),
+            // A share of another generation than it was dealt for.
+            (released(custodians[1], 4, dealing, 2, &shares[1].0), shares[1].1),
+            // A lower threshold than the patient dealt (two shares of a
+            // 3-of-n key would combine into a wrong key).
+            (released(custodians[1], 5, dealing, 1, &shares[1].0), shares[1].1),
+        ];
+        for (share, endorsement) in refused {
+            assert!(matches!(
+                collector.offer(share, &endorsement),
+                Err(CryptoError::ForeignShare)
+            ));
+        }
+        assert_eq!(collector.best(), 0);
+        assert!(
+            collector
+                .offer(released(custodians[1], 5, dealing, 2, &shares[1].0), &shares[1].1)
+                .unwrap()
+                .is_none()
+        );
+        let key = collector
+            .offer(released(custodians[3], 5, dealing, 2, &shares[3].0), &shares[3].1)
+            .unwrap()
+            .expect("two endorsed shares rebuild a 2-of-4 key");
+        assert_eq!(*key, KEY);
+    }
+
+    #[test]
+    fn shares_of_two_dealings_are_never_combined() {
+        let (a, b, c) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+        let (old, before) = dealt(0, 2, &[a, b, c]);
+        let (new, after) = dealt(0, 2, &[a, c]);
+        let mut collector = ShareCollector::new(patient().public_key().0);
+        // B was removed; its old share is endorsed, but for the old dealing.
+        assert!(
+            collector
+                .offer(released(b, 0, old, 2, &before[1].0), &before[1].1)
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            collector
+                .offer(released(a, 0, new, 2, &after[0].0), &after[0].1)
+                .unwrap()
+                .is_none()
+        );
+        let key = collector
+            .offer(released(c, 0, new, 2, &after[1].0), &after[1].1)
+            .unwrap()
+            .expect("the new dealing's two shares");
+        assert_eq!(*key, KEY);
     }
 
     #[test]

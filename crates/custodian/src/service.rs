@@ -4,8 +4,8 @@
 //! | --- | --- | --- |
 //! | `GET /health` | anyone | `ok` |
 //! | `GET /identity` | anyone | the custodian's account and X25519 key (hex) |
-//! | `PUT /shares/{patient}` | the patient, signed | keeps the patient's share, sealed to this custodian |
-//! | `POST /releases` | a responder, signed | releases the share of a break-glass's patient, sealed to the responder |
+//! | `PUT /shares/{patient}` | the patient, signed | keeps the patient's share, sealed to this custodian, once it opens here and the patient's endorsement of it verifies |
+//! | `POST /releases` | a responder, signed | releases the share of a break-glass's patient, sealed to the responder, with the patient's endorsement |
 //!
 //! Requests are signed as vault requests are (the `x-medigate-*` headers:
 //! account, timestamp, nonce, audience, sr25519 signature over the audience,
@@ -32,7 +32,7 @@ use medigate_chain_client::{
 };
 use medigate_crypto::{
     keys::{EncryptionPublicKey, EncryptionSecret},
-    shares::{ShareBinding, open_share, seal_share},
+    shares::{ShareBinding, ShareStatement, open_share, seal_share},
 };
 use medigate_vault::{
     auth::{AuthError, RequestSigner, unix_ms},
@@ -72,6 +72,12 @@ pub enum CustodianError {
         "the share does not open for this custodian, patient and generation; seal it to this custodian's key (GET /identity)"
     )]
     BadShare,
+    /// The share's endorsement is not the patient's signature of this
+    /// share, this custodian, the generation and the dealing.
+    #[error(
+        "the share's endorsement does not verify: the patient signs the share's digest, this custodian, the generation and the dealing"
+    )]
+    BadEndorsement,
     /// The share is of an older key generation than the one kept.
     #[error("this custodian keeps a share of generation {kept}; generation {offered} is older")]
     OlderGeneration {
@@ -133,6 +139,7 @@ impl CustodianError {
             CustodianError::NotThePatient => (StatusCode::FORBIDDEN, "not_the_patient"),
             CustodianError::UnknownPatient => (StatusCode::NOT_FOUND, "unknown_patient"),
             CustodianError::BadShare => (StatusCode::BAD_REQUEST, "bad_share"),
+            CustodianError::BadEndorsement => (StatusCode::BAD_REQUEST, "bad_endorsement"),
             CustodianError::OlderGeneration { .. } => (StatusCode::CONFLICT, "older_generation"),
             CustodianError::WrongCustodian => (StatusCode::MISDIRECTED_REQUEST, "wrong_custodian"),
             CustodianError::NoBreakGlass(_) => (StatusCode::NOT_FOUND, "no_break_glass"),
@@ -186,6 +193,13 @@ pub struct Identity {
 pub struct ShareHandover {
     /// The generation of the patient's emergency key.
     pub generation: u32,
+    /// The dealing the share is of (hex; `medigate_crypto::shares::dealing_id`).
+    pub dealing: String,
+    /// How many of the dealing's shares rebuild the key.
+    pub threshold: u8,
+    /// The patient's endorsement of the share (hex; a signature of a
+    /// `medigate_crypto::shares::ShareStatement`).
+    pub endorsement: String,
     /// The share sealed to this custodian, bound to the patient, this
     /// custodian and the generation (hex).
     pub sealed: String,
@@ -207,6 +221,13 @@ pub struct ReleasedShare {
     pub patient: String,
     /// The generation of the key it is a share of.
     pub generation: u32,
+    /// The dealing it is of (hex).
+    pub dealing: String,
+    /// How many of the dealing's shares rebuild the key.
+    pub threshold: u8,
+    /// The patient's endorsement of it (hex): the responder checks the
+    /// share against it and leaves it out if it does not verify.
+    pub endorsement: String,
     /// The share, sealed to the responder and bound to the patient, the
     /// responder and the break-glass id (hex).
     pub sealed: String,
@@ -315,8 +336,28 @@ async fn hand_over(
         holder: state.account,
         context: u64::from(handover.generation),
     };
-    // Kept sealed, but only once it is known to open here.
-    open_share(&sealed, &state.secret, &binding).map_err(|_| CustodianError::BadShare)?;
+    let dealing: [u8; 32] = hex::decode(&handover.dealing)
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| CustodianError::BadBody("dealing is not 64 hex digits".into()))?;
+    let endorsement: [u8; 64] = hex::decode(&handover.endorsement)
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| CustodianError::BadBody("endorsement is not 128 hex digits".into()))?;
+    // Kept sealed, but only once it is known to open here and to be the
+    // share the patient endorsed for this custodian.
+    let share =
+        open_share(&sealed, &state.secret, &binding).map_err(|_| CustodianError::BadShare)?;
+    ShareStatement::for_share(
+        patient,
+        state.account,
+        handover.generation,
+        dealing,
+        handover.threshold,
+        &share,
+    )
+    .verify(&endorsement)
+    .map_err(|_| CustodianError::BadEndorsement)?;
     if !is_registered(&state.reads, &AccountId32(patient))
         .await
         .map_err(chain)?
@@ -335,6 +376,9 @@ async fn hand_over(
         &patient,
         &StoredShare {
             generation: handover.generation,
+            dealing: hex::encode(dealing),
+            threshold: handover.threshold,
+            endorsement: hex::encode(endorsement),
             sealed: hex::encode(&sealed),
         },
     )?;
@@ -441,6 +485,9 @@ async fn release(
     Ok(Json(ReleasedShare {
         patient: hex::encode(seen.patient),
         generation: kept.generation,
+        dealing: kept.dealing,
+        threshold: kept.threshold,
+        endorsement: kept.endorsement,
         sealed: hex::encode(sealed),
     }))
 }

@@ -1,6 +1,7 @@
 //! The sealed shares a custodian keeps: one file per patient,
-//! `shares/<patient account hex>.json`, holding the key generation and the
-//! share as the patient sealed it. A file is written to a temporary name,
+//! `shares/<patient account hex>.json`, holding the key generation, the
+//! dealing, the patient's endorsement and the share as the patient sealed
+//! it (a new dealing of the same generation replaces the share). A file is written to a temporary name,
 //! synced, renamed into place and the directory synced, so a crash leaves
 //! the old share or the new one, never half of one.
 
@@ -17,6 +18,16 @@ use serde::{Deserialize, Serialize};
 pub struct StoredShare {
     /// The generation of the patient's emergency key it is a share of.
     pub generation: u32,
+    /// The dealing it is of (hex; empty in a share kept before dealings
+    /// were endorsed, which a responder then leaves out).
+    #[serde(default)]
+    pub dealing: String,
+    /// How many of the dealing's shares rebuild the key.
+    #[serde(default)]
+    pub threshold: u8,
+    /// The patient's endorsement of it (hex), handed on with the share.
+    #[serde(default)]
+    pub endorsement: String,
     /// The share, sealed to this custodian (hex).
     pub sealed: String,
 }
@@ -96,6 +107,9 @@ mod tests {
         assert_eq!(store.get(&patient).unwrap(), None);
         let first = StoredShare {
             generation: 0,
+            dealing: hex::encode([2u8; 32]),
+            threshold: 3,
+            endorsement: hex::encode([3u8; 64]),
             sealed: hex::encode([1u8; SEALED_SHARE_LEN]),
         };
         store.put(&patient, &first).unwrap();
@@ -118,6 +132,9 @@ mod tests {
         assert!(matches!(store.get(&[1; 32]), Err(ShareStoreError::Corrupt)));
         let short = StoredShare {
             generation: 0,
+            dealing: String::new(),
+            threshold: 0,
+            endorsement: String::new(),
             sealed: "abcd".into(),
         };
         assert!(matches!(

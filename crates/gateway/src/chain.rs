@@ -186,6 +186,8 @@ struct BlockFindings {
     reviews: Vec<(i64, &'static str, String)>,
     /// Break-glasses indexed whose full-record access was vetoed.
     vetoes: Vec<i64>,
+    /// Whether governance named a new custodian set.
+    custodians_changed: bool,
 }
 
 impl BlockFindings {
@@ -296,6 +298,9 @@ async fn events_of_block(
                 });
             }
             continue;
+        } else if let Some(Ok(_)) = event.decode_fields_as::<emergency::CustodiansSet>() {
+            findings.custodians_changed = true;
+            continue;
         } else if let Some(Ok(vetoed)) = event.decode_fields_as::<emergency::Vetoed>() {
             if findings.knows_break_glass(index, vetoed.id).await? {
                 findings.vetoes.push(vetoed.id as i64);
@@ -359,6 +364,9 @@ pub enum FollowerNews {
     /// A break-glass on the records of the user or of a patient the user is
     /// a guardian of (to notify them).
     GlassBroken(EmergencyEntry),
+    /// Governance named a new custodian set (so that the emergency key's
+    /// shares are dealt anew).
+    CustodiansChanged,
 }
 
 /// Where the follower tells of what it indexed.
@@ -401,6 +409,9 @@ pub async fn catch_up(
         }
         for id in found.vetoes {
             index.set_full_access(id, "vetoed").await?;
+        }
+        if found.custodians_changed {
+            let _ = granted.send(FollowerNews::CustodiansChanged);
         }
         index
             .set_setting(NEXT_BLOCK, &(number + 1).to_string())

@@ -11,6 +11,21 @@ use reqwest::Method;
 
 use crate::error::GatewayError;
 
+/// A share as dealt to one custodian.
+#[derive(Clone, Copy, Debug)]
+pub struct DealtShare<'a> {
+    /// The key generation.
+    pub generation: u32,
+    /// The dealing.
+    pub dealing: &'a [u8; 32],
+    /// How many of the dealing's shares rebuild the key.
+    pub threshold: u8,
+    /// The patient's endorsement of the share.
+    pub endorsement: &'a [u8; 64],
+    /// The share, sealed to the custodian.
+    pub sealed: &'a [u8],
+}
+
 /// A custodian's refusal: its stable code and message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refusal {
@@ -122,12 +137,14 @@ impl CustodianClient {
         custodian: &[u8; 32],
         signer: &SigningKeypair,
         patient: &[u8; 32],
-        generation: u32,
-        sealed: &[u8],
+        dealt: &DealtShare<'_>,
     ) -> Result<Result<(), Refusal>, GatewayError> {
         let body = serde_json::to_vec(&ShareHandover {
-            generation,
-            sealed: hex::encode(sealed),
+            generation: dealt.generation,
+            dealing: hex::encode(dealt.dealing),
+            threshold: dealt.threshold,
+            endorsement: hex::encode(dealt.endorsement),
+            sealed: hex::encode(dealt.sealed),
         })
         .expect("a hand-over serializes");
         let path = format!("/shares/{}", hex::encode(patient));

@@ -39,7 +39,10 @@ use medigate_crypto::{
     card::EmergencyCard,
     keys::{EncryptionPublicKey, Identity},
     record::{Anchored, RecordBinding, RecordKey, decrypt, encrypt},
-    shares::{ShareBinding, combine_key, open_share, seal_share, split_key_stable},
+    shares::{
+        ShareBinding, ShareCollector, ShareStatement, dealing_id, open_share, seal_share,
+        split_key_for_dealing,
+    },
 };
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
@@ -49,6 +52,7 @@ use crate::{
     Gateway, chain,
     error::GatewayError,
     index::EmergencyEntry,
+    custodian_client::DealtShare,
     vault_client::{ReadOutcome, VaultClient},
 };
 
@@ -99,6 +103,16 @@ pub struct EmergencySettings {
     /// category of the patient's records this long after it, unless the
     /// patient or a guardian vetoes it first (shorter than the window).
     pub full_access_after_seconds: Option<u64>,
+}
+
+/// The custodians that took a share of one key generation's key (kept in
+/// the index).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+struct HeldShares {
+    /// The generation.
+    generation: u32,
+    /// Who took a share of it (hex accounts).
+    holders: Vec<String>,
 }
 
 /// A custodian as the patient's gateway sees it.
@@ -331,12 +345,7 @@ impl Gateway {
         let me = medigate_chain_client::account_id(&identity.signing_keypair());
         let policy = emergency_policy(&self.reads, &me).await?;
         let (custodians, threshold) = custodian_set(&self.reads).await?;
-        let holders: Vec<String> = self
-            .index
-            .setting(HOLDERS)
-            .await?
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or_default();
+        let holders = self.holders().await?;
         let endpoints = self.custodian_endpoints().await;
         let summary = match self.index.setting(SUMMARY).await? {
             Some(content_id) => Some(SummaryState {
@@ -457,13 +466,59 @@ impl Gateway {
     /// Brings the emergency summary up to date with the user's records
     /// (always when `force`) and makes sure every reachable custodian holds
     /// its share. Returns whether the summary was made again.
+    ///
+    /// Shares are dealt anew whenever the chain's custodian set changed. When
+    /// a custodian that held a share of the current key has left the set,
+    /// the key itself is replaced by a new generation first, so that the
+    /// shares it and the others kept open nothing newer (a printed card
+    /// of the old generation then needs printing again).
     pub async fn prepare_emergency(&self, force: bool) -> Result<bool, GatewayError> {
         let identity = self.keyring.identity()?;
         let _one_at_a_time = self.emergency_lock.lock().await;
-        let generation = Self::emergency_generation_of(self.index.setting(GENERATION).await?);
+        // What clinicians wrote for the user belongs in the summary too
+        // (attributed to them), once proven against its anchor; a vault that
+        // cannot list them now does not hold the summary back.
+        if let Err(error) = self.collect_authored(&identity).await {
+            tracing::warn!(%error, "records written for the user could not be collected");
+        }
+        let mut generation = Self::emergency_generation_of(self.index.setting(GENERATION).await?);
+        let mut force = force;
+        if self.index.setting(SUMMARY).await?.is_some() && self.a_holder_left().await? {
+            generation += 1;
+            force = true;
+            tracing::info!(
+                generation,
+                "a custodian holding a share left the set: the emergency key is replaced"
+            );
+        }
         let remade = self.refresh_summary(&identity, generation, force).await?;
         self.hand_over_shares(&identity, generation).await?;
         Ok(remade)
+    }
+
+    /// The custodians that took a share of the key of the current
+    /// generation, in any of its dealings (hex accounts).
+    async fn holders(&self) -> Result<Vec<String>, GatewayError> {
+        let generation = Self::emergency_generation_of(self.index.setting(GENERATION).await?);
+        let holders = self.index.setting(HOLDERS).await?.unwrap_or_default();
+        let held: HeldShares = serde_json::from_str(&holders).unwrap_or_default();
+        Ok(if held.generation == generation {
+            held.holders
+        } else {
+            Vec::new()
+        })
+    }
+
+    /// Whether a custodian that took a share of the current key is no
+    /// longer among the chain's custodians.
+    async fn a_holder_left(&self) -> Result<bool, GatewayError> {
+        let holders = self.holders().await?;
+        let (custodians, _) = custodian_set(&self.reads).await?;
+        Ok(holders.iter().any(|holder| {
+            !custodians
+                .iter()
+                .any(|custodian| hex::encode(custodian.0) == *holder)
+        }))
     }
 
     /// Replaces the emergency key with a new generation (a lost card, a
@@ -508,7 +563,8 @@ impl Gateway {
         {
             return Ok(false);
         }
-        let document = crate::fhir_api::summary(identity, "", &records).map_err(|error| match error {
+        let authored = self.authors_of(&records).await?;
+        let document = crate::fhir_api::summary(identity, "", &records, &authored).map_err(|error| match error {
             GatewayError::NotFound(_) => GatewayError::Emergency(
                 "import your Patient record first: the emergency summary is made from your records, starting with it".into(),
             ),
@@ -584,8 +640,15 @@ impl Gateway {
         let signer = identity.signing_keypair();
         let me = signer.public_key().0;
         let key = identity.emergency_key(generation);
-        let shares = split_key_stable(key.as_bytes(), threshold, custodians.len() as u8)
-            .map_err(|error| GatewayError::Emergency(error.to_string()))?;
+        let accounts: Vec<[u8; 32]> = custodians.iter().map(|custodian| custodian.0).collect();
+        let dealing = dealing_id(generation, threshold, &accounts);
+        let shares = split_key_for_dealing(
+            key.as_bytes(),
+            threshold,
+            custodians.len() as u8,
+            &dealing,
+        )
+        .map_err(|error| GatewayError::Emergency(error.to_string()))?;
         let endpoints = self.custodian_endpoints().await;
         let mut holders = Vec::new();
         let mut failures = Vec::new();
@@ -609,9 +672,19 @@ impl Gateway {
                 },
             )
             .map_err(|error| GatewayError::Emergency(error.to_string()))?;
+            let endorsement =
+                ShareStatement::for_share(me, custodian.0, generation, dealing, threshold, share)
+                    .endorse(&signer);
+            let dealt = DealtShare {
+                generation,
+                dealing: &dealing,
+                threshold,
+                endorsement: &endorsement,
+                sealed: &sealed,
+            };
             match self
                 .custodian_client
-                .hand_over(url, &custodian.0, &signer, &me, generation, &sealed)
+                .hand_over(url, &custodian.0, &signer, &me, &dealt)
                 .await
             {
                 Ok(Ok(())) => holders.push(account),
@@ -619,10 +692,23 @@ impl Gateway {
                 Err(error) => failures.push(error.to_string()),
             }
         }
+        // Everyone that ever took a share of this generation's key holds
+        // one, whatever dealing it was of: each of them leaving replaces the
+        // key.
+        let mut held = self.holders().await?;
+        for holder in &holders {
+            if !held.contains(holder) {
+                held.push(holder.clone());
+            }
+        }
         self.index
             .set_setting(
                 HOLDERS,
-                &serde_json::to_string(&holders).expect("accounts serialize"),
+                &serde_json::to_string(&HeldShares {
+                    generation,
+                    holders: held,
+                })
+                .expect("accounts serialize"),
             )
             .await?;
         if holders.len() < usize::from(threshold) {
@@ -817,7 +903,7 @@ impl Gateway {
         let attested = holds_role(
             &self.reads,
             &AccountId32(account),
-            medigate::runtime_types::medigate_access_policy::terms::Role::Organization,
+            medigate::runtime_types::medigate_access_policy::terms::Role::Vault,
         )
         .await?;
         if attested {
@@ -958,6 +1044,7 @@ impl Gateway {
                 async move {
                     (
                         url.clone(),
+                        *account,
                         self.custodian_client
                             .release(url, signer, account, id)
                             .await,
@@ -970,37 +1057,74 @@ impl Gateway {
             holder: me,
             context: id,
         };
-        let mut shares = Vec::new();
+        // Each share is checked against the patient's endorsement; one that
+        // fails (a faulty or lying custodian) is left out and the others
+        // still rebuild the key.
+        let mut collector = ShareCollector::new(patient);
+        let mut key = None;
         let mut refusals = Vec::new();
-        while let Some((url, answer)) = asked.next().await {
+        while let Some((url, custodian, answer)) = asked.next().await {
             match answer {
-                Ok(Ok(released)) => {
-                    let opened = hex::decode(&released.sealed)
-                        .ok()
-                        .and_then(|sealed| open_share(&sealed, &secret, &binding).ok());
-                    match opened {
-                        Some(share) => shares.push(share),
-                        None => refusals.push(format!("{url}: a share that does not open")),
-                    }
-                }
+                Ok(Ok(released)) => match Self::offer_share(
+                    &mut collector,
+                    &released,
+                    custodian,
+                    &secret,
+                    &binding,
+                ) {
+                    Ok(rebuilt) => key = rebuilt,
+                    Err(reason) => refusals.push(format!("{url}: {reason}")),
+                },
                 Ok(Err(refusal)) => refusals.push(format!("{url}: {}", refusal.message)),
                 Err(error) => refusals.push(error.to_string()),
             }
-            if threshold > 0 && shares.len() >= usize::from(threshold) {
+            if key.is_some() {
                 break;
             }
         }
-        if threshold == 0 || shares.len() < usize::from(threshold) {
-            return Err(GatewayError::Emergency(format!(
-                "only {} of the {} key shares needed came back, so the emergency key cannot be rebuilt ({}); use the patient's emergency card if there is one",
-                shares.len(),
-                threshold,
+        let used = collector.best();
+        match key {
+            Some(key) if threshold > 0 => Ok((RecordKey::from_bytes(*key), used, refusals)),
+            _ => Err(GatewayError::Emergency(format!(
+                "only {used} of the {threshold} key shares needed came back endorsed by the patient, so the emergency key cannot be rebuilt ({}); use the patient's emergency card if there is one",
                 refusals.join("; ")
-            )));
+            ))),
         }
-        let key =
-            combine_key(&shares).map_err(|error| GatewayError::Emergency(error.to_string()))?;
-        Ok((RecordKey::from_bytes(*key), shares.len(), refusals))
+    }
+
+    /// Opens a custodian's released share and offers it to `collector`;
+    /// the key once enough endorsed shares of one dealing are in, or why
+    /// this share was left out.
+    fn offer_share(
+        collector: &mut ShareCollector,
+        released: &medigate_custodian::service::ReleasedShare,
+        custodian: [u8; 32],
+        secret: &medigate_crypto::keys::EncryptionSecret,
+        binding: &ShareBinding,
+    ) -> Result<Option<zeroize::Zeroizing<[u8; 32]>>, String> {
+        let sealed = hex::decode(&released.sealed).map_err(|_| "a share that is not hex")?;
+        let share =
+            open_share(&sealed, secret, binding).map_err(|_| "a share that does not open")?;
+        let dealing: [u8; 32] = hex::decode(&released.dealing)
+            .ok()
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or("a share without its dealing")?;
+        let endorsement: [u8; 64] = hex::decode(&released.endorsement)
+            .ok()
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or("a share without the patient's endorsement")?;
+        collector
+            .offer(
+                medigate_crypto::shares::ReleasedShare {
+                    custodian,
+                    generation: released.generation,
+                    dealing,
+                    threshold: released.threshold,
+                    share,
+                },
+                &endorsement,
+            )
+            .map_err(|error| error.to_string())
     }
 
     /// Reads `patient`'s emergency summary from `vault` for `purpose` and

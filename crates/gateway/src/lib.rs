@@ -28,6 +28,7 @@ pub mod consent;
 mod cores;
 pub mod custodian_client;
 pub mod emergency;
+pub mod enrolment;
 pub mod error;
 pub mod fhir_api;
 pub mod full_access;
@@ -179,6 +180,9 @@ impl Gateway {
                                     );
                                 }
                                 gateway.notify_break_glass(entry);
+                            }
+                            chain::FollowerNews::CustodiansChanged => {
+                                gateway.emergency_refresh.notify_one();
                             }
                         }
                     }
