@@ -64,7 +64,8 @@ impl CliError {
             "keystore_locked" | "wrong_passphrase" | "keystore" | "keys" => 3,
             "invalid_fhir" | "not_importable" | "no_patient" | "other_patient" | "too_large"
             | "bad_card" => 4,
-            "denied" | "not_registered" | "unauthorized" | "emergency" => 5,
+            "denied" | "not_registered" | "unauthorized" | "emergency" | "needs_sponsor"
+            | "not_a_sponsor" => 5,
             "not_found" => 6,
             "unreachable" | "chain" | "vault" | "database" | "busy" | "custodian" | "unproven" => 7,
             _ => 1,

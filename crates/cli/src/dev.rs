@@ -68,6 +68,10 @@ pub struct DevOptions {
     webhook: Option<String>,
 }
 
+/// A demo participant who is not registered: a new patient, for the
+/// hospital to enrol (they have a gateway, but no funds for the fee).
+const NEWCOMER: &str = "newcomer";
+
 /// The demo participants, each with a gateway: name and the role attested
 /// (none for the patient).
 const PARTICIPANTS: [(&str, Option<Role>); 7] = [
@@ -101,7 +105,7 @@ fn dev_error(what: &str) -> impl Fn(String) -> CliError + '_ {
 }
 
 /// Funds, registers and attests the participants and the services (the
-/// vault, an organization; the custodians).
+/// vault, attested as one; the custodians).
 async fn enrol(
     client: &Client,
     identities: &[(&str, Option<Role>, Identity)],
@@ -229,7 +233,7 @@ pub async fn start(options: &DevOptions) -> Result<DevNetwork, CliError> {
     let (mut node, client) = DevNode::start_connected(node_binary)
         .await
         .map_err(|error| dev_error("starting the dev node")(error.to_string()))?;
-    let identities: Vec<(&str, Option<Role>, Identity)> = PARTICIPANTS
+    let mut identities: Vec<(&str, Option<Role>, Identity)> = PARTICIPANTS
         .iter()
         .map(|(name, role)| (*name, role.clone(), Identity::generate()))
         .collect();
@@ -238,7 +242,7 @@ pub async fn start(options: &DevOptions) -> Result<DevNetwork, CliError> {
         .map(|_| Identity::generate())
         .collect();
     eprintln!("dev: enrolling the demo participants…");
-    let services: Vec<(&Identity, Role)> = std::iter::once((&vault_identity, Role::Organization))
+    let services: Vec<(&Identity, Role)> = std::iter::once((&vault_identity, Role::Vault))
         .chain(
             custodian_identities
                 .iter()
@@ -246,6 +250,9 @@ pub async fn start(options: &DevOptions) -> Result<DevNetwork, CliError> {
         )
         .collect();
     enrol(&client, &identities, &services).await?;
+    // Someone new to MediGate, with a gateway but no funds and not on the
+    // chain yet: the hospital enrols them, then they register.
+    identities.push((NEWCOMER, None, Identity::generate()));
     // Governance (sudo on a dev chain) names the custodians.
     let name_custodians =
         medigate::tx()

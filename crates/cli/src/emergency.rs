@@ -194,7 +194,12 @@ fn describe_read(answer: &Value) -> String {
         timings["key_ms"],
         timings["summary_ms"]
     ));
-    for entry in answer["summary"]["entry"].as_array().into_iter().flatten() {
+    let entries: Vec<&serde_json::Value> = answer["summary"]["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    for entry in &entries {
         let resource = &entry["resource"];
         if resource["resourceType"] == "Composition" {
             for section in resource["section"].as_array().into_iter().flatten() {
@@ -204,6 +209,28 @@ fn describe_read(answer: &Value) -> String {
                     section["entry"].as_array().map_or(0, Vec::len)
                 ));
             }
+        }
+    }
+    // Entries a clinician wrote, with who wrote them.
+    for provenance in entries
+        .iter()
+        .map(|entry| &entry["resource"])
+        .filter(|resource| resource["resourceType"] == "Provenance")
+    {
+        let target = &provenance["target"][0]["reference"];
+        let written = entries
+            .iter()
+            .find(|entry| entry["fullUrl"] == *target)
+            .map(|entry| &entry["resource"]);
+        if let Some(written) = written {
+            lines.push(format!(
+                "  {}/{} was recorded by clinician {}",
+                written["resourceType"].as_str().unwrap_or_default(),
+                written["id"].as_str().unwrap_or_default(),
+                provenance["agent"][0]["who"]["identifier"]["value"]
+                    .as_str()
+                    .unwrap_or_default()
+            ));
         }
     }
     lines.join("\n")

@@ -58,8 +58,16 @@ enum Command {
     Lock,
     /// Show the gateway's account and whether it is registered.
     Whoami,
-    /// Register the gateway's account and encryption key on the chain.
+    /// Register the gateway's account and encryption key on the chain (a
+    /// newcomer without funds asks a hospital to `enrol` it first).
     Register,
+    /// Enrol a new patient, as a hospital (an attested organization) or an
+    /// authority: their account may then register without a fee for a day.
+    Enrol {
+        /// The newcomer's account id (64 hex digits, as `medigate whoami`
+        /// shows it on their side).
+        account: String,
+    },
     /// Import FHIR R4 Bundles (a file, or every .json file in a directory):
     /// encrypted, anchored on chain, stored in the vault.
     Import {
@@ -259,12 +267,30 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             client::print(json, &answer, |answer| {
                 if answer["already_registered"] == true {
                     "already registered".into()
+                } else if let Some(sponsor) = answer["sponsor"].as_str() {
+                    format!(
+                        "registered {}, sponsored by {sponsor}",
+                        answer["account"].as_str().unwrap_or_default()
+                    )
                 } else {
                     format!(
                         "registered {}",
                         answer["account"].as_str().unwrap_or_default()
                     )
                 }
+            });
+            Ok(())
+        }
+        Command::Enrol { account } => {
+            let answer = gateway()?
+                .post("/api/enrol", &serde_json::json!({ "account": account }))
+                .await?;
+            client::print(json, &answer, |answer| {
+                format!(
+                    "enrolled {}: it may register without a fee until block {} (`medigate register` on its side)",
+                    answer["account"].as_str().unwrap_or_default(),
+                    answer["until_block"]
+                )
             });
             Ok(())
         }

@@ -194,3 +194,200 @@ fn a_vault_that_serves_altered_or_forged_records_is_refused_by_the_reader() {
     assert!(exported["total"].as_u64().unwrap() > 0);
     assert!(shown.contains(lab["id"].as_str().unwrap()));
 }
+
+/// Writes `resource` into `patient`'s record as `author` would without its
+/// gateway: encrypted to the patient, anchored in `category` (which the
+/// author's grant covers) and stored in the vault with the patient's wrap.
+async fn write_around_the_gateway(
+    network: &Network,
+    author: &Identity,
+    patient: [u8; 32],
+    resource: &Value,
+    category: medigate_chain_client::medigate::runtime_types::medigate_access_policy::terms::Category,
+) {
+    use medigate_chain_client::{
+        connect, encryption_key, medigate,
+        medigate::runtime_types::{
+            bounded_collections::bounded_vec::BoundedVec, pallet_records::AnchorRequest,
+        },
+        submit_and_wait,
+        subxt::utils::{AccountId32, H256},
+    };
+    let client = connect(network.description["node"].as_str().unwrap())
+        .await
+        .unwrap();
+    let patient_key = encryption_key(&client, &AccountId32(patient))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = resource.to_string();
+    let key = RecordKey::generate();
+    let mut envelope = Vec::new();
+    let encrypted = encrypt(
+        &key,
+        medigate_crypto::record::RecordBinding {
+            record_id: medigate_gateway::authoring::record_id(
+                &patient,
+                resource["resourceType"].as_str().unwrap(),
+                resource["id"].as_str().unwrap(),
+            ),
+            version: 0,
+            owner: patient,
+        },
+        text.as_bytes(),
+        &mut envelope,
+    )
+    .unwrap();
+    let signer = author.signing_keypair();
+    let patient_wrap = wrap(
+        &key,
+        &medigate_crypto::keys::EncryptionPublicKey(patient_key),
+        &WrapBinding {
+            content_id: encrypted.content_id,
+            grantee: patient,
+            grant: None,
+        },
+        &signer,
+    )
+    .unwrap();
+    let anchor = medigate::tx().records().anchor_batch(
+        AccountId32(patient),
+        BoundedVec(vec![AnchorRequest {
+            content_id: H256(encrypted.content_id),
+            category,
+            size: encrypted.envelope_len,
+            previous: None,
+        }]),
+    );
+    submit_and_wait(&client, &anchor, &signer).await.unwrap();
+    let vault =
+        medigate_gateway::vault_client::VaultClient::new(network.description["vault"].as_str().unwrap());
+    vault
+        .put_blob(&signer, &encrypted.content_id, envelope)
+        .await
+        .unwrap();
+    vault
+        .put_wrap(
+            &signer,
+            &encrypted.content_id,
+            &patient,
+            patient_wrap.to_vec(),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clinician_writing_around_their_gateway_cannot_pass_off_a_patient_record() {
+    use medigate_chain_client::medigate::runtime_types::medigate_access_policy::terms::Category;
+    let network = Network::start(1);
+    let patient = network.account("patient");
+    let patient_id: [u8; 32] = hex::decode(&patient).unwrap().try_into().unwrap();
+    let doctor = network.account("doctor");
+    let doctor_identity = keystore::load(
+        &network.path("net").join("doctor.keystore"),
+        DEV_PASSPHRASE,
+    )
+    .unwrap();
+
+    // The patient lets the doctor add allergies.
+    let requested = network.json(
+        "doctor",
+        &[
+            "access",
+            "request",
+            "--patient",
+            &patient,
+            "--categories",
+            "allergies",
+            "--write",
+            "--justification",
+            "allergy found in clinic",
+        ],
+    );
+    let request = requested["request"].as_u64().unwrap().to_string();
+    network.json(
+        "patient",
+        &["access", "approve", &request, "--categories", "allergies", "--days", "1"],
+    );
+
+    // With that grant, the doctor writes (without their gateway) a real
+    // allergy, and a Patient resource anchored as an allergy: someone else's
+    // name and emergency contact, to show a responder.
+    let own = network.json("patient", &["records", "list", "--type", "Patient"]);
+    let patient_resource = own["records"][0]["id"].as_str().unwrap().to_string();
+    let allergy = serde_json::json!({
+        "resourceType": "AllergyIntolerance",
+        "id": "latex-found-in-clinic",
+        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]},
+        "code": {"text": "Latex"},
+        "patient": {"reference": format!("Patient/{patient_resource}")},
+    });
+    let impostor = serde_json::json!({
+        "resourceType": "Patient",
+        "id": "impostor",
+        "name": [{"family": "Impostor", "given": ["Eve"]}],
+        "contact": [{"name": {"text": "Mallory"}, "telecom": [{"system": "phone", "value": "+1-555-0100"}]}],
+    });
+    write_around_the_gateway(&network, &doctor_identity, patient_id, &allergy, Category::Allergies)
+        .await;
+    write_around_the_gateway(&network, &doctor_identity, patient_id, &impostor, Category::Allergies)
+        .await;
+
+    // The patient's gateway takes the allergy and leaves the Patient out.
+    let listed = network.json("patient", &["records", "list"]);
+    let records = listed["records"].as_array().unwrap();
+    assert!(
+        records.iter().any(|record| record["id"] == "latex-found-in-clinic"),
+        "the allergy the doctor wrote joins the patient's records"
+    );
+    assert!(
+        records.iter().all(|record| record["id"] != "impostor"),
+        "a Patient written by someone else never does"
+    );
+
+    // The summary a responder reads: the patient's own demographics, and
+    // the doctor's allergy attributed to the doctor.
+    network.json("patient", &["emergency", "prepare"]);
+    let read = network.json(
+        "responder",
+        &[
+            "emergency",
+            "break-glass",
+            "--patient",
+            &patient,
+            "--reason",
+            "anaphylaxis in the street",
+        ],
+    );
+    let entries = read["summary"]["entry"].as_array().unwrap();
+    let resources: Vec<&Value> = entries.iter().map(|entry| &entry["resource"]).collect();
+    assert!(
+        resources
+            .iter()
+            .all(|resource| resource["id"] != "impostor" && !resource.to_string().contains("Mallory")),
+        "no impostor in the summary"
+    );
+    let allergy_url = entries
+        .iter()
+        .find(|entry| entry["resource"]["id"] == "latex-found-in-clinic")
+        .map(|entry| entry["fullUrl"].clone())
+        .expect("the doctor's allergy is in the summary");
+    let attribution = resources
+        .iter()
+        .find(|resource| {
+            resource["resourceType"] == "Provenance"
+                && resource["target"][0]["reference"] == allergy_url
+        })
+        .expect("the doctor's allergy is attributed");
+    assert_eq!(
+        attribution["agent"][0]["who"]["identifier"]["value"],
+        doctor.as_str()
+    );
+    // The patient's own entries are not attributed to anyone.
+    let provenances = resources
+        .iter()
+        .filter(|resource| resource["resourceType"] == "Provenance")
+        .count();
+    assert_eq!(provenances, 1);
+}

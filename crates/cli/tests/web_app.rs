@@ -891,6 +891,59 @@ async fn a_responder_reads_the_emergency_summary_and_the_patient_reviews_it() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_hospital_enrols_a_newcomer_who_registers_in_the_web_app() {
+    let network = Network::start(1);
+    let driver = Driver::start();
+    let gateway = |name: &str| {
+        network.participant(name)["gateway"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let newcomer = User {
+        browser: driver.browser(&network.path("chromium-newcomer")).await,
+        gateway: gateway("newcomer"),
+        name: "newcomer",
+    };
+    let hospital = User {
+        browser: driver.browser(&network.path("chromium-hospital")).await,
+        gateway: gateway("hospital"),
+        name: "hospital",
+    };
+    let account = network.account("newcomer");
+
+    // Not on the chain yet: the newcomer's app says what to ask for, and
+    // registering before anyone enrolled them says why it cannot.
+    newcomer.open("/app").await;
+    newcomer.type_into("#passphrase", PASSPHRASE).await;
+    newcomer.click("button[type=submit]").await;
+    assert_eq!(newcomer.heading().await, "Join MediGate");
+    assert_eq!(newcomer.text("#account-id").await, account);
+    newcomer.shoot("newcomer-join").await;
+    newcomer.submit("form[action='/app/register'] button").await;
+    let refused = newcomer.body().await;
+    assert!(refused.contains("no funds for the registration fee"), "{refused}");
+
+    // The hospital enrols the account on its Patients page.
+    hospital.sign_in().await;
+    hospital.open("/app/patients").await;
+    hospital.type_into("#newcomer", &account).await;
+    hospital
+        .submit("form[action='/app/patients/enrol'] button")
+        .await;
+    let enrolled = hospital.text("[role=status]").await;
+    assert!(enrolled.starts_with("Enrolled"), "{enrolled}");
+    hospital.shoot("hospital-enrolled").await;
+
+    // The newcomer registers, for nothing, and lands on their records.
+    newcomer.open("/app").await;
+    newcomer.submit("form[action='/app/register'] button").await;
+    assert_eq!(newcomer.heading().await, "Your records");
+    let registered = newcomer.text("[role=status]").await;
+    assert!(registered.contains("is registered"), "{registered}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn forms_without_the_session_token_are_refused() {
     let network = Network::start(1);
     let gateway = network.participant("patient")["gateway"]

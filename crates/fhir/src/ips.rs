@@ -115,6 +115,27 @@ pub fn patient_summary(
     now: &str,
     author: &str,
 ) -> Result<Value, IpsError> {
+    patient_summary_attributed(patient, resources, now, author, &Authored::new())
+}
+
+/// Who wrote which of a patient's resources, when not the patient: the
+/// author's account (hex) by resource type and id.
+pub type Authored = std::collections::BTreeMap<(String, String), String>;
+
+/// The code system of MediGate accounts, as a Provenance names an author.
+pub const ACCOUNT_SYSTEM: &str = "urn:medigate:account";
+
+/// [`patient_summary`], with every entry someone other than the patient
+/// wrote (in `authored`) attributed to its author: a `Provenance` entry
+/// targets it and names the author's account ([`ACCOUNT_SYSTEM`]) as its
+/// author, so that a reader tells a clinician's entry from the patient's.
+pub fn patient_summary_attributed(
+    patient: &Value,
+    resources: &[Value],
+    now: &str,
+    author: &str,
+    authored: &Authored,
+) -> Result<Value, IpsError> {
     let patient_type = resource_type(patient).unwrap_or_default();
     if patient_type != "Patient" {
         return Err(IpsError::NotAPatient(patient_type.into()));
@@ -262,6 +283,7 @@ pub fn patient_summary(
         }
     }
     let mut composition_sections = Vec::new();
+    let mut attributions: Vec<(String, String)> = Vec::new();
     for section in sections {
         let mut references = Vec::new();
         let mut lines = Vec::new();
@@ -272,6 +294,13 @@ pub fn patient_summary(
             }
             lines.push((section.line)(resource));
             references.push(json!({"reference": url}));
+            let key = (
+                resource_type(resource).unwrap_or_default().to_string(),
+                resource["id"].as_str().unwrap_or_default().to_string(),
+            );
+            if let Some(account) = authored.get(&key) {
+                attributions.push((url.clone(), account.clone()));
+            }
             entries.push(json!({"fullUrl": url, "resource": resource}));
         }
         if references.is_empty() && !section.required {
@@ -297,6 +326,10 @@ pub fn patient_summary(
             value.insert("entry".into(), references.into());
         }
         composition_sections.push(Value::Object(value));
+    }
+
+    for (target, account) in attributions {
+        entries.push(provenance(&target, &account, now));
     }
 
     let mut composition = json!({
@@ -906,6 +939,32 @@ fn value(element: &Value) -> Option<String> {
         .map(Into::into)
 }
 
+/// The entry of a `Provenance` naming `account` as the author of the entry
+/// at `target`, recorded at `now`.
+fn provenance(target: &str, account: &str, now: &str) -> Value {
+    let id = derived_uuid(&format!("Provenance\n{target}\n{account}"));
+    json!({
+        "fullUrl": format!("urn:uuid:{id}"),
+        "resource": {
+            "resourceType": "Provenance",
+            "id": id,
+            "target": [{"reference": target}],
+            "recorded": now,
+            "agent": [{
+                "type": {"coding": [{
+                    "system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
+                    "code": "author",
+                    "display": "Author",
+                }]},
+                "who": {
+                    "identifier": {"system": ACCOUNT_SYSTEM, "value": account},
+                    "display": format!("MediGate account {account}"),
+                },
+            }],
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -965,6 +1024,60 @@ mod tests {
             "effectiveDateTime": when,
             "valueQuantity": {"value": value, "unit": "/min"},
         })
+    }
+
+    #[test]
+    fn entries_a_clinician_wrote_are_attributed_to_them() {
+        let own = json!({
+            "resourceType": "AllergyIntolerance", "id": "own",
+            "code": {"text": "Penicillin"}, "patient": {"reference": "Patient/p1"},
+        });
+        let written = json!({
+            "resourceType": "AllergyIntolerance", "id": "written",
+            "code": {"text": "Latex"}, "patient": {"reference": "Patient/p1"},
+        });
+        let doctor = "ab".repeat(32);
+        let authored = Authored::from([(
+            ("AllergyIntolerance".to_string(), "written".to_string()),
+            doctor.clone(),
+        )]);
+        let summary = patient_summary_attributed(
+            &patient(),
+            &[own.clone(), written.clone()],
+            NOW,
+            AUTHOR,
+            &authored,
+        )
+        .unwrap();
+        validate(&summary).unwrap();
+        let entries = summary["entry"].as_array().unwrap();
+        let url_of = |resource: &Value| {
+            entries
+                .iter()
+                .find(|entry| entry["resource"] == *resource)
+                .map(|entry| entry["fullUrl"].clone())
+                .unwrap()
+        };
+        let provenances: Vec<&Value> = entries
+            .iter()
+            .map(|entry| &entry["resource"])
+            .filter(|resource| resource["resourceType"] == "Provenance")
+            .collect();
+        assert_eq!(provenances.len(), 1, "only the written entry is attributed");
+        assert_eq!(provenances[0]["target"][0]["reference"], url_of(&written));
+        assert_eq!(
+            provenances[0]["agent"][0]["who"]["identifier"],
+            json!({"system": ACCOUNT_SYSTEM, "value": doctor})
+        );
+        // Without authors, the same summary has no Provenance.
+        let plain = patient_summary(&patient(), &[own, written], NOW, AUTHOR).unwrap();
+        assert!(
+            plain["entry"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|entry| entry["resource"]["resourceType"] != "Provenance")
+        );
     }
 
     #[test]

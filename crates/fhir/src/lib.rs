@@ -27,7 +27,7 @@ pub mod validate;
 
 pub use bundle::{BundleError, BundleRecord, PatientBundle, everything_bundle, split_bundle};
 pub use category::category_of;
-pub use ips::{IpsError, patient_summary};
+pub use ips::{Authored, IpsError, patient_summary, patient_summary_attributed};
 pub use validate::{FhirError, parse, validate};
 
 /// Whether `id` is a valid FHIR logical id: 1 to 64 letters, digits, `-`

@@ -6,7 +6,8 @@
 //! | `GET /health` | `{"unlocked": ..}`, no token needed |
 //! | `POST /api/unlock` `{"passphrase"}` / `POST /api/lock` | open or close the keystore |
 //! | `GET /api/whoami` | the account, whether it is registered |
-//! | `POST /api/register` | registers the account and its encryption key on chain |
+//! | `POST /api/register` | registers the account and its encryption key on chain (fee-less once sponsored; `needs_sponsor` for a newcomer without funds or sponsor) |
+//! | `POST /api/enrol` `{"account"}` | sponsors a newcomer for a day, by a hospital (attested organization) or an authority |
 //! | `POST /api/import` (a Bundle) | imports it; answers progress lines (NDJSON), the last one the result |
 //! | `GET /api/records[?type=]` | the user's own records |
 //! | `POST /api/access/requests` `{"patient","categories","purpose","justification","write"}` | asks a patient for access (`write`: also to add records) |
@@ -38,7 +39,6 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post, put},
 };
-use medigate_chain_client::medigate;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -56,6 +56,7 @@ pub fn router() -> Router<Arc<Gateway>> {
         .route("/api/lock", post(lock))
         .route("/api/whoami", get(whoami))
         .route("/api/register", post(register))
+        .route("/api/enrol", post(enrol))
         .route("/api/import", post(import))
         .route("/api/records", get(records))
         .route("/api/access", get(access))
@@ -140,20 +141,22 @@ async fn whoami(State(gateway): State<Arc<Gateway>>) -> Result<Json<Value>, Gate
 }
 
 async fn register(State(gateway): State<Arc<Gateway>>) -> Result<Json<Value>, GatewayError> {
-    let identity = gateway.keyring.identity()?;
-    let account = medigate_chain_client::account_id(&identity.signing_keypair());
-    if medigate_chain_client::is_registered(&gateway.reads, &account).await? {
-        return Ok(Json(
-            json!({"account": hex::encode(account.0), "already_registered": true}),
-        ));
-    }
-    let call = medigate::tx()
-        .registry()
-        .register(identity.encryption_secret().public_key().0);
-    gateway.submit(&call, &identity.signing_keypair()).await?;
-    Ok(Json(
-        json!({"account": hex::encode(account.0), "already_registered": false}),
-    ))
+    Ok(Json(json!(gateway.register().await?)))
+}
+
+/// The body of `POST /api/enrol`.
+#[derive(Debug, Deserialize)]
+struct EnrolBody {
+    /// The newcomer's account (64 hex digits).
+    account: String,
+}
+
+async fn enrol(
+    State(gateway): State<Arc<Gateway>>,
+    Json(body): Json<EnrolBody>,
+) -> Result<Json<Value>, GatewayError> {
+    let account = crate::consent::parse_account(&body.account)?;
+    Ok(Json(json!(gateway.sponsor(account).await?)))
 }
 
 /// Imports the Bundle in the body, answering one JSON line per progress
@@ -202,7 +205,12 @@ async fn records(
     State(gateway): State<Arc<Gateway>>,
     Query(query): Query<RecordsQuery>,
 ) -> Result<Json<Value>, GatewayError> {
-    gateway.keyring.identity()?;
+    let identity = gateway.keyring.identity()?;
+    // Records clinicians wrote for the user join the list once proven; a
+    // vault that cannot list them now does not hold the list back.
+    if let Err(error) = gateway.collect_authored(&identity).await {
+        tracing::warn!(%error, "records written for the user could not be collected");
+    }
     let records = gateway
         .index
         .own_records(query.resource_type.as_deref())

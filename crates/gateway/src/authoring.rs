@@ -229,6 +229,20 @@ impl Gateway {
                     continue;
                 }
             };
+            // A record that takes the type and id of one the user has would
+            // pass for it (or be passed off as its author's): left out.
+            let resource_type = resource["resourceType"].as_str().unwrap_or_default();
+            let resource_id = resource["id"].as_str().unwrap_or_default();
+            if !self
+                .index
+                .latest_versions(&[(resource_type, resource_id)])
+                .await?
+                .is_empty()
+            {
+                tracing::warn!(author = %hex::encode(found.author.0), "a record written for the user reuses the id of one of theirs; left out");
+                self.left_out.lock().insert(content_id);
+                continue;
+            }
             let owner_wrap = OwnerSealer::new(&identity.encryption_secret())
                 .seal(
                     &key,

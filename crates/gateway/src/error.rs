@@ -90,6 +90,16 @@ pub enum GatewayError {
     /// An emergency card is malformed.
     #[error(transparent)]
     Card(#[from] medigate_crypto::card::CardError),
+    /// The account cannot pay the registration fee and no one sponsored it.
+    #[error(
+        "the account {0} has no funds for the registration fee and no sponsor: ask a hospital (an attested organization) to enrol it (`medigate enrol {0}`, or Patients › Enrol a new patient in its web app), then register again"
+    )]
+    NeedsSponsor(String),
+    /// The user may not sponsor newcomers.
+    #[error(
+        "only an attested organization (a hospital) or an authority enrols new patients; this account is neither"
+    )]
+    NotASponsor,
 }
 
 impl From<medigate_chain_client::ChainError> for GatewayError {
@@ -124,7 +134,9 @@ impl GatewayError {
             GatewayError::Denied(_) | GatewayError::NotRegistered(_) => StatusCode::FORBIDDEN,
             GatewayError::Busy => StatusCode::CONFLICT,
             GatewayError::Card(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            GatewayError::Emergency(_) => StatusCode::FORBIDDEN,
+            GatewayError::Emergency(_)
+            | GatewayError::NeedsSponsor(_)
+            | GatewayError::NotASponsor => StatusCode::FORBIDDEN,
             GatewayError::Custodian(_)
             | GatewayError::Keystore(_)
             | GatewayError::Chain(_)
@@ -162,6 +174,8 @@ impl GatewayError {
             GatewayError::Custodian(_) => "custodian",
             GatewayError::Emergency(_) => "emergency",
             GatewayError::Card(_) => "bad_card",
+            GatewayError::NeedsSponsor(_) => "needs_sponsor",
+            GatewayError::NotASponsor => "not_a_sponsor",
         }
     }
 

@@ -502,9 +502,10 @@ async fn everything(
     let filter = patient_filter(&gateway, &identity, Some(&id)).await?;
     let records = gather(&gateway, &identity, &filter, None, &purpose).await?;
     if operation == "$summary" {
+        let authored = gateway.authors_of(&records).await?;
         return Ok(fhir(
             StatusCode::OK,
-            summary(&identity, &id, &records)?.to_string(),
+            summary(&identity, &id, &records, &authored)?.to_string(),
         ));
     }
     let entries: Vec<Entry<'_>> = records
@@ -525,13 +526,15 @@ async fn everything(
 
 /// An International Patient Summary of the Patient `requested` (a Patient
 /// id, or an account: then the first Patient imported) from `records`,
-/// authored by the user's account. An account is one person: its Patient
-/// resources (one per hospital the records came from, linked at import)
-/// are that person's, and so are the records about any of them.
+/// authored by the user's account, with the entries in `authored` (written
+/// by a clinician) attributed to their authors. An account is one person:
+/// its Patient resources (one per hospital the records came from, linked at
+/// import) are that person's, and so are the records about any of them.
 pub(crate) fn summary(
     identity: &Identity,
     requested: &str,
     records: &[VisibleRecord],
+    authored: &medigate_fhir::Authored,
 ) -> Result<Value, GatewayError> {
     let parsed: Vec<Value> = records.iter().map(VisibleRecord::parsed).collect();
     let patients: Vec<&Value> = parsed
@@ -566,11 +569,12 @@ pub(crate) fn summary(
         "MediGate gateway of {}",
         hex::encode(identity.signing_keypair().public_key().0)
     );
-    medigate_fhir::patient_summary(
+    medigate_fhir::patient_summary_attributed(
         patient,
         &others,
         &crate::utc_instant(crate::now_ms()),
         &author,
+        authored,
     )
     .map_err(|error| GatewayError::BadRequest {
         what: "the patient's records".into(),

@@ -361,6 +361,33 @@ impl Gateway {
             .collect())
     }
 
+    /// Who wrote which of `records`, when not their patient: the authors
+    /// their anchors name, by resource type and id (so that a summary
+    /// attributes a clinician's entry to the clinician).
+    pub async fn authors_of(
+        &self,
+        records: &[VisibleRecord],
+    ) -> Result<medigate_fhir::Authored, GatewayError> {
+        let keys: Vec<([u8; 32], [u8; 32])> = records
+            .iter()
+            .map(|record| (record.patient, record.content_id))
+            .collect();
+        let anchors = self.shared_anchors(&keys).await?;
+        Ok(records
+            .iter()
+            .zip(anchors)
+            .filter_map(|(record, anchor)| {
+                let anchor = anchor?;
+                (anchor.author != anchor.owner).then(|| {
+                    (
+                        (record.resource_type.clone(), record.id.clone()),
+                        hex::encode(anchor.author),
+                    )
+                })
+            })
+            .collect())
+    }
+
     /// Records shared with the user: of `patient` if given, in a category
     /// `resource_type` can be in if given, that the chain allows the user to
     /// read for `purpose` now. Each one is read from the vault (one access

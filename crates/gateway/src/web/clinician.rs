@@ -38,6 +38,7 @@ const PURPOSES: [&str; 4] = ["TREAT", "HPAYMT", "HOPERAT", "HRESCH"];
 pub async fn patients(
     State(gateway): State<Arc<Gateway>>,
     user: SignedIn,
+    Query(notice): Query<Notice>,
 ) -> Result<Html<String>, WebError> {
     gateway.sync_index().await?;
     let view = gateway.access_view().await?;
@@ -53,6 +54,7 @@ pub async fn patients(
         .filter(|request| request.requester == me)
         .collect();
     let body = html! {
+        (notice.view())
         section aria-labelledby="find" {
             h2 #find { "Find a patient" }
             form.stack method="post" action="/app/patients" enctype="multipart/form-data" {
@@ -62,6 +64,16 @@ pub async fn patients(
                 label for="qr" { "or a photo of the QR code on their card" }
                 input #qr type="file" name="qr" accept="image/png,image/jpeg" capture="environment";
                 button type="submit" { "Find" }
+            }
+        }
+        section aria-labelledby="enrol" {
+            h2 #enrol { "Enrol a new patient" }
+            p { "A patient new to MediGate cannot pay the chain's registration fee. Enrol their account id (as their gateway shows it) and they can register without a fee for a day; their keys stay with them." }
+            form.stack method="post" action="/app/patients/enrol" {
+                input type="hidden" name="csrf" value=(user.csrf);
+                label for="newcomer" { "The new patient's account id" }
+                input #newcomer type="text" name="account" inputmode="latin" autocomplete="off" spellcheck="false" placeholder="64 hex digits";
+                button type="submit" { "Enrol" }
             }
         }
         section aria-labelledby="held" {
@@ -94,6 +106,34 @@ pub async fn patients(
     Ok(Html(
         page("Patients", &user, Section::Patients, body).into_string(),
     ))
+}
+
+/// The form enrolling a new patient.
+#[derive(serde::Deserialize)]
+pub struct EnrolForm {
+    csrf: String,
+    account: String,
+}
+
+/// `POST /app/patients/enrol` (`csrf`, `account`): sponsors a newcomer's
+/// registration, as a hospital.
+pub async fn enrol(
+    State(gateway): State<Arc<Gateway>>,
+    user: SignedIn,
+    Form(form): Form<EnrolForm>,
+) -> Result<Redirect, WebError> {
+    user.check(&form.csrf)?;
+    let account = qr::account_in(&form.account).ok_or_else(|| {
+        WebError::BadInput(format!(
+            "{:?} is not an account id: it has 64 hex digits (0-9, a-f).",
+            form.account.trim()
+        ))
+    })?;
+    let sponsored = gateway.sponsor(account).await?;
+    Ok(Redirect::to(&format!(
+        "/app/patients?notice=enrolled-{}",
+        sponsored.until_block
+    )))
 }
 
 /// `POST /app/patients` (multipart: `csrf`, `account` or `qr`): goes to the

@@ -376,6 +376,15 @@ fn summary_view(read: &EmergencyRead) -> Markup {
             .find(|entry| entry["fullUrl"] == reference)
             .map(|entry| &entry["resource"])
     };
+    // Entries a clinician wrote carry a Provenance naming them; the rest
+    // are the patient's own.
+    let author_of = |url: &str| {
+        entries
+            .iter()
+            .filter(|resource| resource["resourceType"] == "Provenance")
+            .find(|provenance| provenance["target"][0]["reference"] == url)
+            .and_then(|provenance| provenance["agent"][0]["who"]["identifier"]["value"].as_str())
+    };
     let composition = entries
         .iter()
         .find(|resource| resource["resourceType"] == "Composition");
@@ -417,16 +426,19 @@ fn summary_view(read: &EmergencyRead) -> Markup {
                 @let title = section["title"].as_str().unwrap_or("Section");
                 section.summary-section {
                     h2 { (title) }
-                    @let items: Vec<&Value> = section["entry"].as_array().into_iter().flatten()
-                        .filter_map(|entry| entry["reference"].as_str().and_then(by_url)).collect();
+                    @let items: Vec<(&str, &Value)> = section["entry"].as_array().into_iter().flatten()
+                        .filter_map(|entry| entry["reference"].as_str().and_then(|url| Some((url, by_url(url)?)))).collect();
                     @if items.is_empty() { p.empty { "Nothing recorded." } }
                     @else {
                         ul.summary-items {
-                            @for item in items {
+                            @for (url, item) in items {
                                 @let line = headline(item);
                                 li { strong { (line.title) }
                                     @if let Some(value) = &line.value { " · " (value) }
-                                    @if let Some(date) = &line.date { " · " (date) } }
+                                    @if let Some(date) = &line.date { " · " (date) }
+                                    @if let Some(author) = author_of(url) {
+                                        " · " span.recorded-by { "recorded by clinician " (short_account(author)) }
+                                    } }
                             }
                         }
                     }

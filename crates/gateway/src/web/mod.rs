@@ -270,6 +270,8 @@ pub fn router(settings: WebSettings) -> Router<Arc<Gateway>> {
                 .post(clinician::find)
                 .layer(DefaultBodyLimit::max(qr::PHOTO_FORM_LIMIT)),
         )
+        .route("/app/patients/enrol", post(clinician::enrol))
+        .route("/app/register", post(patient::register))
         .route("/app/patients/{account}", get(clinician::patient))
         .route("/app/patients/{account}/request", post(clinician::request))
         .route(

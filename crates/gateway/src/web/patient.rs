@@ -222,13 +222,30 @@ pub async fn timeline(
     State(gateway): State<Arc<Gateway>>,
     user: SignedIn,
     Query(query): Query<TimelineQuery>,
+    Query(notice): Query<Notice>,
 ) -> Result<Html<String>, WebError> {
+    let account = medigate_chain_client::subxt::utils::AccountId32(user.account);
+    if !medigate_chain_client::is_registered(&gateway.reads, &account)
+        .await
+        .map_err(GatewayError::from)?
+    {
+        return Ok(Html(
+            page(
+                "Join MediGate",
+                &user,
+                Section::Records,
+                registration_view(&user),
+            )
+            .into_string(),
+        ));
+    }
     gateway.collect_authored(&user.identity).await?;
     let records = gateway.own_visible(&user.identity, None).await?;
     let rows = rows_of(&records, |record| {
         format!("/app/records/{}/{}", record.resource_type, record.id)
     });
     let body = html! {
+        (notice.view())
         @if records.is_empty() {
             p { "You have no records yet. " a href="/app/upload" { "Upload a FHIR Bundle or a document" } "." }
         }
@@ -237,6 +254,35 @@ pub async fn timeline(
     Ok(Html(
         page("Your records", &user, Section::Records, body).into_string(),
     ))
+}
+
+/// The page of a user whose account is not on the chain yet: what to ask a
+/// hospital, and the button that registers.
+fn registration_view(user: &SignedIn) -> Markup {
+    let account = hex::encode(user.account);
+    html! {
+        section aria-labelledby="join" {
+            h2 #join { "Your account is not on the MediGate chain yet" }
+            p { "Ask your hospital to enrol your account id (they need it once, as text or from the QR code of your card):" }
+            p { code #account-id { (account) } }
+            p { "Once they have, register: it costs you nothing, and your keys stay in this gateway." }
+            form method="post" action="/app/register" {
+                input type="hidden" name="csrf" value=(user.csrf);
+                button type="submit" { "Register" }
+            }
+        }
+    }
+}
+
+/// `POST /app/register` (`csrf`): registers the user's account.
+pub async fn register(
+    State(gateway): State<Arc<Gateway>>,
+    user: SignedIn,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Redirect, WebError> {
+    user.check(&form.csrf)?;
+    gateway.register().await?;
+    Ok(Redirect::to("/app?notice=registered-0"))
 }
 
 /// Where a record came from, from its anchor on chain.
@@ -621,6 +667,10 @@ impl Notice {
             "added" => "The record was added to the patient's record.".into(),
             "delegated" => "The delegate was added: they can now answer requests for you.".into(),
             "undelegated" => "The delegate was removed.".into(),
+            "registered" => "Your account is registered on the MediGate chain.".into(),
+            "enrolled" => format!(
+                "Enrolled: the account may register without a fee until block {number}."
+            ),
             _ => return None,
         })
     }
