@@ -1,6 +1,7 @@
 //! Benchmarks of the registry's calls, each in its most expensive case.
 
 use super::*;
+use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
 use frame_system::RawOrigin;
 use sp_runtime::traits::Zero;

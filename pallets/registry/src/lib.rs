@@ -43,6 +43,8 @@
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
+extern crate alloc;
+
 pub mod weights;
 
 /// The benchmarks, and fixtures other pallets' benchmarks share.
