@@ -53,8 +53,8 @@ impl<T: frame_system::Config> pallet_audit::WeightInfo for WeightInfo<T> {
 			.saturating_add(Weight::from_parts(15_940_647, 0).saturating_mul(n.into()))
 			// Not measured yet (bench/weights.sh writes this file from the
 			// benchmarks): each receipt's accessor signature is checked, an
-			// sr25519 verification of about 60 µs.
-			.saturating_add(Weight::from_parts(60_000_000, 0).saturating_mul(n.into()))
+			// sr25519 verification of about 50 µs.
+			.saturating_add(Weight::from_parts(50_000_000, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
