@@ -20,9 +20,9 @@ use medigate_chain_client::{
             },
             medigate_runtime::RuntimeCall,
             pallet_audit::{AccessReceipt, RequestEvidence},
-            sp_runtime::MultiSignature,
             pallet_records::AnchorRequest,
             pallet_registry::pallet::Call as RegistryCall,
+            sp_runtime::MultiSignature,
         },
     },
     submit_and_wait,
@@ -299,7 +299,11 @@ async fn consent_gates_access_and_every_access_is_provable() {
     // and an account not attested as a vault commits no receipt at all.
     let mut framed = receipt.clone();
     framed.record = H256::repeat_byte(0x43);
-    let commit = |receipt| medigate::tx().audit().commit_receipts(BoundedVec(vec![receipt]));
+    let commit = |receipt| {
+        medigate::tx()
+            .audit()
+            .commit_receipts(BoundedVec(vec![receipt]))
+    };
     let refused = submit_and_wait(&client, &commit(framed), &vault).await;
     assert!(
         matches!(&refused, Err(ChainError::Failed(error)) if error.to_string().contains("ReadNotSigned")),

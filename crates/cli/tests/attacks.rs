@@ -260,8 +260,9 @@ async fn write_around_the_gateway(
         }]),
     );
     submit_and_wait(&client, &anchor, &signer).await.unwrap();
-    let vault =
-        medigate_gateway::vault_client::VaultClient::new(network.description["vault"].as_str().unwrap());
+    let vault = medigate_gateway::vault_client::VaultClient::new(
+        network.description["vault"].as_str().unwrap(),
+    );
     vault
         .put_blob(&signer, &encrypted.content_id, envelope)
         .await
@@ -284,11 +285,8 @@ async fn a_clinician_writing_around_their_gateway_cannot_pass_off_a_patient_reco
     let patient = network.account("patient");
     let patient_id: [u8; 32] = hex::decode(&patient).unwrap().try_into().unwrap();
     let doctor = network.account("doctor");
-    let doctor_identity = keystore::load(
-        &network.path("net").join("doctor.keystore"),
-        DEV_PASSPHRASE,
-    )
-    .unwrap();
+    let doctor_identity =
+        keystore::load(&network.path("net").join("doctor.keystore"), DEV_PASSPHRASE).unwrap();
 
     // The patient lets the doctor add allergies.
     let requested = network.json(
@@ -308,7 +306,15 @@ async fn a_clinician_writing_around_their_gateway_cannot_pass_off_a_patient_reco
     let request = requested["request"].as_u64().unwrap().to_string();
     network.json(
         "patient",
-        &["access", "approve", &request, "--categories", "allergies", "--days", "1"],
+        &[
+            "access",
+            "approve",
+            &request,
+            "--categories",
+            "allergies",
+            "--days",
+            "1",
+        ],
     );
 
     // With that grant, the doctor writes (without their gateway) a real
@@ -329,16 +335,30 @@ async fn a_clinician_writing_around_their_gateway_cannot_pass_off_a_patient_reco
         "name": [{"family": "Impostor", "given": ["Eve"]}],
         "contact": [{"name": {"text": "Mallory"}, "telecom": [{"system": "phone", "value": "+1-555-0100"}]}],
     });
-    write_around_the_gateway(&network, &doctor_identity, patient_id, &allergy, Category::Allergies)
-        .await;
-    write_around_the_gateway(&network, &doctor_identity, patient_id, &impostor, Category::Allergies)
-        .await;
+    write_around_the_gateway(
+        &network,
+        &doctor_identity,
+        patient_id,
+        &allergy,
+        Category::Allergies,
+    )
+    .await;
+    write_around_the_gateway(
+        &network,
+        &doctor_identity,
+        patient_id,
+        &impostor,
+        Category::Allergies,
+    )
+    .await;
 
     // The patient's gateway takes the allergy and leaves the Patient out.
     let listed = network.json("patient", &["records", "list"]);
     let records = listed["records"].as_array().unwrap();
     assert!(
-        records.iter().any(|record| record["id"] == "latex-found-in-clinic"),
+        records
+            .iter()
+            .any(|record| record["id"] == "latex-found-in-clinic"),
         "the allergy the doctor wrote joins the patient's records"
     );
     assert!(
@@ -365,7 +385,8 @@ async fn a_clinician_writing_around_their_gateway_cannot_pass_off_a_patient_reco
     assert!(
         resources
             .iter()
-            .all(|resource| resource["id"] != "impostor" && !resource.to_string().contains("Mallory")),
+            .all(|resource| resource["id"] != "impostor"
+                && !resource.to_string().contains("Mallory")),
         "no impostor in the summary"
     );
     let allergy_url = entries

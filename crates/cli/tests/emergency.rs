@@ -748,7 +748,10 @@ async fn stop_custodian(custodian: &Value) -> String {
         .to_string();
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(&address).is_ok() {
-        assert!(Instant::now() < deadline, "the custodian at {address} does not stop");
+        assert!(
+            Instant::now() < deadline,
+            "the custodian at {address} does not stop"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     address
@@ -807,7 +810,11 @@ async fn a_new_custodian_set_gets_new_shares_and_a_lying_custodian_is_left_out()
     );
     submit_and_wait(&client, &set, &dev::alice()).await.unwrap();
     let status = wait_for_dealing(&network, 1, 4).await;
-    assert_eq!(status["custodians"].as_array().unwrap().len(), 4, "{status}");
+    assert_eq!(
+        status["custodians"].as_array().unwrap().len(),
+        4,
+        "{status}"
+    );
     let (code, message) = network.failing(
         "responder",
         &[
@@ -822,7 +829,11 @@ async fn a_new_custodian_set_gets_new_shares_and_a_lying_custodian_is_left_out()
     assert_eq!(code, 5, "{message}");
     assert!(message.contains("does not open the summary"), "{message}");
     let read = break_glass();
-    assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
 
     // One of the four is replaced, at its address, by a custodian that
     // hands out a wrong share with the real one's endorsement. With the
@@ -852,7 +863,11 @@ async fn a_new_custodian_set_gets_new_shares_and_a_lying_custodian_is_left_out()
         kept,
     );
     let read = break_glass();
-    assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
 
     // With one honest custodian fewer, the liar's share would make the
     // third: it is refused, named, and never combined into a wrong key.

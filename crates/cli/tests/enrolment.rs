@@ -35,7 +35,10 @@ async fn a_hospital_enrols_a_newcomer_who_then_registers_without_funds() {
     for name in ["patient", "doctor"] {
         let (code, message) = network.failing(name, &["enrol", &newcomer]);
         assert_eq!(code, 5, "{message}");
-        assert!(message.contains("only an attested organization"), "{message}");
+        assert!(
+            message.contains("only an attested organization"),
+            "{message}"
+        );
     }
     let (code, message) = network.failing("hospital", &["enrol", "not-an-account"]);
     assert_eq!(code, 2, "{message}");

@@ -61,13 +61,9 @@ async fn an_interrupted_import_is_completed_and_leaves_nothing_orphaned() {
             .unwrap();
     }
     appoint_board(&client).await.unwrap();
-    attest(
-        &client,
-        &account_id(&vault.signing_keypair()),
-        Role::Vault,
-    )
-    .await
-    .unwrap();
+    attest(&client, &account_id(&vault.signing_keypair()), Role::Vault)
+        .await
+        .unwrap();
     for (name, identity) in [("patient", &patient), ("vault", &vault)] {
         keystore::save(
             &dir.path().join(format!("{name}.keystore")),

@@ -922,7 +922,10 @@ async fn a_hospital_enrols_a_newcomer_who_registers_in_the_web_app() {
     newcomer.shoot("newcomer-join").await;
     newcomer.submit("form[action='/app/register'] button").await;
     let refused = newcomer.body().await;
-    assert!(refused.contains("no funds for the registration fee"), "{refused}");
+    assert!(
+        refused.contains("no funds for the registration fee"),
+        "{refused}"
+    );
 
     // The hospital enrols the account on its Patients page.
     hospital.sign_in().await;

@@ -523,8 +523,8 @@ mod tests {
         custodians: &[[u8; 32]],
     ) -> ([u8; 32], Vec<(KeyShare, [u8; 64])>) {
         let dealing = dealing_id(generation, threshold, custodians);
-        let shares = split_key_for_dealing(&KEY, threshold, custodians.len() as u8, &dealing)
-            .unwrap();
+        let shares =
+            split_key_for_dealing(&KEY, threshold, custodians.len() as u8, &dealing).unwrap();
         let patient = patient();
         let endorsed = shares
             .into_iter()
@@ -604,14 +604,26 @@ mod tests {
         garbage[7] ^= 1;
         let garbage = KeyShare::from_bytes(&garbage).unwrap();
         let refused = [
-            (released(custodians[0], 5, dealing, 2, &garbage), shares[0].1),
+            (
+                released(custodians[0], 5, dealing, 2, &garbage),
+                shares[0].1,
+            ),
             // Another custodian's share, passed off as one's own.
-            (released(custodians[2], 5, dealing, 2, &shares[1].0), shares[1].1),
+            (
+                released(custodians[2], 5, dealing, 2, &shares[1].0),
+                shares[1].1,
+            ),
             // A share of another generation than it was dealt for.
-            (released(custodians[1], 4, dealing, 2, &shares[1].0), shares[1].1),
+            (
+                released(custodians[1], 4, dealing, 2, &shares[1].0),
+                shares[1].1,
+            ),
             // A lower threshold than the patient dealt (two shares of a
             // 3-of-n key would combine into a wrong key).
-            (released(custodians[1], 5, dealing, 1, &shares[1].0), shares[1].1),
+            (
+                released(custodians[1], 5, dealing, 1, &shares[1].0),
+                shares[1].1,
+            ),
         ];
         for (share, endorsement) in refused {
             assert!(matches!(
@@ -622,12 +634,18 @@ mod tests {
         assert_eq!(collector.best(), 0);
         assert!(
             collector
-                .offer(released(custodians[1], 5, dealing, 2, &shares[1].0), &shares[1].1)
+                .offer(
+                    released(custodians[1], 5, dealing, 2, &shares[1].0),
+                    &shares[1].1
+                )
                 .unwrap()
                 .is_none()
         );
         let key = collector
-            .offer(released(custodians[3], 5, dealing, 2, &shares[3].0), &shares[3].1)
+            .offer(
+                released(custodians[3], 5, dealing, 2, &shares[3].0),
+                &shares[3].1,
+            )
             .unwrap()
             .expect("two endorsed shares rebuild a 2-of-4 key");
         assert_eq!(*key, KEY);

@@ -50,9 +50,9 @@ use serde_json::Value;
 
 use crate::{
     Gateway, chain,
+    custodian_client::DealtShare,
     error::GatewayError,
     index::EmergencyEntry,
-    custodian_client::DealtShare,
     vault_client::{ReadOutcome, VaultClient},
 };
 
@@ -642,13 +642,9 @@ impl Gateway {
         let key = identity.emergency_key(generation);
         let accounts: Vec<[u8; 32]> = custodians.iter().map(|custodian| custodian.0).collect();
         let dealing = dealing_id(generation, threshold, &accounts);
-        let shares = split_key_for_dealing(
-            key.as_bytes(),
-            threshold,
-            custodians.len() as u8,
-            &dealing,
-        )
-        .map_err(|error| GatewayError::Emergency(error.to_string()))?;
+        let shares =
+            split_key_for_dealing(key.as_bytes(), threshold, custodians.len() as u8, &dealing)
+                .map_err(|error| GatewayError::Emergency(error.to_string()))?;
         let endpoints = self.custodian_endpoints().await;
         let mut holders = Vec::new();
         let mut failures = Vec::new();
@@ -1065,16 +1061,13 @@ impl Gateway {
         let mut refusals = Vec::new();
         while let Some((url, custodian, answer)) = asked.next().await {
             match answer {
-                Ok(Ok(released)) => match Self::offer_share(
-                    &mut collector,
-                    &released,
-                    custodian,
-                    &secret,
-                    &binding,
-                ) {
-                    Ok(rebuilt) => key = rebuilt,
-                    Err(reason) => refusals.push(format!("{url}: {reason}")),
-                },
+                Ok(Ok(released)) => {
+                    match Self::offer_share(&mut collector, &released, custodian, &secret, &binding)
+                    {
+                        Ok(rebuilt) => key = rebuilt,
+                        Err(reason) => refusals.push(format!("{url}: {reason}")),
+                    }
+                }
                 Ok(Err(refusal)) => refusals.push(format!("{url}: {}", refusal.message)),
                 Err(error) => refusals.push(error.to_string()),
             }

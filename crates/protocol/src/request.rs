@@ -129,6 +129,9 @@ mod tests {
     fn a_read_message_is_the_message_of_its_path() {
         let read = read_message(&[1; 32], &[2; 32], &[3; 32], Purpose::Research, 9, &[4; 16]);
         let path = read_path(&[2; 32], &[3; 32], Purpose::Research);
-        assert_eq!(read, message(&[1; 32], "GET", &path, &EMPTY_BODY_HASH, 9, &[4; 16]));
+        assert_eq!(
+            read,
+            message(&[1; 32], "GET", &path, &EMPTY_BODY_HASH, 9, &[4; 16])
+        );
     }
 }

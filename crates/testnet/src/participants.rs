@@ -75,12 +75,10 @@ impl Participants {
             None,
         );
         submit_and_wait(client, &attest_doctor, &board).await?;
-        let attest_vault = medigate::tx().registry().attest(
-            account_id(&vault_keypair),
-            Role::Vault,
-            None,
-            None,
-        );
+        let attest_vault =
+            medigate::tx()
+                .registry()
+                .attest(account_id(&vault_keypair), Role::Vault, None, None);
         submit_and_wait(client, &attest_vault, &board).await?;
         Ok(Self {
             patient,

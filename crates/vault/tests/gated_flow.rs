@@ -773,7 +773,10 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
             &receipt.request.nonce,
         );
         let MultiSignature::Sr25519(signature) = &receipt.request.signature else {
-            panic!("the doctor signs with sr25519: {:?}", receipt.request.signature);
+            panic!(
+                "the doctor signs with sr25519: {:?}",
+                receipt.request.signature
+            );
         };
         assert!(sr25519::verify(
             &sr25519::Signature(*signature),

@@ -52,7 +52,8 @@ pub use pallet::*;
 pub use weights::WeightInfo;
 
 /// A receipt as runtime `T` takes it.
-pub type ReceiptOf<T> = AccessReceipt<<T as frame_system::Config>::AccountId, <T as Config>::RequestSignature>;
+pub type ReceiptOf<T> =
+    AccessReceipt<<T as frame_system::Config>::AccountId, <T as Config>::RequestSignature>;
 
 /// Signs reads for the benchmarks.
 #[cfg(feature = "runtime-benchmarks")]
@@ -118,7 +119,8 @@ impl<AccountId: Encode, Signature> AccessReceipt<AccountId, Signature> {
         if self.action != Action::Read {
             return None;
         }
-        let account = |account: &AccountId| -> Option<[u8; 32]> { account.encode().try_into().ok() };
+        let account =
+            |account: &AccountId| -> Option<[u8; 32]> { account.encode().try_into().ok() };
         Some(medigate_protocol::request::read_message(
             &account(&self.vault)?,
             &self.record.0,
@@ -136,11 +138,8 @@ where
 {
     /// Whether the accessor signed the access this receipt records.
     pub fn is_signed_by_accessor(&self) -> bool {
-        self.signed_message().is_some_and(|message| {
-            self.request
-                .signature
-                .verify(&message[..], &self.accessor)
-        })
+        self.signed_message()
+            .is_some_and(|message| self.request.signature.verify(&message[..], &self.accessor))
     }
 }
 
@@ -163,10 +162,7 @@ pub fn receipts_root<Receipt: Encode>(receipts: &[Receipt]) -> H256 {
 }
 
 /// The Merkle path proving that `receipts[index]` is in the batch of `receipts`.
-pub fn merkle_path<Receipt: Encode>(
-    receipts: &[Receipt],
-    index: u32,
-) -> Vec<H256> {
+pub fn merkle_path<Receipt: Encode>(receipts: &[Receipt], index: u32) -> Vec<H256> {
     let leaves: Vec<Vec<u8>> = receipts.iter().map(Encode::encode).collect();
     binary_merkle_tree::merkle_proof::<BlakeTwo256, _, _>(leaves, index).proof
 }

@@ -107,14 +107,18 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
         Registry::add_authority(
             RuntimeOrigin::root(),
             board.clone(),
-            RoleSet::empty()
-                .with(Role::Organization)
-                .with(Role::Vault),
+            RoleSet::empty().with(Role::Organization).with(Role::Vault),
         )
         .unwrap();
         for (account, role) in [(vault(), Role::Vault), (other_vault(), Role::Organization)] {
-            Registry::attest(RuntimeOrigin::signed(board.clone()), account, role, None, None)
-                .unwrap();
+            Registry::attest(
+                RuntimeOrigin::signed(board.clone()),
+                account,
+                role,
+                None,
+                None,
+            )
+            .unwrap();
         }
     });
     ext

@@ -1,8 +1,8 @@
 //! Behaviour of the audit pallet, one test per rule.
 
 use crate::{
-    AccessReceipt, Action, Batches, Error, Event, Purpose, ReceiptOf, RequestEvidence,
-    merkle_path, mock::*, receipts_root,
+    AccessReceipt, Action, Batches, Error, Event, Purpose, ReceiptOf, RequestEvidence, merkle_path,
+    mock::*, receipts_root,
 };
 use frame_support::{BoundedVec, assert_noop, assert_ok, traits::ConstU32};
 use sp_core::{H256, Pair as _};
@@ -164,7 +164,10 @@ fn a_receipt_of_a_read_its_accessor_did_not_sign_is_refused() {
         assert_noop!(
             Audit::commit_receipts(
                 RuntimeOrigin::signed(vault()),
-                batch(vec![receipt(1, vault()), read_signed_by(2, vault(), "vault")])
+                batch(vec![
+                    receipt(1, vault()),
+                    read_signed_by(2, vault(), "vault")
+                ])
             ),
             Error::<Test>::ReadNotSigned
         );
@@ -182,7 +185,14 @@ fn a_receipt_of_a_read_its_accessor_did_not_sign_is_refused() {
         other_accessor.accessor = account("another-doctor");
         let mut write = genuine.clone();
         write.action = Action::Write;
-        for forged in [other_record, other_patient, other_purpose, other_time, other_accessor, write] {
+        for forged in [
+            other_record,
+            other_patient,
+            other_purpose,
+            other_time,
+            other_accessor,
+            write,
+        ] {
             assert_noop!(
                 Audit::commit_receipts(RuntimeOrigin::signed(vault()), batch(vec![forged.clone()])),
                 Error::<Test>::ReadNotSigned

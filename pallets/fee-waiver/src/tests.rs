@@ -20,7 +20,10 @@ fn submit(
 }
 
 /// How the pool would take `call` signed by `who`.
-fn pool_validity(who: u64, call: &RuntimeCall) -> Result<ValidTransaction, TransactionValidityError> {
+fn pool_validity(
+    who: u64,
+    call: &RuntimeCall,
+) -> Result<ValidTransaction, TransactionValidityError> {
     let info = call.get_dispatch_info();
     extension()
         .validate_only(
@@ -209,7 +212,10 @@ fn priority(who: u64, call: &RuntimeCall) -> u64 {
 fn a_waived_operational_call_goes_before_every_other_call() {
     new_test_ext().execute_with(|| {
         let protective = priority(PATIENT, &operational());
-        assert_eq!(protective, crate::waived_priority(DispatchClass::Operational));
+        assert_eq!(
+            protective,
+            crate::waived_priority(DispatchClass::Operational)
+        );
         for (who, call) in [
             (DOCTOR, remark()),
             (STRANGER, remark()),

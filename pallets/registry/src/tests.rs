@@ -389,7 +389,10 @@ fn a_sponsor_makes_a_bounded_number_of_sponsorships_per_period() {
         ));
         let newcomers: Vec<u64> = (100..100 + u64::from(MAX_SPONSORSHIPS)).collect();
         for newcomer in &newcomers {
-            assert_ok!(Registry::sponsor(RuntimeOrigin::signed(HOSPITAL), *newcomer));
+            assert_ok!(Registry::sponsor(
+                RuntimeOrigin::signed(HOSPITAL),
+                *newcomer
+            ));
         }
         assert_noop!(
             Registry::sponsor(RuntimeOrigin::signed(HOSPITAL), 200),
@@ -414,7 +417,11 @@ fn a_sponsor_makes_a_bounded_number_of_sponsorships_per_period() {
         assert!(Registry::is_sponsored(&200));
         assert!(!crate::Sponsorships::<Test>::contains_key(newcomers[1]));
         assert_eq!(System::sufficients(&newcomers[1]), 0);
-        assert_eq!(System::sufficients(&newcomers[2]), 1, "the participant keeps its standing");
+        assert_eq!(
+            System::sufficients(&newcomers[2]),
+            1,
+            "the participant keeps its standing"
+        );
         // Every earlier one (the renewed one too, renewed in the same block)
         // ended and closed: only the new one is open.
         assert_eq!(crate::SponsoredBy::<Test>::get(HOSPITAL).len(), 1);
@@ -434,8 +441,15 @@ fn a_second_sponsor_takes_over_the_sponsorship() {
         assert_ok!(Registry::sponsor(RuntimeOrigin::signed(HOSPITAL), 20));
         assert_ok!(Registry::sponsor(RuntimeOrigin::signed(BOARD), 20));
         assert!(crate::SponsoredBy::<Test>::get(HOSPITAL).is_empty());
-        assert_eq!(System::sufficients(&20), 1, "one standing, whoever sponsors");
+        assert_eq!(
+            System::sufficients(&20),
+            1,
+            "one standing, whoever sponsors"
+        );
         assert_eq!(crate::SponsoredBy::<Test>::get(BOARD).len(), 1);
-        assert_eq!(crate::Sponsorships::<Test>::get(20).map(|(sponsor, _)| sponsor), Some(BOARD));
+        assert_eq!(
+            crate::Sponsorships::<Test>::get(20).map(|(sponsor, _)| sponsor),
+            Some(BOARD)
+        );
     });
 }

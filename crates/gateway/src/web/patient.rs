@@ -668,9 +668,9 @@ impl Notice {
             "delegated" => "The delegate was added: they can now answer requests for you.".into(),
             "undelegated" => "The delegate was removed.".into(),
             "registered" => "Your account is registered on the MediGate chain.".into(),
-            "enrolled" => format!(
-                "Enrolled: the account may register without a fee until block {number}."
-            ),
+            "enrolled" => {
+                format!("Enrolled: the account may register without a fee until block {number}.")
+            }
             _ => return None,
         })
     }
