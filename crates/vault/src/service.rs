@@ -4,7 +4,7 @@
 //! | method and path | who | what |
 //! | --- | --- | --- |
 //! | `PUT /blobs/{content_id}` | a registered account | stores an envelope, streamed; its BLAKE3 hash must be the content id |
-//! | `GET /blobs/{content_id}?patient=..&purpose=..` | whoever the chain allows | the envelope, with the requester's key wrap; one receipt |
+//! | `GET /blobs/{content_id}?patient=..&purpose=..` | whoever the chain allows | the envelope, with the requester's key wrap; one receipt, carrying the requester's signature of the read (signed at this one canonical path: ids in lower-case hex, the query in this order) |
 //! | `DELETE /blobs/{content_id}` | the record's owner or delegate | erases the envelope and every wrap |
 //! | `PUT /wraps/{content_id}/{grantee}` | the record's owner, delegate or author | stores a key wrap |
 //! | `GET /wraps/{content_id}/{grantee}?patient=..&purpose=..` | the grantee, while the chain allows it to read the record | the wrap |
