@@ -548,7 +548,8 @@ fn finalities(client: &Client, sent: Vec<Sent>) -> Result<Vec<Finality>, ChainEr
 }
 
 /// Signs `calls` with consecutive nonces from `signer`'s next nonce and
-/// submits them all without waiting for inclusion.
+/// submits them all without waiting for inclusion. A call the pool answers
+/// [`ALREADY_IMPORTED`] to is in the pool: it counts as submitted.
 pub async fn submit_all<Call: Payload>(
     client: &Client,
     calls: &[Call],
@@ -567,13 +568,24 @@ pub async fn submit_all<Call: Payload>(
         let params = DefaultExtrinsicParamsBuilder::<MediGateConfig>::new()
             .nonce(first + offset)
             .build();
-        transactions
+        let submitted = transactions
             .create_signable_offline(call, params)
             .and_then(|mut signable| signable.sign(signer))
             .map_err(|error| ChainError::Refused(Box::new(error)))?
             .submit()
-            .await
-            .map_err(|error| ChainError::Refused(Box::new(error)))?;
+            .await;
+        match submitted {
+            Ok(_) => {}
+            Err(subxt::error::ExtrinsicError::TransactionStatusError(
+                subxt::error::TransactionStatusError::Invalid(message),
+            )) if message.contains(ALREADY_IMPORTED) => {
+                tracing::debug!(
+                    nonce = first + offset,
+                    "the pool holds the transaction unwatched"
+                );
+            }
+            Err(error) => return Err(ChainError::Refused(Box::new(error))),
+        }
     }
     Ok(())
 }
