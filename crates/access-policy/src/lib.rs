@@ -24,12 +24,14 @@
 #![cfg_attr(not(feature = "std"), no_std)]
 
 mod decision;
+mod standing;
 mod terms;
 
 pub use decision::{
     AccessRequest, Accessor, Decision, EmergencyGrant, EmergencyGrants, GrantTerms, Reason,
     Restriction, decide, decide_with_emergency,
 };
+pub use standing::{RECEIPT_ROLE, SPONSOR_ROLE, may_sponsor};
 pub use terms::{Action, ActionSet, Category, CategorySet, Purpose, Role, RoleSet, Scope};
 
 #[cfg(test)]

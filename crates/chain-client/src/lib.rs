@@ -16,9 +16,9 @@ pub use access::{
 pub use http_rpc::{HttpRpc, HttpRpcError, connect_http};
 pub use reads::{
     ChainAnchor, ChainBreakGlass, ChainEmergencyPolicy, ChainGrant, ChainRequest, anchor, anchors,
-    best_anchors, break_glass, chain_time, custodian_set, emergency_policy, emergency_summary,
-    encryption_key, final_nonce, free_balance, grant, holds_role, is_authority, is_delegate,
-    is_erased, is_registered, latest_break_glass, pending_request, sponsorship,
+    best_anchors, break_glass, chain_role, chain_time, custodian_set, emergency_policy,
+    emergency_summary, encryption_key, final_nonce, free_balance, grant, holds_role, is_authority,
+    is_delegate, is_erased, is_registered, latest_break_glass, pending_request, sponsorship,
 };
 pub use subxt;
 pub use subxt_signer;

@@ -333,6 +333,21 @@ pub async fn is_delegate(
     .is_some())
 }
 
+/// The chain's own type of `role`, for the calls and storage that name a
+/// role (the codes are the same: a test below compares their encodings).
+pub fn chain_role(role: medigate_access_policy::Role) -> Role {
+    use medigate_access_policy::Role as Policy;
+    match role {
+        Policy::Provider => Role::Provider,
+        Policy::Organization => Role::Organization,
+        Policy::EmergencyResponder => Role::EmergencyResponder,
+        Policy::Researcher => Role::Researcher,
+        Policy::Insurer => Role::Insurer,
+        Policy::Custodian => Role::Custodian,
+        Policy::Vault => Role::Vault,
+    }
+}
+
 /// Whether `account` holds a current attestation of `role`.
 pub async fn holds_role(
     client: &Client,
@@ -463,4 +478,18 @@ pub async fn latest_break_glass(
         "Emergency.Latest",
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use codec::Encode;
+
+    use super::chain_role;
+
+    #[test]
+    fn every_role_has_the_chains_code() {
+        for role in medigate_access_policy::Role::ALL {
+            assert_eq!(chain_role(role).encode(), role.encode(), "{role:?}");
+        }
+    }
 }

@@ -899,7 +899,7 @@ impl Gateway {
         let attested = holds_role(
             &self.reads,
             &AccountId32(account),
-            medigate::runtime_types::medigate_access_policy::terms::Role::Vault,
+            medigate_chain_client::chain_role(medigate_access_policy::RECEIPT_ROLE),
         )
         .await?;
         if attested {

@@ -4,8 +4,7 @@
 //! signing its registration itself so that its keys never leave it.
 
 use medigate_chain_client::{
-    free_balance, holds_role, is_authority, is_registered, medigate,
-    medigate::runtime_types::medigate_access_policy::terms::Role, sponsorship,
+    chain_role, free_balance, holds_role, is_authority, is_registered, medigate, sponsorship,
     subxt::utils::AccountId32,
 };
 use serde::Serialize;
@@ -62,14 +61,21 @@ impl Gateway {
     }
 
     /// Sponsors `newcomer`: for a day it may register without a fee. The
-    /// user must hold a current organization attestation or be an
-    /// authority.
+    /// user must be one who may sponsor
+    /// ([`medigate_access_policy::may_sponsor`]).
     pub async fn sponsor(&self, newcomer: [u8; 32]) -> Result<Sponsorship, GatewayError> {
         let identity = self.keyring.identity()?;
         let me = medigate_chain_client::account_id(&identity.signing_keypair());
-        if !(holds_role(&self.reads, &me, Role::Organization).await?
-            || is_authority(&self.reads, &me).await?)
-        {
+        let holds_sponsor_role = holds_role(
+            &self.reads,
+            &me,
+            chain_role(medigate_access_policy::SPONSOR_ROLE),
+        )
+        .await?;
+        if !medigate_access_policy::may_sponsor(
+            holds_sponsor_role,
+            is_authority(&self.reads, &me).await?,
+        ) {
             return Err(GatewayError::NotASponsor);
         }
         let newcomer = AccountId32(newcomer);

@@ -236,11 +236,16 @@ impl VaultClient {
         patient: &[u8; 32],
         purpose: &str,
     ) -> Result<ReadOutcome, GatewayError> {
-        let path = format!(
-            "/blobs/{}?patient={}&purpose={purpose}",
-            hex32(content_id),
-            hex32(patient)
-        );
+        let code = purpose;
+        let purpose = medigate_access_policy::Purpose::from_code(code).ok_or_else(|| {
+            GatewayError::BadRequest {
+                what: format!("the purpose {code:?}"),
+                expected: "a purpose code (treatment, emergency, ...)".into(),
+            }
+        })?;
+        // The one path a vault serves a read at (the chain rebuilds the
+        // signed request from the receipt).
+        let path = medigate_protocol::request::read_path(content_id, patient, purpose);
         let headers = sign_headers(signer, self.account().await?, "GET", &path, b"", unix_ms());
         let response = self.send(Method::GET, &path, headers, Vec::new()).await?;
         let status = response.status();

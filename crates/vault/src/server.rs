@@ -3,9 +3,10 @@
 
 use std::{sync::Arc, time::Duration};
 
+use medigate_access_policy::RECEIPT_ROLE;
 use medigate_chain_client::{
-    AccessChecker, Client, HttpRpc, connect, connect_http, holds_role, is_registered, medigate,
-    medigate::runtime_types::medigate_access_policy::terms::Role, subxt::utils::AccountId32,
+    AccessChecker, Client, HttpRpc, chain_role, connect, connect_http, holds_role, is_registered,
+    medigate, subxt::utils::AccountId32,
 };
 use medigate_crypto::keystore;
 use object_store::ObjectStore;
@@ -128,7 +129,7 @@ pub async fn serve(
     if !is_registered(&reads, &vault).await.map_err(chain_error)? {
         return Err(StartError::NotRegistered(hex(&vault.0)));
     }
-    if !holds_role(&reads, &vault, Role::Vault)
+    if !holds_role(&reads, &vault, chain_role(RECEIPT_ROLE))
         .await
         .map_err(chain_error)?
     {

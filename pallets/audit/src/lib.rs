@@ -288,7 +288,7 @@ pub mod pallet {
                 Error::<T>::ReceiptOfAnotherVault
             );
             ensure!(
-                pallet_registry::Pallet::<T>::holds(&vault, Role::Vault),
+                pallet_registry::Pallet::<T>::holds(&vault, medigate_access_policy::RECEIPT_ROLE),
                 Error::<T>::NotAVault
             );
             ensure!(
