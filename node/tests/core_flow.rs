@@ -4,7 +4,8 @@
 //! allows the read; after revocation it denies it; a vault commits the access
 //! receipt and the receipt is provable against the committed batch root.
 //! Participants pay no fees for these calls, up to their budget per window;
-//! strangers pay.
+//! strangers pay; a flood of participants' calls does not hold back a
+//! patient's revocation.
 
 use medigate_chain_client::{
     AccessChecker, AccessQuestion, ChainError, Client, MediGateConfig, account_id as account,
@@ -48,6 +49,35 @@ async fn submit<Call: Payload>(
         .expect("the transaction succeeds in a finalised block")
 }
 
+/// Governance (sudo on the dev chain) appoints `board` an authority for the
+/// roles of `attested`, and the board attests each (a provider with a
+/// licence commitment).
+async fn attest_by_board(
+    client: &Client,
+    (governance, board): (&Keypair, &Keypair),
+    attested: &[(&Keypair, Role)],
+) {
+    let roles = attested
+        .iter()
+        .fold(0u8, |roles, (_, role)| roles | 1 << role.clone() as u8);
+    let appoint = RuntimeCall::Registry(RegistryCall::add_authority {
+        authority: account(board),
+        roles: RoleSet(roles),
+    });
+    submit(client, &medigate::tx().sudo().sudo(appoint), governance).await;
+    for (keypair, role) in attested {
+        let licence = matches!(role, Role::Provider).then(|| H256::repeat_byte(9));
+        submit(
+            client,
+            &medigate::tx()
+                .registry()
+                .attest(account(keypair), role.clone(), licence, None),
+            board,
+        )
+        .await;
+    }
+}
+
 /// A fresh dev node that finalises, and a client connected to it.
 async fn start_dev_node() -> (DevNode, Client) {
     DevNode::start_connected(NODE)
@@ -71,28 +101,10 @@ async fn consent_gates_access_and_every_access_is_provable() {
     for (keypair, key) in [(&patient, [1u8; 32]), (&doctor, [2; 32]), (&vault, [3; 32])] {
         submit(&client, &medigate::tx().registry().register(key), keypair).await;
     }
-    let appoint = RuntimeCall::Registry(RegistryCall::add_authority {
-        authority: account(&board),
-        roles: RoleSet(1 << Role::Provider as u8 | 1 << Role::Vault as u8),
-    });
-    submit(&client, &medigate::tx().sudo().sudo(appoint), &governance).await;
-    submit(
+    attest_by_board(
         &client,
-        &medigate::tx().registry().attest(
-            account(&doctor),
-            Role::Provider,
-            Some(H256::repeat_byte(9)),
-            None,
-        ),
-        &board,
-    )
-    .await;
-    submit(
-        &client,
-        &medigate::tx()
-            .registry()
-            .attest(account(&vault), Role::Vault, None, None),
-        &board,
+        (&governance, &board),
+        &[(&doctor, Role::Provider), (&vault, Role::Vault)],
     )
     .await;
 
@@ -465,6 +477,201 @@ async fn fee_less_calls_stop_at_the_budget_and_strangers_pay() {
         ),
         other => panic!("expected the pool to refuse the call: {other:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flood_of_participant_calls_does_not_hold_back_a_revocation() {
+    let (_node, client) = start_dev_node().await;
+    let (patient, doctor, flooder) = (dev::bob(), dev::charlie(), dev::dave());
+    for (keypair, key) in [
+        (&patient, [1u8; 32]),
+        (&doctor, [2; 32]),
+        (&flooder, [4; 32]),
+    ] {
+        submit(&client, &medigate::tx().registry().register(key), keypair).await;
+    }
+    let now = chain_time(&client).await.unwrap();
+    let labs = Scope::Categories(CategorySet(1 << Category::Labs as u16));
+    let events = submit(
+        &client,
+        &medigate::tx().consent().grant_access(
+            account(&patient),
+            account(&doctor),
+            labs,
+            Purpose::Treatment,
+            ActionSet(1),
+            None,
+            now + 3_600_000,
+        ),
+        &patient,
+    )
+    .await;
+    let granted = events
+        .find_first::<medigate::consent::events::AccessGranted>()
+        .unwrap()
+        .expect("AccessGranted");
+
+    // The best block, as the node announces it.
+    let best = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut best_blocks = client.stream_best_blocks().await.unwrap();
+    let seen = best.clone();
+    tokio::spawn(async move {
+        while let Some(Ok(block)) = best_blocks.next().await {
+            seen.fetch_max(block.number().into(), std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+
+    // Another participant floods the pool with its own fee-less calls, each
+    // as heavy as a call may be: many blocks' worth.
+    let flood: Vec<_> = (0..FLOOD_BATCHES)
+        .map(|batch| {
+            let anchors = (0..FLOOD_BATCH_SIZE)
+                .map(|index| {
+                    let mut content_id = [0x77; 32];
+                    content_id[..4].copy_from_slice(&batch.to_le_bytes());
+                    content_id[4..8].copy_from_slice(&index.to_le_bytes());
+                    AnchorRequest {
+                        content_id: H256(content_id),
+                        category: Category::Vitals,
+                        size: 512,
+                        previous: None,
+                    }
+                })
+                .collect();
+            medigate::tx()
+                .records()
+                .anchor_batch(account(&flooder), BoundedVec(anchors))
+        })
+        .collect();
+    let mut finalized = client.stream_blocks().await.unwrap();
+    medigate_chain_client::submit_all(&client, &flood, &flooder)
+        .await
+        .expect("the pool takes the flood");
+
+    // Then the patient revokes.
+    let submitted_after = best.load(std::sync::atomic::Ordering::SeqCst);
+    medigate_chain_client::submit_all(
+        &client,
+        &[medigate::tx().consent().revoke_grant(granted.grant)],
+        &patient,
+    )
+    .await
+    .expect("the pool takes the revocation");
+
+    // Blocks go by until the flood is all in; the revocation is in the first
+    // block built after it reached the pool, or the next, while the flood
+    // goes on after it.
+    let (mut revoked_in, mut flood_left, mut flood_after_revocation) =
+        (None, FLOOD_BATCHES as usize, 0);
+    let mut flood_blocks = Vec::new();
+    while flood_left > 0 || revoked_in.is_none() {
+        let block = finalized.next().await.expect("blocks go on").unwrap();
+        let events = block.at().await.unwrap().events().fetch().await.unwrap();
+        let mut batches = 0;
+        for event in events.iter().filter_map(Result::ok) {
+            match (event.pallet_name(), event.event_name()) {
+                ("Records", "RecordsAnchored") => batches += 1,
+                ("Consent", "GrantRevoked") => revoked_in = Some(u64::from(block.number())),
+                _ => {}
+            }
+        }
+        flood_left = flood_left.saturating_sub(batches);
+        if batches > 0 {
+            flood_blocks.push(u64::from(block.number()));
+        }
+        if revoked_in.is_some_and(|revoked| u64::from(block.number()) > revoked) {
+            flood_after_revocation += batches;
+        }
+    }
+    let revoked_in = revoked_in.unwrap();
+    eprintln!(
+        "flood in blocks {flood_blocks:?}; revocation submitted after block {submitted_after}, in block {revoked_in}"
+    );
+    assert!(
+        revoked_in <= submitted_after + 2,
+        "the revocation, submitted after block {submitted_after}, is in block {revoked_in}"
+    );
+    assert!(
+        flood_after_revocation > 0,
+        "the flood was still waiting when the revocation went in"
+    );
+}
+
+/// Calls in the flood, and anchors in each: together, many blocks' worth.
+const FLOOD_BATCHES: u32 = 20;
+const FLOOD_BATCH_SIZE: u32 = 1000;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_requester_cannot_fill_a_patients_inbox() {
+    let (_node, client) = start_dev_node().await;
+    let (governance, patient, doctor, board) =
+        (dev::alice(), dev::bob(), dev::charlie(), dev::dave());
+    for (keypair, key) in [(&patient, [1u8; 32]), (&doctor, [2; 32])] {
+        submit(&client, &medigate::tx().registry().register(key), keypair).await;
+    }
+    attest_by_board(&client, (&governance, &board), &[(&doctor, Role::Provider)]).await;
+
+    // The doctor files as many requests as may wait, all at once.
+    let most = client
+        .at_current_block()
+        .await
+        .unwrap()
+        .constants()
+        .entry(medigate::constants().consent().max_open_requests())
+        .unwrap();
+    let ask = medigate::tx().consent().request_access(
+        account(&patient),
+        Scope::Categories(CategorySet(1 << Category::Labs as u16)),
+        Purpose::Treatment,
+        ActionSet(1),
+        H256::repeat_byte(7),
+    );
+    let asks = vec![ask.clone(); most as usize];
+    let filed = medigate_chain_client::submit_many(&client, &asks, &doctor)
+        .await
+        .unwrap();
+    let mut first = None;
+    for finality in filed {
+        let events = finality.await.expect("a request within the bound is filed");
+        let requested = events
+            .find_first::<medigate::consent::events::AccessRequested>()
+            .unwrap()
+            .expect("AccessRequested");
+        first.get_or_insert(requested.request);
+    }
+
+    // One more is refused, and changes nothing.
+    let refused = submit_and_wait(&client, &ask, &doctor).await;
+    assert!(
+        matches!(&refused, Err(ChainError::Failed(error)) if error.to_string().contains("TooManyOpenRequests")),
+        "{refused:?}"
+    );
+
+    // Only the doctor withdraws the doctor's request; then one more fits.
+    let first = first.unwrap();
+    let refused = submit_and_wait(
+        &client,
+        &medigate::tx().consent().withdraw_request(first),
+        &patient,
+    )
+    .await;
+    assert!(
+        matches!(&refused, Err(ChainError::Failed(error)) if error.to_string().contains("NotTheRequester")),
+        "{refused:?}"
+    );
+    submit(
+        &client,
+        &medigate::tx().consent().withdraw_request(first),
+        &doctor,
+    )
+    .await;
+    assert!(
+        medigate_chain_client::pending_request(&client, first)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    submit(&client, &ask, &doctor).await;
 }
 
 fn sp_account(keypair: &Keypair) -> sp_runtime::AccountId32 {

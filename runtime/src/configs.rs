@@ -193,6 +193,7 @@ impl pallet_registry::Config for Runtime {
     type SponsorshipPeriod = ConstU32<{ 24 * HOURS }>;
     /// A hospital enrols up to 500 newcomers a day.
     type MaxSponsorships = ConstU32<500>;
+    type MaxKeyHistory = ConstU32<32>;
     type WeightInfo = crate::weights::pallet_registry::WeightInfo<Runtime>;
 }
 
@@ -284,6 +285,7 @@ impl pallet_consent::Config for Runtime {
     type MaxScopeRecords = ConstU32<64>;
     type MaxGrantsPerGrantee = ConstU32<16>;
     type MaxRestrictions = ConstU32<16>;
+    type MaxOpenRequests = ConstU32<64>;
     type Emergency = crate::Emergency;
     type WeightInfo = crate::weights::pallet_consent::WeightInfo<Runtime>;
 }
@@ -295,6 +297,7 @@ impl pallet_emergency::Config for Runtime {
     type MaxGuardians = ConstU32<8>;
     /// Room for a consortium's custodians; a threshold of 3 of 5 is typical.
     type MaxCustodians = ConstU32<16>;
+    type MaxBreakGlassesPerDay = ConstU32<200>;
     type WeightInfo = crate::weights::pallet_emergency::WeightInfo<Runtime>;
 }
 

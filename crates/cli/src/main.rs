@@ -182,6 +182,11 @@ enum AccessCommand {
         /// The request's id.
         request: u64,
     },
+    /// Withdraw a request of yours that waits for an answer.
+    Withdraw {
+        /// The request's id.
+        request: u64,
+    },
     /// Revoke a grant.
     Revoke {
         /// The grant's id.
@@ -470,6 +475,14 @@ async fn access(
             gateway
                 .post(
                     &format!("/api/access/requests/{request}/deny"),
+                    &serde_json::json!({}),
+                )
+                .await?
+        }
+        AccessCommand::Withdraw { request } => {
+            gateway
+                .post(
+                    &format!("/api/access/requests/{request}/withdraw"),
                     &serde_json::json!({}),
                 )
                 .await?

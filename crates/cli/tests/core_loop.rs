@@ -274,6 +274,40 @@ fn the_core_loop_from_the_command_line() {
         expected.len()
     );
 
+    // A second request the doctor withdraws: only the doctor may.
+    let second = network.json(
+        "doctor",
+        &[
+            "access",
+            "request",
+            "--patient",
+            &patient,
+            "--categories",
+            "notes",
+            "--justification",
+            "second opinion",
+        ],
+    );
+    let second = second["request"].as_u64().unwrap();
+    assert_eq!(
+        network
+            .run("patient", &["access", "withdraw", &second.to_string()])
+            .status
+            .code(),
+        Some(6),
+        "the patient cannot withdraw the doctor's request"
+    );
+    let withdrawn = network.json("doctor", &["access", "withdraw", &second.to_string()]);
+    assert_eq!(withdrawn["withdrawn"], true);
+    let listed = network.json("patient", &["access", "list"]);
+    let entry = listed["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["request"].as_u64() == Some(second))
+        .expect("the withdrawn request is listed");
+    assert_eq!(entry["status"], "withdrawn");
+
     // The doctor reads exactly the approved records, byte for byte as imported.
     let doctor_export = network.path("doctor-export.json");
     network.json(

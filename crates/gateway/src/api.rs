@@ -13,6 +13,7 @@
 //! | `POST /api/access/requests` `{"patient","categories","purpose","justification","write"}` | asks a patient for access (`write`: also to add records) |
 //! | `POST /api/access/requests/{id}/approve` `{"categories","days"}` | approves, sharing the covered records |
 //! | `POST /api/access/requests/{id}/deny`, `POST /api/access/grants/{id}/revoke` | denies, revokes |
+//! | `POST /api/access/requests/{id}/withdraw` | withdraws the user's own request |
 //! | `GET /api/access` | requests and grants |
 //! | `GET /api/audit` | the audit trail |
 //! | `GET /api/emergency` | the emergency policy, summary, custodians holding shares, break-glasses |
@@ -63,6 +64,7 @@ pub fn router() -> Router<Arc<Gateway>> {
         .route("/api/access/requests", post(request_access))
         .route("/api/access/requests/{id}/approve", post(approve))
         .route("/api/access/requests/{id}/deny", post(deny))
+        .route("/api/access/requests/{id}/withdraw", post(withdraw))
         .route("/api/access/grants/{id}/revoke", post(revoke))
         .route("/api/audit", get(audit))
         .route("/api/emergency", get(emergency_status))
@@ -302,6 +304,14 @@ async fn deny(
 ) -> Result<Json<Value>, GatewayError> {
     gateway.deny_request(request).await?;
     Ok(Json(json!({"request": request, "denied": true})))
+}
+
+async fn withdraw(
+    State(gateway): State<Arc<Gateway>>,
+    Path(request): Path<u64>,
+) -> Result<Json<Value>, GatewayError> {
+    gateway.withdraw_request(request).await?;
+    Ok(Json(json!({"request": request, "withdrawn": true})))
 }
 
 async fn revoke(

@@ -253,6 +253,9 @@ async fn events_of_block(
         } else if let Some(Ok(denied)) = event.decode_fields_as::<consent::RequestDenied>() {
             indexed.kind = "denied".into();
             indexed.request_id = Some(denied.request as i64);
+        } else if let Some(Ok(withdrawn)) = event.decode_fields_as::<consent::RequestWithdrawn>() {
+            indexed.kind = "withdrawn".into();
+            indexed.request_id = Some(withdrawn.request as i64);
         } else if let Some(Ok(revoked)) = event.decode_fields_as::<consent::GrantRevoked>() {
             indexed.kind = "revoked".into();
             indexed.grant_id = Some(revoked.grant as i64);

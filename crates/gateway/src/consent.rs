@@ -255,6 +255,24 @@ impl Gateway {
         Ok(())
     }
 
+    /// Withdraws the user's own request `request`, which waits for an
+    /// answer: a requester has only so many waiting at once.
+    pub async fn withdraw_request(&self, request: u64) -> Result<(), GatewayError> {
+        let identity = self.keyring.identity()?;
+        let me = medigate_chain_client::account_id(&identity.signing_keypair());
+        match pending_request(&self.reads, request).await? {
+            Some(pending) if pending.requester == me => {}
+            _ => {
+                return Err(GatewayError::NotFound(format!(
+                    "pending access request {request} of yours"
+                )));
+            }
+        }
+        let call = medigate::tx().consent().withdraw_request(request);
+        self.submit(&call, &identity.signing_keypair()).await?;
+        Ok(())
+    }
+
     /// Revokes grant `grant`: from the next block on, vaults refuse its
     /// reads. What the grantee already read cannot be recalled.
     pub async fn revoke_grant(&self, grant: u64) -> Result<(), GatewayError> {
@@ -279,7 +297,14 @@ impl Gateway {
     pub async fn access_view(&self) -> Result<AccessView, GatewayError> {
         let events = self
             .index
-            .events(&["requested", "approved", "denied", "granted", "revoked"])
+            .events(&[
+                "requested",
+                "approved",
+                "denied",
+                "withdrawn",
+                "granted",
+                "revoked",
+            ])
             .await?;
         let now = medigate_chain_client::chain_time(&self.reads).await? as i64;
         let mut requests = Vec::new();
@@ -287,10 +312,11 @@ impl Gateway {
             let request = event.request_id.unwrap_or_default();
             let answer = events.iter().find(|later| {
                 later.request_id == Some(request)
-                    && matches!(later.kind.as_str(), "approved" | "denied")
+                    && matches!(later.kind.as_str(), "approved" | "denied" | "withdrawn")
             });
             let (status, grant) = match answer {
                 Some(answer) if answer.kind == "approved" => ("approved", answer.grant_id),
+                Some(answer) if answer.kind == "withdrawn" => ("withdrawn", None),
                 Some(_) => ("denied", None),
                 None => ("pending", None),
             };

@@ -31,6 +31,7 @@ impl pallet_registry::Config for Test {
     type GovernanceOrigin = EnsureRoot<AccountId32>;
     type SponsorshipPeriod = frame_support::traits::ConstU64<10>;
     type MaxSponsorships = frame_support::traits::ConstU32<3>;
+    type MaxKeyHistory = frame_support::traits::ConstU32<4>;
     type WeightInfo = ();
 }
 

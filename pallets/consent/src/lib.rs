@@ -15,7 +15,9 @@
 //! - **Access request**: a registered participant asks a patient for access,
 //!   with a commitment to its justification (never the text itself). The
 //!   patient approves it — possibly narrowing the scope — which creates a
-//!   grant, or denies it.
+//!   grant, or denies it. A requester has at most
+//!   [`Config::MaxOpenRequests`] requests waiting, and withdraws one to file
+//!   another, so that no requester grows a patient's inbox without end.
 //! - **Delegate**: an account that manages a patient's consent (a guardian for
 //!   a child, or for a patient who cannot act). The patient appoints and
 //!   dismisses delegates; governance may appoint a guardian.
@@ -127,6 +129,11 @@ pub mod pallet {
         #[pallet::constant]
         type MaxRestrictions: Get<u32>;
 
+        /// The most requests one requester may have waiting for an answer
+        /// (a requester withdraws one to file another).
+        #[pallet::constant]
+        type MaxOpenRequests: Get<u32>;
+
         /// Running emergency (break-glass) grants, which `check_access`
         /// weighs after the patient's grants (`()`: none).
         type Emergency: medigate_access_policy::EmergencyGrants<Self::AccountId, Moment>;
@@ -165,6 +172,12 @@ pub mod pallet {
     /// Access requests waiting for an answer.
     #[pallet::storage]
     pub type Requests<T: Config> = StorageMap<_, Twox64Concat, RequestId, PendingRequestOf<T>>;
+
+    /// How many of each requester's requests wait for an answer (at most
+    /// [`Config::MaxOpenRequests`]).
+    #[pallet::storage]
+    pub type OpenRequests<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
 
     /// Delegates, by patient.
     #[pallet::storage]
@@ -218,6 +231,11 @@ pub mod pallet {
         },
         /// A request was denied.
         RequestDenied {
+            /// The request.
+            request: RequestId,
+        },
+        /// A requester withdrew its request.
+        RequestWithdrawn {
             /// The request.
             request: RequestId,
         },
@@ -281,6 +299,11 @@ pub mod pallet {
         RoleMissing,
         /// No such request (never filed, or already answered).
         UnknownRequest,
+        /// The requester has too many requests waiting for an answer;
+        /// withdraw one first.
+        TooManyOpenRequests,
+        /// Only the requester withdraws its request.
+        NotTheRequester,
         /// The approved scope is wider than the requested one.
         WiderThanRequested,
         /// No such grant.
@@ -373,10 +396,16 @@ pub mod pallet {
                 Error::<T>::RoleMissing
             );
             Self::ensure_records_of(&patient, &scope)?;
+            let open = OpenRequests::<T>::get(&requester);
+            ensure!(
+                open < T::MaxOpenRequests::get(),
+                Error::<T>::TooManyOpenRequests
+            );
             let request = NextRequestId::<T>::get();
             let next = request.checked_add(1).ok_or(Error::<T>::IdOverflow)?;
 
             NextRequestId::<T>::put(next);
+            OpenRequests::<T>::insert(&requester, open + 1);
             Requests::<T>::insert(
                 request,
                 PendingRequest {
@@ -430,14 +459,14 @@ pub mod pallet {
             let records = Self::records_in(&pending.scope);
             let (grant, prior_grants) = Self::create_grant(
                 pending.patient,
-                pending.requester,
+                pending.requester.clone(),
                 scope,
                 pending.purpose,
                 pending.actions,
                 T::Time::now(),
                 expires_at,
             )?;
-            Requests::<T>::remove(request);
+            Self::close_request(request, &pending.requester);
             Self::deposit_event(Event::RequestApproved { request, grant });
             Ok(Some(<T as Config>::WeightInfo::approve_request(
                 records,
@@ -454,7 +483,7 @@ pub mod pallet {
             let pending = Requests::<T>::get(request).ok_or(Error::<T>::UnknownRequest)?;
             Self::ensure_manages(&who, &pending.patient)?;
 
-            Requests::<T>::remove(request);
+            Self::close_request(request, &pending.requester);
             Self::deposit_event(Event::RequestDenied { request });
             Ok(())
         }
@@ -587,9 +616,33 @@ pub mod pallet {
             Self::deposit_event(Event::RestrictionLifted { patient });
             Ok(())
         }
+
+        /// Withdraws `request`, which waits for an answer. By its requester
+        /// alone; it frees a place under [`Config::MaxOpenRequests`].
+        #[pallet::call_index(10)]
+        #[pallet::weight(<T as Config>::WeightInfo::deny_request())]
+        pub fn withdraw_request(origin: OriginFor<T>, request: RequestId) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let pending = Requests::<T>::get(request).ok_or(Error::<T>::UnknownRequest)?;
+            ensure!(pending.requester == who, Error::<T>::NotTheRequester);
+
+            Self::close_request(request, &who);
+            Self::deposit_event(Event::RequestWithdrawn { request });
+            Ok(())
+        }
     }
 
     impl<T: Config> Pallet<T> {
+        /// Removes answered or withdrawn `request` of `requester`.
+        fn close_request(request: RequestId, requester: &T::AccountId) {
+            Requests::<T>::remove(request);
+            OpenRequests::<T>::mutate_exists(requester, |open| {
+                *open = open
+                    .and_then(|count| count.checked_sub(1))
+                    .filter(|count| *count > 0);
+            });
+        }
+
         /// Fails unless `who` is `patient` (registered) or one of its delegates.
         fn ensure_manages(who: &T::AccountId, patient: &T::AccountId) -> DispatchResult {
             ensure!(

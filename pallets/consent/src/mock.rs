@@ -40,6 +40,7 @@ impl pallet_registry::Config for Test {
     type GovernanceOrigin = EnsureRoot<u64>;
     type SponsorshipPeriod = frame_support::traits::ConstU64<10>;
     type MaxSponsorships = frame_support::traits::ConstU32<3>;
+    type MaxKeyHistory = frame_support::traits::ConstU32<4>;
     type WeightInfo = ();
 }
 
@@ -65,6 +66,8 @@ impl pallet_records::Config for Test {
 pub const MAX_SCOPE_RECORDS: u32 = 4;
 /// The most live grants per patient and grantee in the mock.
 pub const MAX_GRANTS: u32 = 3;
+/// The most requests a requester has waiting in the mock.
+pub const MAX_OPEN_REQUESTS: u32 = 2;
 
 impl pallet_consent::Config for Test {
     type RuntimeEvent = RuntimeEvent;
@@ -73,6 +76,7 @@ impl pallet_consent::Config for Test {
     type MaxScopeRecords = ConstU32<MAX_SCOPE_RECORDS>;
     type MaxGrantsPerGrantee = ConstU32<MAX_GRANTS>;
     type MaxRestrictions = ConstU32<2>;
+    type MaxOpenRequests = ConstU32<MAX_OPEN_REQUESTS>;
     type Emergency = ();
     type WeightInfo = ();
 }

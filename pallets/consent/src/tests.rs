@@ -1,8 +1,8 @@
 //! Behaviour of the consent pallet, one test per rule.
 
 use crate::{
-    Action, ActionSet, Category, CategorySet, Decision, Delegates, Error, Event, Grants, Purpose,
-    Reason, RecordScope, Requests, Scope, mock::*,
+    Action, ActionSet, Category, CategorySet, Decision, Delegates, Error, Event, Grants,
+    OpenRequests, Purpose, Reason, RecordScope, Requests, Scope, mock::*,
 };
 use frame_support::{assert_noop, assert_ok};
 use pallet_records::{AnchorRequest, ContentId};
@@ -225,6 +225,60 @@ fn denied_request_is_gone_and_grants_nothing() {
             Error::<Test>::UnknownRequest
         );
         assert!(!check(DOCTOR, 1, Purpose::Treatment, Action::Read).allowed);
+    });
+}
+
+#[test]
+fn a_requester_has_few_requests_waiting_and_withdraws_its_own() {
+    new_test_ext().execute_with(|| {
+        anchor_records();
+        let ask = || {
+            Consent::request_access(
+                RuntimeOrigin::signed(DOCTOR),
+                PATIENT,
+                Scope::All,
+                Purpose::Treatment,
+                ActionSet::read(),
+                H256::zero(),
+            )
+        };
+        for _ in 0..MAX_OPEN_REQUESTS {
+            assert_ok!(ask());
+        }
+        assert_noop!(ask(), Error::<Test>::TooManyOpenRequests);
+        assert_eq!(OpenRequests::<Test>::get(DOCTOR), MAX_OPEN_REQUESTS);
+
+        // Only the requester withdraws; the patient may not, nor anyone else.
+        for other in [PATIENT, STRANGER] {
+            assert_noop!(
+                Consent::withdraw_request(RuntimeOrigin::signed(other), 0),
+                Error::<Test>::NotTheRequester
+            );
+        }
+        assert_ok!(Consent::withdraw_request(RuntimeOrigin::signed(DOCTOR), 0));
+        System::assert_last_event(Event::RequestWithdrawn { request: 0 }.into());
+        assert!(Requests::<Test>::get(0).is_none());
+        assert_noop!(
+            Consent::withdraw_request(RuntimeOrigin::signed(DOCTOR), 0),
+            Error::<Test>::UnknownRequest
+        );
+        assert_noop!(
+            Consent::approve_request(RuntimeOrigin::signed(PATIENT), 0, None, START + HOUR),
+            Error::<Test>::UnknownRequest
+        );
+
+        // A withdrawn, denied or approved request frees its place.
+        assert_ok!(ask());
+        assert_noop!(ask(), Error::<Test>::TooManyOpenRequests);
+        assert_ok!(Consent::deny_request(RuntimeOrigin::signed(PATIENT), 1));
+        assert_ok!(Consent::approve_request(
+            RuntimeOrigin::signed(PATIENT),
+            2,
+            None,
+            START + HOUR
+        ));
+        assert_eq!(OpenRequests::<Test>::get(DOCTOR), 0);
+        assert!(!OpenRequests::<Test>::contains_key(DOCTOR));
     });
 }
 

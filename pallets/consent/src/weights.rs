@@ -15,7 +15,7 @@ pub trait WeightInfo {
     /// `approve_request` with `records` records in the scope, when the
     /// requester already holds `grants` grants of the patient.
     fn approve_request(records: u32, grants: u32) -> Weight;
-    /// `deny_request`.
+    /// `deny_request`, `withdraw_request`.
     fn deny_request() -> Weight;
     /// `revoke_grant`.
     fn revoke_grant() -> Weight;

@@ -62,6 +62,8 @@ pub type BreakGlassId = u64;
 pub const DEFAULT_WINDOW_MS: Moment = 60 * 60 * 1000;
 /// The longest emergency grant a policy may set: one day.
 pub const MAX_WINDOW_MS: Moment = 24 * 60 * 60 * 1000;
+/// A day of chain time, over which [`Config::MaxBreakGlassesPerDay`] counts.
+pub const DAY_MS: Moment = 24 * 60 * 60 * 1000;
 
 /// A patient's emergency policy.
 #[derive(
@@ -200,6 +202,10 @@ pub mod pallet {
         /// The most custodians.
         #[pallet::constant]
         type MaxCustodians: Get<u32>;
+        /// The most times one responder breaks the glass per day of chain
+        /// time (each break-glass is kept for review for good).
+        #[pallet::constant]
+        type MaxBreakGlassesPerDay: Get<u32>;
         /// The weights of the calls.
         type WeightInfo: WeightInfo;
     }
@@ -245,6 +251,12 @@ pub mod pallet {
     /// record): what a responder fetches once the key is rebuilt.
     #[pallet::storage]
     pub type Summaries<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, H256>;
+
+    /// How many times each responder broke the glass on its latest day of
+    /// doing so: (day of chain time, count).
+    #[pallet::storage]
+    pub type BreakGlassesToday<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, (u64, u32)>;
 
     /// Every break-glass, kept for review and audit.
     #[pallet::storage]
@@ -335,6 +347,8 @@ pub mod pallet {
         NoCustodians,
         /// The caller already holds a running emergency grant for this patient.
         AlreadyOpen,
+        /// The caller broke the glass as often as a responder may today.
+        TooManyBreakGlasses,
         /// No break-glass has this id.
         UnknownBreakGlass,
         /// Only the patient or one of their guardians reviews.
@@ -467,6 +481,15 @@ pub mod pallet {
                 Self::open_emergency(&responder, &patient, now).is_none(),
                 Error::<T>::AlreadyOpen
             );
+            let today = now / DAY_MS;
+            let done_today = BreakGlassesToday::<T>::get(&responder)
+                .filter(|(day, _)| *day == today)
+                .map_or(0, |(_, count)| count);
+            ensure!(
+                done_today < T::MaxBreakGlassesPerDay::get(),
+                Error::<T>::TooManyBreakGlasses
+            );
+            BreakGlassesToday::<T>::insert(&responder, (today, done_today + 1));
             let id = NextBreakGlass::<T>::mutate(|next| {
                 let id = *next;
                 *next += 1;

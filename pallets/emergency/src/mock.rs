@@ -43,11 +43,14 @@ impl pallet_registry::Config for Test {
     type GovernanceOrigin = EnsureRoot<u64>;
     type SponsorshipPeriod = frame_support::traits::ConstU64<10>;
     type MaxSponsorships = frame_support::traits::ConstU32<3>;
+    type MaxKeyHistory = frame_support::traits::ConstU32<4>;
     type WeightInfo = ();
 }
 
 /// The most guardians a policy names in the mock.
 pub const MAX_GUARDIANS: u32 = 3;
+/// How many times a responder breaks the glass per day in the mock.
+pub const MAX_BREAK_GLASSES_PER_DAY: u32 = 2;
 
 impl pallet_emergency::Config for Test {
     type RuntimeEvent = RuntimeEvent;
@@ -55,6 +58,7 @@ impl pallet_emergency::Config for Test {
     type GovernanceOrigin = EnsureRoot<u64>;
     type MaxGuardians = ConstU32<MAX_GUARDIANS>;
     type MaxCustodians = ConstU32<7>;
+    type MaxBreakGlassesPerDay = ConstU32<MAX_BREAK_GLASSES_PER_DAY>;
     type WeightInfo = ();
 }
 

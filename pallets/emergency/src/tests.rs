@@ -274,6 +274,36 @@ fn only_emergency_purposes_and_one_running_grant_per_responder() {
 }
 
 #[test]
+fn a_responder_breaks_the_glass_a_bounded_number_of_times_a_day() {
+    new_test_ext().execute_with(|| {
+        ready();
+        // START is within a day of chain time; each break-glass ends before
+        // the next.
+        let day_start = START - START % crate::DAY_MS;
+        for round in 0..MAX_BREAK_GLASSES_PER_DAY as u64 {
+            Timestamp::set_timestamp(START + round * DEFAULT_WINDOW_MS);
+            assert_ok!(break_glass(PARAMEDIC));
+        }
+        let next = START + MAX_BREAK_GLASSES_PER_DAY as u64 * DEFAULT_WINDOW_MS;
+        assert!(next < day_start + crate::DAY_MS);
+        Timestamp::set_timestamp(next);
+        assert_noop!(break_glass(PARAMEDIC), Error::<Test>::TooManyBreakGlasses);
+        // Another responder is not held back, and the next day the first
+        // may again.
+        assert_ok!(pallet_registry::Pallet::<Test>::attest(
+            RuntimeOrigin::signed(BOARD),
+            STRANGER,
+            Role::EmergencyResponder,
+            None,
+            None
+        ));
+        assert_ok!(break_glass(STRANGER));
+        Timestamp::set_timestamp(day_start + crate::DAY_MS);
+        assert_ok!(break_glass(PARAMEDIC));
+    });
+}
+
+#[test]
 fn without_custodians_no_glass_can_be_broken() {
     new_test_ext().execute_with(|| {
         assert_ok!(policy(PATIENT, true, responders(), None));

@@ -85,21 +85,25 @@ mod benchmarks {
 
     #[benchmark]
     fn rotate_key() {
+        // A full history: the rotation prunes the oldest key.
         let caller: T::AccountId = whitelisted_caller();
+        let version = T::MaxKeyHistory::get();
         Participants::<T>::insert(
             &caller,
             Participant {
                 encryption_key: [1; 32],
-                key_version: 0,
+                key_version: version - 1,
                 registered_at: Zero::zero(),
             },
         );
+        KeyHistory::<T>::insert(&caller, 0, ([1; 32], BlockNumberFor::<T>::zero()));
         #[extrinsic_call]
         _(RawOrigin::Signed(caller.clone()), [2; 32]);
         assert_eq!(
             Participants::<T>::get(&caller).map(|participant| participant.key_version),
-            Some(1)
+            Some(version)
         );
+        assert!(KeyHistory::<T>::get(&caller, 0).is_none());
     }
 
     #[benchmark]

@@ -8,8 +8,10 @@
 //!
 //! ## Terms
 //! - **Participant**: a registered account and its current encryption key.
-//!   Rotating the key keeps every earlier key in [`KeyHistory`], so that data
-//!   wrapped to an old key can still be matched to it.
+//!   Rotating the key keeps the latest [`Config::MaxKeyHistory`] keys in
+//!   [`KeyHistory`], so that data wrapped to a recent old key can still be
+//!   matched to it; older entries are pruned, so that rotations cannot grow
+//!   an account's state without end.
 //! - **Authority**: an account governance trusts to attest some roles (a
 //!   medical board attests providers, a ministry attests responders...).
 //! - **Attestation**: an authority's statement that a participant holds a
@@ -124,6 +126,11 @@ pub mod pallet {
         #[pallet::constant]
         type MaxSponsorships: Get<u32>;
 
+        /// How many of a participant's keys [`KeyHistory`] keeps (the
+        /// current one included); a rotation prunes the oldest beyond it.
+        #[pallet::constant]
+        type MaxKeyHistory: Get<u32>;
+
         /// Weights of this pallet's calls.
         type WeightInfo: WeightInfo;
     }
@@ -136,8 +143,8 @@ pub mod pallet {
     pub type Participants<T: Config> =
         StorageMap<_, Blake2_128Concat, T::AccountId, Participant<BlockNumberFor<T>>>;
 
-    /// Every encryption key a participant has had, by version, with the block
-    /// from which it was current.
+    /// A participant's latest [`Config::MaxKeyHistory`] encryption keys, by
+    /// version, with the block from which each was current.
     #[pallet::storage]
     pub type KeyHistory<T: Config> = StorageDoubleMap<
         _,
@@ -305,7 +312,9 @@ pub mod pallet {
             Ok(())
         }
 
-        /// Replaces the caller's encryption key; earlier keys stay in the history.
+        /// Replaces the caller's encryption key; the latest earlier keys stay
+        /// in the history, and the oldest beyond [`Config::MaxKeyHistory`]
+        /// leaves it.
         #[pallet::call_index(1)]
         #[pallet::weight(T::WeightInfo::rotate_key())]
         pub fn rotate_key(origin: OriginFor<T>, encryption_key: EncryptionKey) -> DispatchResult {
@@ -328,6 +337,9 @@ pub mod pallet {
                 key_version,
                 (encryption_key, frame_system::Pallet::<T>::block_number()),
             );
+            if let Some(pruned) = key_version.checked_sub(T::MaxKeyHistory::get()) {
+                KeyHistory::<T>::remove(&who, pruned);
+            }
             Self::deposit_event(Event::KeyRotated {
                 who,
                 encryption_key,
@@ -463,8 +475,10 @@ pub mod pallet {
         pub fn sponsor(origin: OriginFor<T>, who: T::AccountId) -> DispatchResult {
             let sponsor = ensure_signed(origin)?;
             ensure!(
-                Self::holds(&sponsor, Role::Organization)
-                    || Authorities::<T>::contains_key(&sponsor),
+                medigate_access_policy::may_sponsor(
+                    Self::holds(&sponsor, medigate_access_policy::SPONSOR_ROLE),
+                    Authorities::<T>::contains_key(&sponsor)
+                ),
                 Error::<T>::NotASponsor
             );
             ensure!(

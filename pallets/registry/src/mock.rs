@@ -24,12 +24,15 @@ impl frame_system::Config for Test {
 pub const SPONSORSHIP_PERIOD: u64 = 10;
 /// How many open sponsorships a sponsor holds in the mock.
 pub const MAX_SPONSORSHIPS: u32 = 3;
+/// How many keys the mock's key history keeps.
+pub const MAX_KEY_HISTORY: u32 = 3;
 
 impl pallet_registry::Config for Test {
     type RuntimeEvent = RuntimeEvent;
     type GovernanceOrigin = EnsureRoot<u64>;
     type SponsorshipPeriod = frame_support::traits::ConstU64<SPONSORSHIP_PERIOD>;
     type MaxSponsorships = frame_support::traits::ConstU32<MAX_SPONSORSHIPS>;
+    type MaxKeyHistory = frame_support::traits::ConstU32<MAX_KEY_HISTORY>;
     type WeightInfo = ();
 }
 

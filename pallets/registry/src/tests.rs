@@ -68,7 +68,7 @@ fn registering_twice_fails() {
 }
 
 #[test]
-fn rotation_keeps_every_earlier_key() {
+fn rotation_keeps_the_earlier_key() {
     new_test_ext().execute_with(|| {
         assert_ok!(Registry::register(RuntimeOrigin::signed(PATIENT), KEY));
         System::set_block_number(5);
@@ -83,6 +83,28 @@ fn rotation_keeps_every_earlier_key() {
         );
         assert_eq!(KeyHistory::<Test>::get(PATIENT, 0), Some((KEY, 1)));
         assert_eq!(KeyHistory::<Test>::get(PATIENT, 1), Some(([8; 32], 5)));
+    });
+}
+
+#[test]
+fn rotation_keeps_the_latest_keys_only() {
+    new_test_ext().execute_with(|| {
+        assert_ok!(Registry::register(RuntimeOrigin::signed(PATIENT), KEY));
+        let rotations = 2 * MAX_KEY_HISTORY;
+        for version in 1..=rotations {
+            assert_ok!(Registry::rotate_key(
+                RuntimeOrigin::signed(PATIENT),
+                [version as u8; 32]
+            ));
+        }
+        let kept: Vec<u32> = KeyHistory::<Test>::iter_key_prefix(PATIENT).collect();
+        assert_eq!(kept.len(), MAX_KEY_HISTORY as usize);
+        for version in rotations + 1 - MAX_KEY_HISTORY..=rotations {
+            assert_eq!(
+                KeyHistory::<Test>::get(PATIENT, version).map(|(key, _)| key),
+                Some([version as u8; 32])
+            );
+        }
     });
 }
 

@@ -99,6 +99,12 @@ pub async fn patients(
                     "Request " (request.request) " to "
                     a.account href=(format!("/app/patients/{}", request.patient)) title=(request.patient) { (short_account(&request.patient)) }
                     " for " (purpose_label(&request.purpose)) ": " strong { (request.status) }
+                    @if request.status == "pending" {
+                        form.inline method="post" action=(format!("/app/access/requests/{}/withdraw", request.request)) {
+                            input type="hidden" name="csrf" value=(user.csrf);
+                            button type="submit" { "Withdraw" }
+                        }
+                    }
                 } } }
             }
         }
@@ -106,6 +112,21 @@ pub async fn patients(
     Ok(Html(
         page("Patients", &user, Section::Patients, body).into_string(),
     ))
+}
+
+/// `POST /app/access/requests/{id}/withdraw`: withdraws the user's own
+/// request, which waits for an answer.
+pub async fn withdraw(
+    State(gateway): State<Arc<Gateway>>,
+    user: SignedIn,
+    Path(request): Path<u64>,
+    Form(form): Form<super::patient::CsrfOnly>,
+) -> Result<Redirect, WebError> {
+    user.check(&form.csrf)?;
+    gateway.withdraw_request(request).await?;
+    Ok(Redirect::to(&format!(
+        "/app/patients?notice=withdrawn-{request}"
+    )))
 }
 
 /// The form enrolling a new patient.

@@ -254,6 +254,10 @@ pub fn router(settings: WebSettings) -> Router<Arc<Gateway>> {
         .route("/app/access", get(patient::access))
         .route("/app/access/requests/{id}/approve", post(patient::approve))
         .route("/app/access/requests/{id}/deny", post(patient::deny))
+        .route(
+            "/app/access/requests/{id}/withdraw",
+            post(clinician::withdraw),
+        )
         .route("/app/access/grants/{id}/revoke", post(patient::revoke))
         .route("/app/access/delegates", post(patient::add_delegate))
         .route(

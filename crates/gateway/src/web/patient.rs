@@ -660,6 +660,7 @@ impl Notice {
                 format!("Approved: grant {number} is active and the records it covers were shared.")
             }
             "denied" => format!("Request {number} was denied."),
+            "withdrawn" => format!("Request {number} was withdrawn."),
             "revoked" => format!(
                 "Grant {number} is revoked: vaults refuse its reads from the next block on."
             ),
