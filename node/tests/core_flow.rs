@@ -565,7 +565,11 @@ async fn a_flood_of_participant_calls_does_not_hold_back_a_revocation() {
         (None, FLOOD_BATCHES as usize, 0);
     let mut flood_blocks = Vec::new();
     while flood_left > 0 || revoked_in.is_none() {
-        let block = finalized.next().await.expect("blocks go on").unwrap();
+        let block = tokio::time::timeout(std::time::Duration::from_secs(60), finalized.next())
+            .await
+            .expect("a block is finalized within a minute while calls wait")
+            .expect("blocks go on")
+            .unwrap();
         let events = block.at().await.unwrap().events().fetch().await.unwrap();
         let mut batches = 0;
         for event in events.iter().filter_map(Result::ok) {
@@ -597,8 +601,9 @@ async fn a_flood_of_participant_calls_does_not_hold_back_a_revocation() {
     );
 }
 
-/// Calls in the flood, and anchors in each: together, many blocks' worth.
+/// Calls in the flood: together, many blocks' worth.
 const FLOOD_BATCHES: u32 = 20;
+/// Anchors in each call of the flood.
 const FLOOD_BATCH_SIZE: u32 = 1000;
 
 #[tokio::test(flavor = "multi_thread")]

@@ -21,6 +21,11 @@ use serde_json::Value;
 /// The passphrase of `medigate dev`'s keystores.
 const DEV_PASSPHRASE: &str = "medigate-dev";
 
+/// How long the patient's gateway may take to collect a record written for
+/// the patient, once written: the anchor's finality, the follower, the
+/// upload after the anchor.
+const COLLECTION_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The file the vault keeps `relative` in (under its data directory).
 fn vault_file(network: &Network, relative: &str) -> PathBuf {
     network.path("net/vault").join(relative)
@@ -352,23 +357,39 @@ async fn a_clinician_writing_around_their_gateway_cannot_pass_off_a_patient_reco
     )
     .await;
 
-    // The patient's gateway takes the allergy and leaves the Patient out.
-    let listed = network.json("patient", &["records", "list"]);
-    let records = listed["records"].as_array().unwrap();
-    assert!(
-        records
+    // The patient's gateway takes the allergy once its follower sees the
+    // anchor, and leaves the Patient out.
+    let joined = |listed: &serde_json::Value| {
+        listed["records"]
+            .as_array()
+            .unwrap()
             .iter()
-            .any(|record| record["id"] == "latex-found-in-clinic"),
-        "the allergy the doctor wrote joins the patient's records"
-    );
+            .any(|record| record["id"] == "latex-found-in-clinic")
+    };
+    let mut listed = network.json("patient", &["records", "list"]);
+    let waiting_since = std::time::Instant::now();
+    while !joined(&listed) && waiting_since.elapsed() < COLLECTION_WAIT {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        listed = network.json("patient", &["records", "list"]);
+    }
     assert!(
-        records.iter().all(|record| record["id"] != "impostor"),
-        "a Patient written by someone else never does"
+        joined(&listed),
+        "the allergy the doctor wrote joins the patient's records"
     );
 
     // The summary a responder reads: the patient's own demographics, and
     // the doctor's allergy attributed to the doctor.
     network.json("patient", &["emergency", "prepare"]);
+    // Preparing collected too, so the impostor has been looked at by now.
+    let listed = network.json("patient", &["records", "list"]);
+    assert!(
+        listed["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|record| record["id"] != "impostor"),
+        "a Patient written by someone else never joins the patient's records"
+    );
     let read = network.json(
         "responder",
         &[

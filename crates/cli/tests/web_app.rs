@@ -568,7 +568,15 @@ async fn patient_and_doctor_go_through_the_core_loop_in_two_browsers() {
     doctor.shoot("doctor-add-record").await;
     doctor.click("#add ~ form button[type=submit]").await;
     assert!(doctor.text("[role=status]").await.contains("was added"));
+    // The patient's gateway collects it once its follower sees the anchor.
+    let waiting_since = std::time::Instant::now();
     patient.open("/app?category=labs").await;
+    while !patient.body().await.contains("Potassium")
+        && waiting_since.elapsed() < std::time::Duration::from_secs(60)
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        patient.open("/app?category=labs").await;
+    }
     assert!(patient.body().await.contains("Potassium"));
     patient.click(".record a").await;
     let added = patient.body().await;

@@ -207,12 +207,7 @@ async fn records(
     State(gateway): State<Arc<Gateway>>,
     Query(query): Query<RecordsQuery>,
 ) -> Result<Json<Value>, GatewayError> {
-    let identity = gateway.keyring.identity()?;
-    // Records clinicians wrote for the user join the list once proven; a
-    // vault that cannot list them now does not hold the list back.
-    if let Err(error) = gateway.collect_authored(&identity).await {
-        tracing::warn!(%error, "records written for the user could not be collected");
-    }
+    gateway.keyring.identity()?;
     let records = gateway
         .index
         .own_records(query.resource_type.as_deref())

@@ -4,7 +4,7 @@
 //! vault. The patient's gateway then finds it among the wraps made for the
 //! patient and keeps it with the patient's own records.
 
-use std::collections::HashSet;
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use medigate_access_policy::Category;
 use medigate_chain_client::{
@@ -61,6 +61,18 @@ fn authored_as_anchored(resource: &Value, category: Category) -> bool {
     !matches!(resource_type, "Patient" | "Bundle")
         && medigate_fhir::category_of(resource) == category
 }
+
+/// The waits before each collection of records written for the user, after
+/// the follower told of them: about half a minute in all.
+const COLLECT_DELAYS: [Duration; 7] = [
+    Duration::ZERO,
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+    Duration::from_secs(16),
+];
 
 impl Gateway {
     /// Writes `resource` (FHIR R4 JSON with an `id`) into `patient`'s
@@ -154,6 +166,52 @@ impl Gateway {
             reference: format!("{resource_type}/{id}"),
             category: category.code().into(),
         })
+    }
+
+    /// Collects the records others write into the user's record, until the
+    /// gateway stops: once at the start (records written while it was
+    /// away), then whenever the follower tells of some anchored
+    /// ([`Gateway::written_for`]). Their authors upload them after the
+    /// anchor, so collection is tried again after each of
+    /// [`COLLECT_DELAYS`] while any told of is neither collected nor left
+    /// out; those still missing then wait for the next news. Errors are
+    /// logged.
+    pub async fn collect_written_for_user(self: Arc<Self>) {
+        self.collect_written_once().await;
+        loop {
+            self.written_news.notified().await;
+            for delay in COLLECT_DELAYS {
+                tokio::time::sleep(delay).await;
+                self.collect_written_once().await;
+                match self.index.known_content_ids().await {
+                    Ok(known) => {
+                        let left_out = self.left_out.lock().clone();
+                        let mut waiting = self.written_for.lock();
+                        waiting.retain(|id| !known.contains(id) && !left_out.contains(id));
+                        if waiting.is_empty() {
+                            break;
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "the index cannot be read"),
+                }
+            }
+        }
+    }
+
+    /// One collection of records written for the user (see
+    /// [`Gateway::collect_authored`]), logged.
+    async fn collect_written_once(&self) {
+        let Ok(identity) = self.keyring.identity() else {
+            return;
+        };
+        let _one_at_a_time = self.collect_lock.lock().await;
+        match self.collect_authored(&identity).await {
+            Ok(0) => {}
+            Ok(added) => tracing::info!(added, "records written for the user were collected"),
+            Err(error) => {
+                tracing::warn!(%error, "records written for the user could not be collected");
+            }
+        }
     }
 
     /// Keeps in the index the records others wrote into the user's record

@@ -188,6 +188,8 @@ struct BlockFindings {
     vetoes: Vec<i64>,
     /// Whether governance named a new custodian set.
     custodians_changed: bool,
+    /// Content ids someone else anchored to the user.
+    written_for_me: Vec<[u8; 32]>,
 }
 
 impl BlockFindings {
@@ -208,6 +210,7 @@ async fn events_of_block(
 ) -> Result<BlockFindings, GatewayError> {
     use medigate::{
         audit::events as audit, consent::events as consent, emergency::events as emergency,
+        records::events as records,
     };
     let chain = |error: String| GatewayError::Chain(format!("reading block {number}: {error}"));
     let events = client
@@ -304,6 +307,13 @@ async fn events_of_block(
         } else if let Some(Ok(_)) = event.decode_fields_as::<emergency::CustodiansSet>() {
             findings.custodians_changed = true;
             continue;
+        } else if let Some(Ok(anchored)) = event.decode_fields_as::<records::RecordsAnchored>() {
+            if hex(&anchored.patient.0) == me && hex(&anchored.author.0) != me {
+                findings
+                    .written_for_me
+                    .extend(anchored.records.0.iter().map(|record| record.content_id.0));
+            }
+            continue;
         } else if let Some(Ok(vetoed)) = event.decode_fields_as::<emergency::Vetoed>() {
             if findings.knows_break_glass(index, vetoed.id).await? {
                 findings.vetoes.push(vetoed.id as i64);
@@ -370,6 +380,9 @@ pub enum FollowerNews {
     /// Governance named a new custodian set (so that the emergency key's
     /// shares are dealt anew).
     CustodiansChanged,
+    /// Someone else anchored these records (content ids) to the user (a
+    /// clinician wrote into their record), to collect from the vault.
+    WrittenFor(Vec<[u8; 32]>),
 }
 
 /// Where the follower tells of what it indexed.
@@ -415,6 +428,9 @@ pub async fn catch_up(
         }
         if found.custodians_changed {
             let _ = granted.send(FollowerNews::CustodiansChanged);
+        }
+        if !found.written_for_me.is_empty() {
+            let _ = granted.send(FollowerNews::WrittenFor(found.written_for_me));
         }
         index
             .set_setting(NEXT_BLOCK, &(number + 1).to_string())

@@ -478,7 +478,11 @@ impl Gateway {
         // What clinicians wrote for the user belongs in the summary too
         // (attributed to them), once proven against its anchor; a vault that
         // cannot list them now does not hold the summary back.
-        if let Err(error) = self.collect_authored(&identity).await {
+        let collected = {
+            let _one_at_a_time = self.collect_lock.lock().await;
+            self.collect_authored(&identity).await
+        };
+        if let Err(error) = collected {
             tracing::warn!(%error, "records written for the user could not be collected");
         }
         let mut generation = Self::emergency_generation_of(self.index.setting(GENERATION).await?);

@@ -88,6 +88,12 @@ pub struct Gateway {
     /// Records written for the user that did not open as the user's (not
     /// read again).
     pub left_out: Mutex<std::collections::HashSet<[u8; 32]>>,
+    /// One collection of records written for the user at a time.
+    pub collect_lock: tokio::sync::Mutex<()>,
+    /// Records anchored to the user by someone else, not collected yet.
+    pub written_for: Mutex<std::collections::HashSet<[u8; 32]>>,
+    /// Wakes the collector of records written for the user.
+    pub written_news: tokio::sync::Notify,
     /// The custodians' base URLs.
     pub custodians: Vec<String>,
     /// The custodians' accounts, by URL, once asked.
@@ -184,6 +190,10 @@ impl Gateway {
                             chain::FollowerNews::CustodiansChanged => {
                                 gateway.emergency_refresh.notify_one();
                             }
+                            chain::FollowerNews::WrittenFor(content_ids) => {
+                                gateway.written_for.lock().extend(content_ids);
+                                gateway.written_news.notify_one();
+                            }
                         }
                     }
                 });
@@ -192,6 +202,7 @@ impl Gateway {
             // not during their first import.
             tokio::task::spawn_blocking(medigate_fhir::validate::prepare);
             tokio::spawn(self.clone().keep_emergency_current());
+            tokio::spawn(self.clone().collect_written_for_user());
             let gateway = self.clone();
             tokio::spawn(async move {
                 if let Err(error) = gateway.resume_full_access().await {

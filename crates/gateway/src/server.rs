@@ -149,6 +149,9 @@ pub async fn build(config: &GatewayConfig) -> Result<Arc<Gateway>, GatewayError>
         granted_receiver: Mutex::new(Some(granted_receiver)),
         sharing_lock: tokio::sync::Mutex::new(()),
         left_out: Mutex::default(),
+        collect_lock: tokio::sync::Mutex::default(),
+        written_for: Mutex::default(),
+        written_news: tokio::sync::Notify::new(),
         custodians: config
             .custodians
             .iter()

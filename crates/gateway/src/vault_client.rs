@@ -240,7 +240,7 @@ impl VaultClient {
         let purpose = medigate_access_policy::Purpose::from_code(code).ok_or_else(|| {
             GatewayError::BadRequest {
                 what: format!("the purpose {code:?}"),
-                expected: "a purpose code (treatment, emergency, ...)".into(),
+                expected: "an HL7 purpose of use code (TREAT, ETREAT, BTG, ...)".into(),
             }
         })?;
         // The one path a vault serves a read at (the chain rebuilds the

@@ -239,7 +239,6 @@ pub async fn timeline(
             .into_string(),
         ));
     }
-    gateway.collect_authored(&user.identity).await?;
     let records = gateway.own_visible(&user.identity, None).await?;
     let rows = rows_of(&records, |record| {
         format!("/app/records/{}/{}", record.resource_type, record.id)
