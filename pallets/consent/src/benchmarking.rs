@@ -92,6 +92,7 @@ fn pending_request<T: Config>(
             requested_at: Zero::zero(),
         },
     );
+    OpenRequests::<T>::mutate(provider, |open| *open += 1);
     request
 }
 
