@@ -16,6 +16,9 @@ phase() {
 
 phase setup ./scripts/setup.sh
 phase format cargo fmt --all --check
+# Licences, bans, sources and security advisories of every dependency
+# (deny.toml; the advisory databases are described in deny/README.md).
+phase dependencies ./scripts/deny.sh
 # --timings: a report of what each crate took, in target/cargo-timings/.
 phase build cargo build --workspace --all-targets --timings
 # A throwaway PostgreSQL server for the gateway's PostgreSQL tests, stopped

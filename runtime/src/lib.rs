@@ -99,7 +99,16 @@ pub type Executive = frame_executive::Executive<
     frame_system::ChainContext<Runtime>,
     Runtime,
     AllPalletsWithSystem,
+    Migrations,
 >;
+
+/// The storage migrations a runtime upgrade runs, each once: a pallet whose
+/// storage is already at the version a migration writes skips it, so a
+/// chain started from this runtime's genesis runs none.
+pub type Migrations = (
+    pallet_consent::migrations::MigrateToV1<Runtime>,
+    pallet_registry::migrations::MigrateToV1<Runtime>,
+);
 
 /// Types the node needs without knowing the runtime's details.
 pub mod opaque {
@@ -130,7 +139,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
     spec_name: alloc::borrow::Cow::Borrowed("medigate"),
     impl_name: alloc::borrow::Cow::Borrowed("medigate"),
     authoring_version: 1,
-    spec_version: 110,
+    spec_version: 111,
     impl_version: 1,
     apis: apis::RUNTIME_API_VERSIONS,
     transaction_version: 1,

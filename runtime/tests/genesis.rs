@@ -47,17 +47,43 @@ fn local_preset_has_four_validators_a_council_and_no_sudo_key() {
 fn every_preset_builds_a_genesis_state() {
     use sp_genesis_builder::PresetId;
     for name in genesis::preset_names() {
-        let patch = genesis::preset(&name).expect("a named preset exists");
-        let mut config =
-            serde_json::to_value(medigate_runtime::RuntimeGenesisConfig::default()).unwrap();
-        let patch: Value = serde_json::from_slice(&patch).unwrap();
-        merge(&mut config, patch);
-        let config: medigate_runtime::RuntimeGenesisConfig =
-            serde_json::from_value(config).unwrap_or_else(|error| panic!("{name:?}: {error}"));
-        sp_runtime::BuildStorage::build_storage(&config)
-            .unwrap_or_else(|error| panic!("{name:?} does not build: {error}"));
+        genesis_storage(&name);
     }
     assert!(genesis::preset(&PresetId::from("no-such-preset")).is_none());
+}
+
+#[test]
+fn a_chain_from_genesis_has_no_storage_migration_to_run() {
+    use frame_support::traits::{Get, GetStorageVersion, OnRuntimeUpgrade};
+    use medigate_runtime::{Consent, Migrations, Registry, Runtime};
+    for name in genesis::preset_names() {
+        sp_io::TestExternalities::new(genesis_storage(&name)).execute_with(|| {
+            assert_eq!(
+                Consent::on_chain_storage_version(),
+                Consent::in_code_storage_version()
+            );
+            assert_eq!(
+                Registry::on_chain_storage_version(),
+                Registry::in_code_storage_version()
+            );
+            // Each migration reads the pallet's version and stops there.
+            let read_versions = <Runtime as frame_system::Config>::DbWeight::get().reads(2);
+            assert_eq!(Migrations::on_runtime_upgrade(), read_versions);
+        });
+    }
+}
+
+/// The genesis storage of the preset `name`, merged over the defaults.
+fn genesis_storage(name: &sp_genesis_builder::PresetId) -> sp_runtime::Storage {
+    let patch = genesis::preset(name).expect("a named preset exists");
+    let mut config =
+        serde_json::to_value(medigate_runtime::RuntimeGenesisConfig::default()).unwrap();
+    let patch: Value = serde_json::from_slice(&patch).unwrap();
+    merge(&mut config, patch);
+    let config: medigate_runtime::RuntimeGenesisConfig =
+        serde_json::from_value(config).unwrap_or_else(|error| panic!("{name:?}: {error}"));
+    sp_runtime::BuildStorage::build_storage(&config)
+        .unwrap_or_else(|error| panic!("{name:?} does not build: {error}"))
 }
 
 /// Applies a JSON merge patch (objects merge, everything else replaces).

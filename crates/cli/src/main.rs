@@ -222,12 +222,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Keys(command) => keys::run(command, json),
         Command::Gateway(config) => {
-            tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| "info".into()),
-                )
-                .init();
+            medigate_logging::init("info");
             medigate_gateway::server::serve(config)
                 .await
                 .map_err(CliError::Gateway)

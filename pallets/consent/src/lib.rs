@@ -31,6 +31,7 @@
 
 extern crate alloc;
 
+pub mod migrations;
 pub mod runtime_api;
 pub mod weights;
 
@@ -142,7 +143,12 @@ pub mod pallet {
         type WeightInfo: WeightInfo;
     }
 
+    /// The layout of the pallet's storage; a runtime upgrade runs the
+    /// [`crate::migrations`] from the chain's version to this one.
+    pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
     #[pallet::pallet]
+    #[pallet::storage_version(STORAGE_VERSION)]
     pub struct Pallet<T>(_);
 
     /// The id the next grant gets.

@@ -666,3 +666,44 @@ fn weights_count_the_records_a_scope_lists() {
         );
     });
 }
+
+#[test]
+fn an_upgrade_counts_the_requests_an_older_chain_left_waiting() {
+    use crate::migrations::MigrateToV1;
+    use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+    new_test_ext().execute_with(|| {
+        anchor_records();
+        for _ in 0..MAX_OPEN_REQUESTS {
+            assert_ok!(Consent::request_access(
+                RuntimeOrigin::signed(DOCTOR),
+                PATIENT,
+                Scope::All,
+                Purpose::Treatment,
+                ActionSet::read(),
+                H256::zero(),
+            ));
+        }
+        // A chain at version 0 kept the requests but no counts.
+        let _ = OpenRequests::<Test>::clear(u32::MAX, None);
+        StorageVersion::new(0).put::<Consent>();
+
+        MigrateToV1::<Test>::on_runtime_upgrade();
+        assert_eq!(Consent::on_chain_storage_version(), 1);
+        assert_eq!(OpenRequests::<Test>::get(DOCTOR), MAX_OPEN_REQUESTS);
+        // The counts bind again, and a second upgrade changes nothing.
+        assert_noop!(
+            Consent::request_access(
+                RuntimeOrigin::signed(DOCTOR),
+                PATIENT,
+                Scope::All,
+                Purpose::Treatment,
+                ActionSet::read(),
+                H256::zero(),
+            ),
+            Error::<Test>::TooManyOpenRequests
+        );
+        assert_ok!(Consent::withdraw_request(RuntimeOrigin::signed(DOCTOR), 0));
+        MigrateToV1::<Test>::on_runtime_upgrade();
+        assert_eq!(OpenRequests::<Test>::get(DOCTOR), MAX_OPEN_REQUESTS - 1);
+    });
+}

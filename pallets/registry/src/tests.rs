@@ -475,3 +475,39 @@ fn a_second_sponsor_takes_over_the_sponsorship() {
         );
     });
 }
+
+#[test]
+fn an_upgrade_prunes_the_key_histories_an_older_chain_kept_whole() {
+    use crate::migrations::MigrateToV1;
+    use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+    new_test_ext().execute_with(|| {
+        assert_ok!(Registry::register(RuntimeOrigin::signed(PATIENT), KEY));
+        assert_ok!(Registry::register(RuntimeOrigin::signed(DOCTOR), KEY));
+        let rotations = 2 * MAX_KEY_HISTORY;
+        for version in 1..=rotations {
+            assert_ok!(Registry::rotate_key(
+                RuntimeOrigin::signed(PATIENT),
+                [version as u8; 32]
+            ));
+        }
+        // A chain at version 0 kept every key.
+        for version in 0..=rotations - MAX_KEY_HISTORY {
+            KeyHistory::<Test>::insert(PATIENT, version, ([version as u8; 32], 0u64));
+        }
+        StorageVersion::new(0).put::<Registry>();
+
+        MigrateToV1::<Test>::on_runtime_upgrade();
+        assert_eq!(Registry::on_chain_storage_version(), 1);
+        let mut kept: Vec<u32> = KeyHistory::<Test>::iter_key_prefix(PATIENT).collect();
+        kept.sort();
+        assert_eq!(
+            kept,
+            (rotations + 1 - MAX_KEY_HISTORY..=rotations).collect::<Vec<_>>()
+        );
+        // A participant that never rotated keeps its only key.
+        assert_eq!(
+            KeyHistory::<Test>::get(DOCTOR, 0).map(|(key, _)| key),
+            Some(KEY)
+        );
+    });
+}
