@@ -9,7 +9,6 @@ use medigate_chain_client::{
 };
 use medigate_crypto::keystore;
 use medigate_vault::replay::ReplayGuard;
-use tokio::sync::Mutex;
 
 use crate::{
     config::CustodianConfig,
@@ -107,7 +106,7 @@ pub async fn serve(
         releases: ReleaseLog::open(&config.data_dir)
             .map_err(|error| StartError::Data(error.to_string()))?,
         seen,
-        replay: Mutex::new(ReplayGuard::new(config.request_window_ms)),
+        replay: ReplayGuard::new(config.request_window_ms),
         reads,
         event_wait: std::time::Duration::from_millis(config.event_wait_ms),
     });

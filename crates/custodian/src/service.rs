@@ -39,7 +39,6 @@ use medigate_vault::{
     replay::ReplayGuard,
 };
 use serde::{Deserialize, Serialize};
-use tokio::sync::Mutex;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::{
@@ -246,7 +245,7 @@ pub struct CustodianState {
     /// The break-glasses seen.
     pub seen: BreakGlassLog,
     /// Nonces accepted within the freshness window.
-    pub replay: Mutex<ReplayGuard>,
+    pub replay: ReplayGuard,
     /// The chain, for reads.
     pub reads: Client,
     /// How long a release waits for its break-glass to appear.
@@ -300,13 +299,12 @@ async fn signer(
 ) -> Result<[u8; 32], CustodianError> {
     let signer = RequestSigner::from_headers(headers)?;
     let body_hash = medigate_crypto::request::body_hash(body);
-    let mut guard = state.replay.lock().await;
     Ok(signer.authenticate(
         state.account,
         method,
         path,
         body_hash,
-        &mut guard,
+        &state.replay,
         unix_ms(),
     )?)
 }

@@ -185,7 +185,7 @@ impl RequestSigner {
         method: &str,
         path: &str,
         body_hash: [u8; 32],
-        guard: &mut ReplayGuard,
+        guard: &ReplayGuard,
         now_ms: u64,
     ) -> Result<[u8; 32], AuthError> {
         if self.audience != service {
@@ -308,7 +308,7 @@ mod tests {
         method: &str,
         path: &str,
         body: &[u8],
-        guard: &mut ReplayGuard,
+        guard: &ReplayGuard,
     ) -> Result<[u8; 32], AuthError> {
         RequestSigner::from_headers(headers)?.authenticate(
             SERVICE,
@@ -323,13 +323,13 @@ mod tests {
     #[test]
     fn a_signed_request_names_its_account_once() {
         let (headers, account) = signed("GET", PATH, b"");
-        let mut guard = ReplayGuard::new(60_000);
+        let guard = ReplayGuard::new(60_000);
         assert_eq!(
-            authenticate(&headers, "GET", PATH, b"", &mut guard),
+            authenticate(&headers, "GET", PATH, b"", &guard),
             Ok(account)
         );
         assert_eq!(
-            authenticate(&headers, "GET", PATH, b"", &mut guard),
+            authenticate(&headers, "GET", PATH, b"", &guard),
             Err(AuthError::Replay(ReplayError::Replayed))
         );
     }
@@ -338,9 +338,9 @@ mod tests {
     fn a_request_meant_for_another_service_is_refused_without_using_the_nonce() {
         let other_service = [0x6f; 32];
         let (headers, account) = signed_for(other_service, "GET", PATH, b"");
-        let mut guard = ReplayGuard::new(60_000);
+        let guard = ReplayGuard::new(60_000);
         assert_eq!(
-            authenticate(&headers, "GET", PATH, b"", &mut guard),
+            authenticate(&headers, "GET", PATH, b"", &guard),
             Err(AuthError::OtherAudience {
                 meant_for: hex_string(&other_service),
                 this: hex_string(&SERVICE),
@@ -353,7 +353,7 @@ mod tests {
             HeaderValue::from_str(&hex_string(&SERVICE)).unwrap(),
         );
         assert_eq!(
-            authenticate(&claimed, "GET", PATH, b"", &mut guard),
+            authenticate(&claimed, "GET", PATH, b"", &guard),
             Err(AuthError::BadSignature)
         );
         let at_its_service = RequestSigner::from_headers(&headers).unwrap().authenticate(
@@ -361,7 +361,7 @@ mod tests {
             "GET",
             PATH,
             medigate_crypto::request::body_hash(b""),
-            &mut guard,
+            &guard,
             NOW + 5,
         );
         assert_eq!(at_its_service, Ok(account));
@@ -370,9 +370,9 @@ mod tests {
     #[test]
     fn a_request_changed_in_transit_is_refused_without_using_the_nonce() {
         let (headers, account) = signed("PUT", PATH, b"envelope");
-        let mut guard = ReplayGuard::new(60_000);
+        let guard = ReplayGuard::new(60_000);
         assert_eq!(
-            authenticate(&headers, "PUT", PATH, b"forged", &mut guard),
+            authenticate(&headers, "PUT", PATH, b"forged", &guard),
             Err(AuthError::BadSignature)
         );
         assert_eq!(
@@ -381,16 +381,16 @@ mod tests {
                 "PUT",
                 "/blobs/00ff?purpose=HRESCH",
                 b"envelope",
-                &mut guard
+                &guard
             ),
             Err(AuthError::BadSignature)
         );
         assert_eq!(
-            authenticate(&headers, "DELETE", PATH, b"envelope", &mut guard),
+            authenticate(&headers, "DELETE", PATH, b"envelope", &guard),
             Err(AuthError::BadSignature)
         );
         assert_eq!(
-            authenticate(&headers, "PUT", PATH, b"envelope", &mut guard),
+            authenticate(&headers, "PUT", PATH, b"envelope", &guard),
             Ok(account)
         );
     }

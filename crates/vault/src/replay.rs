@@ -5,8 +5,14 @@
 //! `window` of its own clock (either way), and only once: it remembers every
 //! (account, nonce) it accepted until the request could no longer be fresh,
 //! so a replay within the window is refused and one after it is stale.
+//!
+//! The guard locks itself, only while it looks a nonce up and records it,
+//! so that the requests a service serves at once check their signatures
+//! side by side, not one after another.
 
 use std::collections::{BTreeMap, HashSet};
+
+use parking_lot::Mutex;
 
 /// Why a request was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -43,6 +49,12 @@ type RequestKey = ([u8; 32], [u8; 16]);
 #[derive(Debug)]
 pub struct ReplayGuard {
     window_ms: u64,
+    nonces: Mutex<Nonces>,
+}
+
+/// What the guard remembers.
+#[derive(Debug, Default)]
+struct Nonces {
     seen: HashSet<RequestKey>,
     /// When each remembered nonce can be forgotten.
     expiries: BTreeMap<u64, Vec<RequestKey>>,
@@ -53,8 +65,7 @@ impl ReplayGuard {
     pub fn new(window_ms: u64) -> Self {
         Self {
             window_ms,
-            seen: HashSet::new(),
-            expiries: BTreeMap::new(),
+            nonces: Mutex::new(Nonces::default()),
         }
     }
 
@@ -62,7 +73,7 @@ impl ReplayGuard {
     /// the vault's clock reading `now_ms`, or says why not. Accepting it
     /// records the nonce; a refusal records nothing.
     pub fn accept(
-        &mut self,
+        &self,
         account: [u8; 32],
         nonce: [u8; 16],
         timestamp_ms: u64,
@@ -70,7 +81,8 @@ impl ReplayGuard {
     ) -> Result<(), ReplayError> {
         // Both times are untrusted numbers (the request's, a clock): no
         // sum may overflow, whatever they are.
-        self.forget_before(now_ms);
+        let mut nonces = self.nonces.lock();
+        nonces.forget_before(now_ms);
         if timestamp_ms.saturating_add(self.window_ms) < now_ms {
             return Err(ReplayError::Stale {
                 age_ms: now_ms - timestamp_ms,
@@ -83,14 +95,15 @@ impl ReplayGuard {
                 window_ms: self.window_ms,
             });
         }
-        if !self.seen.insert((account, nonce)) {
+        if !nonces.seen.insert((account, nonce)) {
             return Err(ReplayError::Replayed);
         }
         // Once its time is a window behind the clock, it is stale anyway.
         let forget_at = timestamp_ms
             .saturating_add(self.window_ms)
             .saturating_add(1);
-        self.expiries
+        nonces
+            .expiries
             .entry(forget_at)
             .or_default()
             .push((account, nonce));
@@ -99,9 +112,11 @@ impl ReplayGuard {
 
     /// How many nonces are remembered.
     pub fn remembered(&self) -> usize {
-        self.seen.len()
+        self.nonces.lock().seen.len()
     }
+}
 
+impl Nonces {
     fn forget_before(&mut self, now_ms: u64) {
         let keep = self.expiries.split_off(&now_ms.saturating_add(1));
         for (_, expired) in std::mem::replace(&mut self.expiries, keep) {
@@ -121,7 +136,7 @@ mod tests {
 
     #[test]
     fn a_fresh_request_is_accepted_once() {
-        let mut guard = ReplayGuard::new(WINDOW);
+        let guard = ReplayGuard::new(WINDOW);
         assert_eq!(guard.accept([1; 32], [7; 16], NOW - 1_000, NOW), Ok(()));
         assert_eq!(
             guard.accept([1; 32], [7; 16], NOW - 1_000, NOW + 10),
@@ -136,7 +151,7 @@ mod tests {
 
     #[test]
     fn stale_and_future_requests_are_refused_and_not_remembered() {
-        let mut guard = ReplayGuard::new(WINDOW);
+        let guard = ReplayGuard::new(WINDOW);
         assert!(matches!(
             guard.accept([1; 32], [1; 16], NOW - WINDOW - 1, NOW),
             Err(ReplayError::Stale { .. })
@@ -151,7 +166,7 @@ mod tests {
 
     #[test]
     fn times_at_the_extremes_are_refused_without_overflow() {
-        let mut guard = ReplayGuard::new(WINDOW);
+        let guard = ReplayGuard::new(WINDOW);
         for timestamp in [u64::MAX, u64::MAX - WINDOW, NOW + WINDOW + 1] {
             assert!(matches!(
                 guard.accept([1; 32], [1; 16], timestamp, NOW),
@@ -178,7 +193,7 @@ mod tests {
 
     #[test]
     fn nonces_are_forgotten_once_their_requests_are_stale() {
-        let mut guard = ReplayGuard::new(WINDOW);
+        let guard = ReplayGuard::new(WINDOW);
         guard.accept([1; 32], [7; 16], NOW, NOW).unwrap();
         // Within the window the replay is caught by the nonce...
         assert_eq!(

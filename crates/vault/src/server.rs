@@ -188,7 +188,7 @@ pub async fn serve(
         chain_rpc: HttpRpc::new(&config.node_http_url())
             .map_err(|error| StartError::Chain(error.to_string()))?,
         gate,
-        guard: parking_lot::Mutex::new(ReplayGuard::new(config.request_window_ms)),
+        guard: ReplayGuard::new(config.request_window_ms),
         receipts: receipts.clone(),
         vault,
         panics: Default::default(),

@@ -48,7 +48,6 @@ use medigate_chain_client::{
     subxt::utils::{AccountId32, H256},
 };
 use medigate_crypto::record::HEADER_LEN;
-use parking_lot::Mutex;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::{
@@ -85,7 +84,7 @@ pub struct VaultState {
     pub gate: AccessGate,
     /// Nonces of accepted requests. A lock that a panic cannot poison: one
     /// failed request must not refuse all later ones.
-    pub guard: Mutex<ReplayGuard>,
+    pub guard: ReplayGuard,
     /// Receipts waiting for the chain.
     pub receipts: ReceiptQueue,
     /// The vault's own account (named in its receipts).
@@ -174,13 +173,12 @@ impl VaultState {
         let path = uri
             .path_and_query()
             .map_or(uri.path(), |path| path.as_str());
-        let mut guard = self.guard.lock();
         signer.authenticate(
             self.vault.0,
             method.as_str(),
             path,
             body_hash,
-            &mut guard,
+            &self.guard,
             unix_ms(),
         )?;
         Ok(signer)

@@ -657,9 +657,14 @@ impl BlobStore {
         let size = found.meta.size;
         let stream = match found.payload {
             // A local file is read in large chunks (object_store's own
-            // stream reads 8 KiB at a time, each on a blocking thread).
+            // stream reads 8 KiB at a time, each on a blocking thread), but
+            // no larger than the blob: a 4 KiB record takes one 4 KiB read,
+            // not a 1 MiB buffer allocated and freed for each read.
             GetResultPayload::File(file, _) => {
-                ReaderStream::with_capacity(tokio::fs::File::from_std(file), READ_CHUNK_BYTES)
+                let chunk = usize::try_from(size)
+                    .unwrap_or(READ_CHUNK_BYTES)
+                    .clamp(1, READ_CHUNK_BYTES);
+                ReaderStream::with_capacity(tokio::fs::File::from_std(file), chunk)
                     .map_err(|error| {
                         StoreError::Backend(object_store::Error::Generic {
                             store: "LocalFileSystem",

@@ -20,7 +20,7 @@ fn requests() -> impl Strategy<Value = Vec<(u8, u8, i64, u64)>> {
 proptest! {
     #[test]
     fn nothing_is_accepted_twice_or_outside_the_window(requests in requests()) {
-        let mut guard = ReplayGuard::new(WINDOW);
+        let guard = ReplayGuard::new(WINDOW);
         let mut accepted = HashSet::new();
         let mut now = 1_000_000u64;
         for (account, nonce, offset, advance) in requests {
@@ -40,7 +40,7 @@ proptest! {
     fn any_times_are_decided_without_panic(
         times in proptest::collection::vec((any::<u64>(), any::<u64>()), 1..50)
     ) {
-        let mut guard = ReplayGuard::new(WINDOW);
+        let guard = ReplayGuard::new(WINDOW);
         for (nonce, (timestamp, now)) in times.into_iter().enumerate() {
             let nonce = (nonce as u128).to_le_bytes();
             let accepted = guard.accept([0; 32], nonce, timestamp, now).is_ok();

@@ -38,7 +38,7 @@ pub fn signed_headers(data: &[u8]) {
         }
     }
     if let Ok(signer) = RequestSigner::from_headers(&headers) {
-        let mut guard = ReplayGuard::new(60_000);
+        let guard = ReplayGuard::new(60_000);
         assert!(
             signer
                 .authenticate(
@@ -46,7 +46,7 @@ pub fn signed_headers(data: &[u8]) {
                     "GET",
                     "/blobs",
                     [0; 32],
-                    &mut guard,
+                    &guard,
                     signer.timestamp_ms
                 )
                 .is_err()
