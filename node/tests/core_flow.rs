@@ -774,3 +774,74 @@ async fn a_restriction_binds_the_patients_delegate_who_cannot_lift_it() {
     .await;
     assert!(guardian_reads().await.allowed);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sponsorship_is_for_organizations_and_bounded_per_day() {
+    let (_node, client) = start_dev_node().await;
+    let (governance, hospital, patient, board) =
+        (dev::alice(), dev::bob(), dev::charlie(), dev::dave());
+    for (keypair, key) in [(&hospital, [1u8; 32]), (&patient, [2; 32])] {
+        submit(&client, &medigate::tx().registry().register(key), keypair).await;
+    }
+    attest_by_board(
+        &client,
+        (&governance, &board),
+        &[(&hospital, Role::Organization)],
+    )
+    .await;
+    let sponsor = |who: AccountId32| medigate::tx().registry().sponsor(who);
+
+    // A participant that is not an organization sponsors nobody: it cannot
+    // let accounts of its own making in fee-less.
+    let made_up = AccountId32([0xee; 32]);
+    let refused = submit_and_wait(&client, &sponsor(made_up.clone()), &patient).await;
+    assert!(
+        matches!(&refused, Err(ChainError::Failed(error)) if error.to_string().contains("NotASponsor")),
+        "{refused:?}"
+    );
+
+    // The hospital sponsors as many newcomers a day as it may, all at once;
+    // the first is a real key that then registers without funds.
+    let most = client
+        .at_current_block()
+        .await
+        .unwrap()
+        .constants()
+        .entry(medigate::constants().registry().max_sponsorships())
+        .unwrap();
+    let newcomer = Keypair::from_uri(&"//SponsoredNewcomer".parse().unwrap()).unwrap();
+    let newcomers: Vec<AccountId32> = std::iter::once(account(&newcomer))
+        .chain((1..most).map(|n| {
+            let mut id = [0x5a; 32];
+            id[..4].copy_from_slice(&n.to_le_bytes());
+            AccountId32(id)
+        }))
+        .collect();
+    let calls: Vec<_> = newcomers.iter().cloned().map(sponsor).collect();
+    let sponsored = medigate_chain_client::submit_many(&client, &calls, &hospital)
+        .await
+        .unwrap();
+    for finality in sponsored {
+        finality
+            .await
+            .expect("a sponsorship within the bound is made");
+    }
+
+    // One more is refused, and renewing one already made takes no room.
+    let refused = submit_and_wait(&client, &sponsor(made_up), &hospital).await;
+    assert!(
+        matches!(&refused, Err(ChainError::Failed(error)) if error.to_string().contains("TooManySponsorships")),
+        "{refused:?}"
+    );
+    submit(&client, &sponsor(newcomers[1].clone()), &hospital).await;
+
+    // The sponsored newcomer registers with no balance at all.
+    assert_eq!(free_balance(&client, &account(&newcomer)).await.unwrap(), 0);
+    submit(
+        &client,
+        &medigate::tx().registry().register([3; 32]),
+        &newcomer,
+    )
+    .await;
+    assert!(is_registered(&client, &account(&newcomer)).await.unwrap());
+}
