@@ -54,7 +54,7 @@ fn every_preset_builds_a_genesis_state() {
 
 #[test]
 fn a_chain_from_genesis_has_no_storage_migration_to_run() {
-    use frame_support::traits::{Get, GetStorageVersion, OnRuntimeUpgrade};
+    use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade};
     use medigate_runtime::{Consent, Migrations, Registry, Runtime};
     for name in genesis::preset_names() {
         sp_io::TestExternalities::new(genesis_storage(&name)).execute_with(|| {

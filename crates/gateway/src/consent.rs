@@ -109,9 +109,11 @@ pub fn parse_categories(codes: &[String]) -> Result<Vec<Category>, GatewayError>
         .collect()
 }
 
-/// Parses a 64-hex-digit account id.
+/// Parses a 64-hex-digit account id (`0x` optional, spaces around it
+/// ignored): the one textual form of an account the API, the web app and
+/// the QR codes use.
 pub fn parse_account(text: &str) -> Result<[u8; 32], GatewayError> {
-    hex::decode(text.trim_start_matches("0x"))
+    hex::decode(text.trim().trim_start_matches("0x"))
         .ok()
         .and_then(|bytes| bytes.try_into().ok())
         .ok_or_else(|| GatewayError::BadRequest {

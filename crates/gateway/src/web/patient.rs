@@ -841,7 +841,7 @@ pub async fn add_delegate(
     Form(form): Form<DelegateForm>,
 ) -> Result<Redirect, WebError> {
     user.check(&form.csrf)?;
-    let delegate = crate::consent::parse_account(form.account.trim())?;
+    let delegate = crate::consent::parse_account(&form.account)?;
     if delegate == user.account {
         return Err(WebError::BadInput(
             "You manage your consent already; name someone else.".into(),

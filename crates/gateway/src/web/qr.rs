@@ -50,11 +50,8 @@ pub fn account_svg(account: &[u8; 32]) -> String {
 
 /// The account id in a QR code's text (with or without the prefix).
 pub fn account_in(text: &str) -> Option<[u8; 32]> {
-    let hex_text = text.trim().strip_prefix(PREFIX).unwrap_or(text.trim());
-    hex::decode(hex_text.trim_start_matches("0x"))
-        .ok()?
-        .try_into()
-        .ok()
+    let text = text.trim();
+    crate::consent::parse_account(text.strip_prefix(PREFIX).unwrap_or(text)).ok()
 }
 
 /// The texts of the QR codes read in a photo (PNG or JPEG), in the order
