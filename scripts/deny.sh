@@ -11,8 +11,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-deny=$(command -v cargo-deny || echo "$HOME/.cache/medigate/tools/bin/cargo-deny")
-[ -x "$deny" ] || { echo "deny: cargo-deny is not installed; scripts/setup.sh installs it" >&2; exit 1; }
+# cargo-deny, built from crates.io (no binary can be fetched here) into
+# ~/.cache/medigate/tools the first time: some six minutes on two cores.
+deny_version=0.20.2
+tools="$HOME/.cache/medigate/tools"
+deny="$tools/bin/cargo-deny"
+if ! "$deny" --version 2>/dev/null | grep -qx "cargo-deny $deny_version"; then
+    echo "deny: installing cargo-deny $deny_version into $tools"
+    CARGO_TARGET_DIR="$HOME/.cache/medigate/tools-build" \
+        cargo install --quiet --locked "cargo-deny@$deny_version" --root "$tools"
+    rm -rf "$HOME/.cache/medigate/tools-build"
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/medigate-deny.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -4,8 +4,7 @@
 # for the system OpenSSL, postgresql for the throwaway server of the gateway's
 # PostgreSQL tests, see scripts/postgres.sh; chromium and chromium-driver for
 # the web app's browser tests), the Rust WebAssembly target of the runtime
-# (wasm32v1-none), rustfmt for the format check, cargo-deny for the
-# dependency check (scripts/deny.sh), HL7's FHIR R4 examples
+# (wasm32v1-none), rustfmt for the format check, HL7's FHIR R4 examples
 # (npm) under ~/.cache/medigate/corpora, and the outside FHIR validator of
 # scripts/check_fhir.py (PyPI fhir.resources, pinned) in the virtual
 # environment ~/.cache/medigate/venv. Safe to run again: it only installs
@@ -58,15 +57,4 @@ if ! "$venv/bin/python" -c 'import fhir.resources as f; assert f.__version__ == 
     echo "setup: installing fhir.resources 6.4.0 into $venv"
     [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "${python_packages[@]}"
-fi
-
-# cargo-deny for scripts/deny.sh, built from crates.io (no binary can be
-# fetched here) into ~/.cache/medigate/tools: some six minutes on two cores.
-deny_version=0.20.2
-tools="$HOME/.cache/medigate/tools"
-if ! "$tools/bin/cargo-deny" --version 2>/dev/null | grep -qx "cargo-deny $deny_version"; then
-    echo "setup: installing cargo-deny $deny_version into $tools"
-    CARGO_TARGET_DIR="$HOME/.cache/medigate/tools-build" \
-        cargo install --quiet --locked "cargo-deny@$deny_version" --root "$tools"
-    rm -rf "$HOME/.cache/medigate/tools-build"
 fi
