@@ -3,9 +3,9 @@
 # licences, bans, sources, and security advisories.
 #
 # Advisories: cargo-deny reads advisory databases as git repositories. The
-# project keeps its own, deny/advisory-db, in RustSec's format: every RustSec
-# advisory on a crate in Cargo.lock, reviewed when the lock file changes (see
-# deny/README.md). When the public RustSec database can be fetched, it is
+# project keeps its own, deny/advisory-db, in RustSec's format: the RustSec
+# advisories on crates in Cargo.lock, reviewed when the lock file changes
+# (deny/README.md says how far the review goes). When the public RustSec database can be fetched, it is
 # checked too, so that an advisory published since the last review fails
 # the check; where it cannot (a closed network), the project's copy alone is.
 set -euo pipefail
