@@ -32,7 +32,7 @@ cp -r deny/advisory-db/crates "$work/advisory-db/"
 git -C "$work/advisory-db" init -q -b main
 git -C "$work/advisory-db" add -A
 git -C "$work/advisory-db" -c user.name=medigate -c user.email=medigate@localhost \
-    commit -q -m "MediGate's advisories"
+    -c commit.gpgsign=false commit -q --no-verify -m "MediGate's advisories"
 # cargo-deny takes databases by URL with a host name; git, which it fetches
 # with, is told to take this one from the repository just made.
 local_url=https://advisory-db.medigate.invalid/advisory-db

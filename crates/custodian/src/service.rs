@@ -305,7 +305,7 @@ async fn signer(
         path,
         body_hash,
         &state.replay,
-        unix_ms(),
+        unix_ms,
     )?)
 }
 

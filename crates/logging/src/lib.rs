@@ -52,6 +52,10 @@ fn escape(code: u32, out: &mut Vec<u8>) {
 
 impl<W: Write> Write for EscapingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // Nothing to decide a held 0xC2 by: keep holding it.
+        if buf.is_empty() {
+            return Ok(0);
+        }
         let mut out = Vec::with_capacity(buf.len());
         let mut bytes = buf.iter().copied().peekable();
         if self.held_c2 {
@@ -104,7 +108,8 @@ mod tests {
         let mut out = Vec::new();
         let mut writer = EscapingWriter::new(&mut out);
         for chunk in chunks {
-            writer.write_all(chunk).unwrap();
+            // One write each, empty ones too (`write_all` skips those).
+            assert_eq!(writer.write(chunk).unwrap(), chunk.len());
         }
         drop(writer);
         String::from_utf8(out).unwrap()
@@ -128,6 +133,7 @@ mod tests {
         // U+009B, the one-character CSI, encoded 0xC2 0x9B.
         assert_eq!(escaped(&["a\u{9b}31m".as_bytes()]), "a\\u{9b}31m");
         assert_eq!(escaped(&[b"a\xC2", b"\x9b31m"]), "a\\u{9b}31m");
+        assert_eq!(escaped(&[b"a\xC2", b"", b"\x9b31m"]), "a\\u{9b}31m");
         // 0xC2 before another continuation byte is ordinary text (U+00A0…).
         assert_eq!(
             escaped(&[b"\xC2", "\u{a0}".as_bytes()[1..].as_ref()]),

@@ -178,7 +178,8 @@ impl RequestSigner {
     /// Checks that the request is meant for `service` (the checking
     /// service's own account), the signature over it, `method`, `path`
     /// (with query) and the body's hash, then freshness and replay with
-    /// `guard` at `now_ms`. On success the account is who is asking.
+    /// `guard`, which reads `clock` (milliseconds since the Unix epoch) once
+    /// it is locked. On success the account is who is asking.
     pub fn authenticate(
         &self,
         service: [u8; 32],
@@ -186,7 +187,7 @@ impl RequestSigner {
         path: &str,
         body_hash: [u8; 32],
         guard: &ReplayGuard,
-        now_ms: u64,
+        clock: impl FnOnce() -> u64,
     ) -> Result<[u8; 32], AuthError> {
         if self.audience != service {
             return Err(AuthError::OtherAudience {
@@ -206,7 +207,7 @@ impl RequestSigner {
             .verify(&self.account, &self.signature)
             .map_err(|_| AuthError::BadSignature)?;
         // Only a genuine signature may use up a nonce.
-        guard.accept(self.account, self.nonce, self.timestamp_ms, now_ms)?;
+        guard.accept_at(self.account, self.nonce, self.timestamp_ms, clock)?;
         Ok(self.account)
     }
 }
@@ -316,7 +317,7 @@ mod tests {
             path,
             medigate_crypto::request::body_hash(body),
             guard,
-            NOW + 5,
+            || NOW + 5,
         )
     }
 
@@ -362,7 +363,7 @@ mod tests {
             PATH,
             medigate_crypto::request::body_hash(b""),
             &guard,
-            NOW + 5,
+            || NOW + 5,
         );
         assert_eq!(at_its_service, Ok(account));
     }

@@ -79,9 +79,25 @@ impl ReplayGuard {
         timestamp_ms: u64,
         now_ms: u64,
     ) -> Result<(), ReplayError> {
+        self.accept_at(account, nonce, timestamp_ms, || now_ms)
+    }
+
+    /// [`ReplayGuard::accept`], with the clock read by `clock` while the
+    /// guard is locked: requests are then decided in the order of their
+    /// clock readings. A reading taken before the lock could be older than
+    /// the one that made the guard forget a nonce, and let that nonce's
+    /// request in once more at the edge of its window.
+    pub fn accept_at(
+        &self,
+        account: [u8; 32],
+        nonce: [u8; 16],
+        timestamp_ms: u64,
+        clock: impl FnOnce() -> u64,
+    ) -> Result<(), ReplayError> {
+        let mut nonces = self.nonces.lock();
+        let now_ms = clock();
         // Both times are untrusted numbers (the request's, a clock): no
         // sum may overflow, whatever they are.
-        let mut nonces = self.nonces.lock();
         nonces.forget_before(now_ms);
         if timestamp_ms.saturating_add(self.window_ms) < now_ms {
             return Err(ReplayError::Stale {
@@ -189,6 +205,19 @@ mod tests {
         );
         // And the guard still works at an ordinary time.
         assert_eq!(guard.accept([1; 32], [2; 16], NOW, NOW), Ok(()));
+    }
+
+    #[test]
+    fn the_clock_is_read_while_the_guard_is_locked() {
+        let guard = ReplayGuard::new(WINDOW);
+        let accepted = guard.accept_at([1; 32], [7; 16], NOW, || {
+            assert!(
+                guard.nonces.try_lock().is_none(),
+                "the clock is read under the guard's lock"
+            );
+            NOW
+        });
+        assert_eq!(accepted, Ok(()));
     }
 
     #[test]

@@ -179,7 +179,7 @@ impl VaultState {
             path,
             body_hash,
             &self.guard,
-            unix_ms(),
+            unix_ms,
         )?;
         Ok(signer)
     }

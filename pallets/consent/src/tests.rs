@@ -703,7 +703,9 @@ fn an_upgrade_counts_the_requests_an_older_chain_left_waiting() {
             Error::<Test>::TooManyOpenRequests
         );
         assert_ok!(Consent::withdraw_request(RuntimeOrigin::signed(DOCTOR), 0));
-        MigrateToV1::<Test>::on_runtime_upgrade();
         assert_eq!(OpenRequests::<Test>::get(DOCTOR), MAX_OPEN_REQUESTS - 1);
+        OpenRequests::<Test>::insert(DOCTOR, 1);
+        MigrateToV1::<Test>::on_runtime_upgrade();
+        assert_eq!(OpenRequests::<Test>::get(DOCTOR), 1);
     });
 }
