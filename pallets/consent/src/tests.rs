@@ -44,6 +44,18 @@ fn anchor_records() {
     }
 }
 
+/// The doctor asks to read all the patient's records for treatment.
+fn doctor_asks_for_treatment() -> frame_support::dispatch::DispatchResult {
+    Consent::request_access(
+        RuntimeOrigin::signed(DOCTOR),
+        PATIENT,
+        Scope::All,
+        Purpose::Treatment,
+        ActionSet::read(),
+        H256::zero(),
+    )
+}
+
 fn check(accessor: u64, record: u8, purpose: Purpose, action: Action) -> Decision<u64> {
     Consent::check_access(accessor, PATIENT, id(record), purpose, action)
 }
@@ -232,16 +244,7 @@ fn denied_request_is_gone_and_grants_nothing() {
 fn a_requester_has_few_requests_waiting_and_withdraws_its_own() {
     new_test_ext().execute_with(|| {
         anchor_records();
-        let ask = || {
-            Consent::request_access(
-                RuntimeOrigin::signed(DOCTOR),
-                PATIENT,
-                Scope::All,
-                Purpose::Treatment,
-                ActionSet::read(),
-                H256::zero(),
-            )
-        };
+        let ask = doctor_asks_for_treatment;
         for _ in 0..MAX_OPEN_REQUESTS {
             assert_ok!(ask());
         }
@@ -674,14 +677,7 @@ fn an_upgrade_counts_the_requests_an_older_chain_left_waiting() {
     new_test_ext().execute_with(|| {
         anchor_records();
         for _ in 0..MAX_OPEN_REQUESTS {
-            assert_ok!(Consent::request_access(
-                RuntimeOrigin::signed(DOCTOR),
-                PATIENT,
-                Scope::All,
-                Purpose::Treatment,
-                ActionSet::read(),
-                H256::zero(),
-            ));
+            assert_ok!(doctor_asks_for_treatment());
         }
         // A chain at version 0 kept the requests but no counts.
         let _ = OpenRequests::<Test>::clear(u32::MAX, None);
@@ -692,14 +688,7 @@ fn an_upgrade_counts_the_requests_an_older_chain_left_waiting() {
         assert_eq!(OpenRequests::<Test>::get(DOCTOR), MAX_OPEN_REQUESTS);
         // The counts bind again, and a second upgrade changes nothing.
         assert_noop!(
-            Consent::request_access(
-                RuntimeOrigin::signed(DOCTOR),
-                PATIENT,
-                Scope::All,
-                Purpose::Treatment,
-                ActionSet::read(),
-                H256::zero(),
-            ),
+            doctor_asks_for_treatment(),
             Error::<Test>::TooManyOpenRequests
         );
         assert_ok!(Consent::withdraw_request(RuntimeOrigin::signed(DOCTOR), 0));
