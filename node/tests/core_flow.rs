@@ -20,10 +20,9 @@ use medigate_chain_client::{
                 terms::{Action, ActionSet, Category, CategorySet, Purpose, Role, RoleSet, Scope},
             },
             medigate_runtime::RuntimeCall,
-            pallet_audit::{AccessReceipt, RequestEvidence},
+            pallet_audit::{AccessReceipt, RequestEvidence, Sr25519RequestSignature},
             pallet_records::AnchorRequest,
             pallet_registry::pallet::Call as RegistryCall,
-            sp_runtime::MultiSignature,
         },
     },
     submit_and_wait,
@@ -275,7 +274,7 @@ async fn consent_gates_access_and_every_access_is_provable() {
         request: RequestEvidence {
             signed_at,
             nonce,
-            signature: MultiSignature::Sr25519(signature),
+            signature: Sr25519RequestSignature(signature),
         },
     };
     let events = submit(
@@ -306,21 +305,12 @@ async fn consent_gates_access_and_every_access_is_provable() {
         "participants paid no fees for their calls"
     );
 
-    // Nobody can frame the doctor: a vault's receipt of a read the doctor
-    // did not sign (their signature, moved to another record) is refused,
-    // and an account not attested as a vault commits no receipt at all.
-    let mut framed = receipt.clone();
-    framed.record = H256::repeat_byte(0x43);
+    // An account not attested as a vault commits no receipt at all.
     let commit = |receipt| {
         medigate::tx()
             .audit()
             .commit_receipts(BoundedVec(vec![receipt]))
     };
-    let refused = submit_and_wait(&client, &commit(framed), &vault).await;
-    assert!(
-        matches!(&refused, Err(ChainError::Failed(error)) if error.to_string().contains("ReadNotSigned")),
-        "{refused:?}"
-    );
     let mut own = receipt.clone();
     own.vault = account(&doctor);
     let refused = submit_and_wait(&client, &commit(own), &doctor).await;
@@ -342,9 +332,7 @@ async fn consent_gates_access_and_every_access_is_provable() {
         request: pallet_audit::RequestEvidence {
             signed_at,
             nonce,
-            signature: sp_runtime::MultiSignature::Sr25519(sp_core::sr25519::Signature::from_raw(
-                signature,
-            )),
+            signature: pallet_audit::Sr25519RequestSignature(signature),
         },
     };
     // A batch of one: its root is the hash of the receipt's encoding, so equal
@@ -371,6 +359,51 @@ async fn consent_gates_access_and_every_access_is_provable() {
         &forged,
         path
     ));
+
+    // Nobody can frame the doctor: a vault's receipt of a read the doctor
+    // did not sign (their signature, moved to another record) is proven
+    // forged by the doctor from the chain's own record of it, and the vault
+    // loses its attestation; a genuine receipt cannot be passed off as
+    // forged.
+    let report = |batch: u64, receipt: medigate_chain_client::Receipt| {
+        // A batch of one receipt: its Merkle path is empty.
+        medigate::tx()
+            .audit()
+            .report_forged_receipt(batch, 0, receipt, BoundedVec(Vec::new()))
+    };
+    let refused =
+        submit_and_wait(&client, &report(committed.batch, receipt.clone()), &doctor).await;
+    assert!(
+        matches!(&refused, Err(ChainError::Failed(error)) if error.to_string().contains("SignedByAccessor")),
+        "{refused:?}"
+    );
+    let mut framed = receipt.clone();
+    framed.record = H256::repeat_byte(0x43);
+    let events = submit(&client, &commit(framed.clone()), &vault).await;
+    let framing = events
+        .find_first::<medigate::audit::events::BatchCommitted>()
+        .unwrap()
+        .expect("BatchCommitted");
+    let events = submit(&client, &report(framing.batch, framed.clone()), &doctor).await;
+    let proven = events
+        .find_first::<medigate::audit::events::ReceiptProvenForged>()
+        .unwrap()
+        .expect("ReceiptProvenForged");
+    assert_eq!(
+        (proven.batch, proven.vault.clone(), proven.accessor.clone()),
+        (framing.batch, account(&vault), account(&doctor))
+    );
+    assert!(proven.vault_attestation_ended);
+    let refused = submit_and_wait(&client, &report(framing.batch, framed), &doctor).await;
+    assert!(
+        matches!(&refused, Err(ChainError::Failed(error)) if error.to_string().contains("AlreadyProvenForged")),
+        "{refused:?}"
+    );
+    let refused = submit_and_wait(&client, &commit(receipt), &vault).await;
+    assert!(
+        matches!(&refused, Err(ChainError::Failed(error)) if error.to_string().contains("NotAVault")),
+        "a vault caught forging commits no more: {refused:?}"
+    );
 }
 
 /// The free balances of `keypairs`' accounts at the best block.

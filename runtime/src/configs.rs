@@ -303,10 +303,10 @@ impl pallet_emergency::Config for Runtime {
 
 impl pallet_audit::Config for Runtime {
     type RuntimeEvent = RuntimeEvent;
-    /// Accessors sign their reads with their account keys.
-    type RequestSignature = crate::Signature;
+    /// Accessors sign their reads with their account keys (sr25519).
+    type RequestSignature = pallet_audit::Sr25519RequestSignature;
     // A vault commits once per block: a batch must hold a busy vault's
-    // reads of one second (a signature check and ~240 bytes per receipt).
+    // reads of one second (~240 bytes per receipt).
     type MaxReceiptsPerBatch = ConstU32<5000>;
     type WeightInfo = crate::weights::pallet_audit::WeightInfo<Runtime>;
     #[cfg(feature = "runtime-benchmarks")]
@@ -319,14 +319,19 @@ impl pallet_audit::Config for Runtime {
 pub struct ReadSigner;
 
 #[cfg(feature = "runtime-benchmarks")]
-impl pallet_audit::BenchmarkHelper<AccountId, crate::Signature> for ReadSigner {
-    fn signed(index: u32, message: &[u8]) -> (AccountId, crate::Signature) {
+impl pallet_audit::BenchmarkHelper<AccountId, pallet_audit::Sr25519RequestSignature>
+    for ReadSigner
+{
+    fn signed(index: u32, message: &[u8]) -> (AccountId, pallet_audit::Sr25519RequestSignature) {
         const KEY_TYPE: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"mgrd");
         let seed = alloc::format!("//accessor{index}");
         let public = sp_io::crypto::sr25519_generate(KEY_TYPE, Some(seed.into_bytes()));
         let signature = sp_io::crypto::sr25519_sign(KEY_TYPE, &public, message)
             .expect("the benchmark's keystore holds the key it made");
-        (public.into(), signature.into())
+        (
+            public.into(),
+            pallet_audit::Sr25519RequestSignature(signature.into()),
+        )
     }
 }
 

@@ -29,11 +29,13 @@ const MEDIGATE_PALLETS: [&str; 6] = [
 /// The largest fixed-size byte array allowed: a 256-bit hash or key.
 const LARGEST_BYTE_ARRAY: u32 = 32;
 
-/// Signatures, allowed though longer than a hash: the chain refuses one
-/// that does not verify (an access receipt's signature of its read), and a
-/// signer steers the bytes of a valid one only by trying nonce after nonce,
-/// a few bits for a great deal of work: no room for a record.
-const SIGNATURES: [&str; 1] = ["sp_runtime::MultiSignature"];
+/// Signatures, allowed though longer than a hash: an access receipt's
+/// signature of its read. A signer steers the bytes of a valid one only by
+/// trying nonce after nonce, a few bits for a great deal of work: no room
+/// for a record. One that does not verify is a forged receipt, which anyone
+/// proves on chain (`report_forged_receipt`), ending the attestation of the
+/// vault that committed it.
+const SIGNATURES: [&str; 1] = ["pallet_audit::Sr25519RequestSignature"];
 
 fn metadata() -> RuntimeMetadataV16 {
     let bytes = medigate_runtime::Runtime::metadata_at_version(16).expect("metadata v16");

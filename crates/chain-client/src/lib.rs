@@ -18,7 +18,8 @@ pub use reads::{
     ChainAnchor, ChainBreakGlass, ChainEmergencyPolicy, ChainGrant, ChainRequest, anchor, anchors,
     best_anchors, break_glass, chain_role, chain_time, custodian_set, emergency_policy,
     emergency_summary, encryption_key, final_nonce, free_balance, grant, holds_role, is_authority,
-    is_delegate, is_erased, is_registered, latest_break_glass, pending_request, sponsorship,
+    is_delegate, is_erased, is_proven_forged, is_registered, latest_break_glass, pending_request,
+    sponsorship,
 };
 pub use subxt;
 pub use subxt_signer;
@@ -41,6 +42,13 @@ pub type MediGateConfig = subxt::PolkadotConfig;
 
 /// A connected client.
 pub type Client = subxt::OnlineClient<MediGateConfig>;
+
+/// An access receipt as the chain takes and records it (the accessor's
+/// sr25519 signature of the read as its evidence).
+pub type Receipt = medigate::runtime_types::pallet_audit::AccessReceipt<
+    subxt::utils::AccountId32,
+    medigate::runtime_types::pallet_audit::Sr25519RequestSignature,
+>;
 
 /// Why a connection failed.
 #[derive(Debug, thiserror::Error)]

@@ -434,6 +434,14 @@ pub async fn emergency_summary(
     fetch_entry(client, address, (patient.clone(),), "Emergency.Summaries").await
 }
 
+/// Whether receipt `index` of audit batch `batch` was proven forged.
+pub async fn is_proven_forged(client: &Client, batch: u64, index: u32) -> Result<bool, ChainError> {
+    let address = medigate::storage().audit().forged_receipts();
+    let reporter: Option<AccountId32> =
+        fetch_entry(client, address, (batch, index), "Audit.ForgedReceipts").await?;
+    Ok(reporter.is_some())
+}
+
 /// Break-glass `id`, if it exists.
 pub async fn break_glass(client: &Client, id: u64) -> Result<Option<ChainBreakGlass>, ChainError> {
     let address = medigate::storage().emergency().break_glasses();

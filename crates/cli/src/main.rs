@@ -302,16 +302,23 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let answer = gateway()?.get("/api/audit").await?;
             client::print(json, &answer, |answer| {
                 let mut lines = vec![format!(
-                    "{:<24} {:<16} {:<8} {:<7} {}",
-                    "when (UTC)", "who", "purpose", "block", "record"
+                    "{:<24} {:<16} {:<8} {:<7} {:<7} {}",
+                    "when (UTC)", "who", "purpose", "block", "signed", "record"
                 )];
                 for access in answer["accesses"].as_array().into_iter().flatten() {
+                    // A forged receipt names a reader who did not sign the read.
+                    let signed = if access["kind"] == "forged" {
+                        "FORGED"
+                    } else {
+                        "yes"
+                    };
                     lines.push(format!(
-                        "{:<24} {:<16} {:<8} {:<7} {}",
+                        "{:<24} {:<16} {:<8} {:<7} {:<7} {}",
                         client::utc(access["at_ms"].as_i64().unwrap_or_default()),
                         client::short(access["counterparty"].as_str().unwrap_or_default()),
                         access["purpose"].as_str().unwrap_or_default(),
                         access["block"],
+                        signed,
                         access["record"].as_str().unwrap_or_default(),
                     ));
                 }

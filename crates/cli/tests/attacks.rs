@@ -127,6 +127,53 @@ fn a_vault_that_serves_altered_or_forged_records_is_refused_by_the_reader() {
     assert!(error.contains(&content_id), "the record is named: {error}");
     replace(&blob, &genuine_blob);
 
+    // Any byte changed, of the envelope or of the doctor's wrap, as the
+    // vault serves it: byte positions and changes drawn from a fixed seed,
+    // the envelope's header, body and tag and the wrap's every part among
+    // them. Each is refused as unproven and shows nothing (a changed
+    // envelope header may already make the vault refuse to serve it, when
+    // it no longer names the patient as its owner; the record is then left
+    // out, and the rest shown).
+    let genuine_wrap = std::fs::read(&wrap_file).unwrap();
+    let mut state: u64 = 0x6d65_6469_6761_7465;
+    let mut draw = |below: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % below as u64) as usize
+    };
+    let mut cases = Vec::new();
+    for (file, genuine) in [(&blob, &genuine_blob), (&wrap_file, &genuine_wrap)] {
+        // The first and last bytes, then positions drawn at random.
+        let mut positions = vec![0, genuine.len() - 1];
+        positions.extend((0..10).map(|_| draw(genuine.len())));
+        for position in positions {
+            cases.push((file, genuine, position, 1 + draw(255) as u8));
+        }
+    }
+    for (file, genuine, position, change) in cases {
+        let mut altered = genuine.clone();
+        altered[position] ^= change;
+        replace(file, &altered);
+        let (code, shown, error) = doctor_export(&network, &patient);
+        replace(file, genuine);
+        let case = format!(
+            "byte {position} of {} changed by {change:#04x}: {shown} {error}",
+            file.display()
+        );
+        if file == &blob && position < HEADER_LEN {
+            // The vault does not serve an envelope whose header no longer
+            // names the patient: the record is withheld, never shown.
+            assert!(code.is_some(), "{case}");
+        } else {
+            assert_eq!(code, Some(7), "refused as unproven: {case}");
+        }
+        assert!(
+            !shown.contains(lab["id"].as_str().unwrap()),
+            "nothing is shown: {shown}"
+        );
+    }
+
     // 2. A forged record: the same header (record, version, owner), a
     // forged resource under a key of the attacker's, and a wrap of that
     // key to the doctor, signed by the attacker (anyone can seal to the
@@ -432,4 +479,139 @@ async fn a_clinician_writing_around_their_gateway_cannot_pass_off_a_patient_reco
         .filter(|resource| resource["resourceType"] == "Provenance")
         .count();
     assert_eq!(provenances, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vault_that_makes_up_a_read_is_shown_forging_and_loses_its_attestation() {
+    use medigate_chain_client::{
+        ChainError, connect, holds_role, is_proven_forged,
+        medigate::{
+            self,
+            runtime_types::{
+                bounded_collections::bounded_vec::BoundedVec,
+                medigate_access_policy::terms::{Action, Purpose, Role},
+                pallet_audit::{AccessReceipt, RequestEvidence, Sr25519RequestSignature},
+            },
+        },
+        submit_and_wait,
+        subxt::utils::{AccountId32, H256},
+    };
+    let network = Network::start(1);
+    let account = |name: &str| -> [u8; 32] {
+        hex::decode(network.account(name))
+            .unwrap()
+            .try_into()
+            .unwrap()
+    };
+    let (patient, doctor) = (account("patient"), account("doctor"));
+    let load = |name: &str| {
+        keystore::load(
+            &network.path("net").join(format!("{name}.keystore")),
+            DEV_PASSPHRASE,
+        )
+        .unwrap()
+        .signing_keypair()
+    };
+    let vault_key = load("vault");
+    let vault = vault_key.public_key().0;
+    let records = network.json("patient", &["records", "list"]);
+    let record: [u8; 32] = hex::decode(records["records"][0]["content_id"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+
+    // The vault's operator makes up a read of the patient's record by the
+    // doctor, who never asked for it: the signature is the vault's own.
+    let signed_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let nonce = [0x42; 16];
+    let message = medigate_protocol::request::read_message(
+        &vault,
+        &record,
+        &patient,
+        medigate_access_policy::Purpose::Treatment,
+        signed_at,
+        &nonce,
+    );
+    let forged = AccessReceipt {
+        accessor: AccountId32(doctor),
+        patient: AccountId32(patient),
+        record: H256(record),
+        purpose: Purpose::Treatment,
+        action: Action::Read,
+        grant: None,
+        vault: AccountId32(vault),
+        accessed_at: signed_at + 5,
+        request: RequestEvidence {
+            signed_at,
+            nonce,
+            signature: Sr25519RequestSignature(vault_key.sign(&message).0),
+        },
+    };
+    let client = connect(network.description["node"].as_str().unwrap())
+        .await
+        .unwrap();
+    let commit = |receipt| {
+        medigate::tx()
+            .audit()
+            .commit_receipts(BoundedVec(vec![receipt]))
+    };
+    let events = submit_and_wait(&client, &commit(forged.clone()), &vault_key)
+        .await
+        .expect("an attested vault commits any receipt it writes");
+    let batch = events
+        .find_first::<medigate::audit::events::BatchCommitted>()
+        .unwrap()
+        .expect("BatchCommitted")
+        .batch;
+
+    // The patient's audit trail shows it as forged, naming the doctor.
+    let started = std::time::Instant::now();
+    let shown = loop {
+        let audit = network.json("patient", &["audit"]);
+        let found = audit["accesses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|access| {
+                access["record"] == hex::encode(record).as_str() && access["at_ms"] == signed_at + 5
+            })
+            .cloned();
+        if let Some(found) = found {
+            break found;
+        }
+        assert!(
+            started.elapsed() < COLLECTION_WAIT,
+            "the receipt reached the patient's audit trail: {audit}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    assert_eq!(shown["kind"], "forged", "{shown}");
+    assert_eq!(shown["counterparty"], hex::encode(doctor).as_str());
+    let table = network.run("patient", &["audit"]);
+    let table = String::from_utf8_lossy(&table.stdout).into_owned();
+    assert!(table.contains("FORGED"), "{table}");
+
+    // The gateways that show it (the patient's, the doctor's) prove the
+    // forgery on chain by themselves; the vault loses its attestation and
+    // commits nothing more.
+    let started = std::time::Instant::now();
+    while !is_proven_forged(&client, batch, 0).await.unwrap()
+        || holds_role(&client, &AccountId32(vault), Role::Vault)
+            .await
+            .unwrap()
+    {
+        assert!(
+            started.elapsed() < COLLECTION_WAIT,
+            "the forgery was proven on chain and the vault's attestation ended"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let refused = submit_and_wait(&client, &commit(forged), &vault_key).await;
+    assert!(
+        matches!(&refused, Err(ChainError::Failed(error)) if error.to_string().contains("NotAVault")),
+        "{refused:?}"
+    );
 }

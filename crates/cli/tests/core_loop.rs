@@ -387,7 +387,9 @@ fn the_core_loop_from_the_command_line() {
             .iter()
             .all(|access| access["counterparty"] == doctor.as_str()
                 && access["purpose"] == "TREAT"
-                && access["patient"] == patient.as_str())
+                && access["patient"] == patient.as_str()
+                // The gateway checked the doctor's signature of each read.
+                && access["kind"] == "read")
     );
     let audited: BTreeSet<String> = accesses
         .iter()

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use futures::future::try_join_all;
 use medigate_chain_client::{
-    ChainError, Client, MediGateConfig, account_id, medigate,
+    ChainError, Client, MediGateConfig, Receipt, account_id, medigate,
     medigate::runtime_types::medigate_access_policy::terms::{Action, Purpose},
     subxt::{extrinsics::ExtrinsicEvents, tx::Payload, utils::AccountId32},
 };
-use medigate_crypto::keys::SigningKeypair;
+use medigate_crypto::{keys::SigningKeypair, request::ReceiptedRead};
 
 use crate::{
     error::GatewayError,
@@ -46,6 +46,29 @@ pub fn purpose_from_code(code: &str) -> Result<Purpose, GatewayError> {
             });
         }
     })
+}
+
+/// Whether the accessor an access receipt names signed the read it records,
+/// as the vault that served it checked. The chain takes receipts without
+/// this check (it makes it when a receipt is proven forged), so the gateway
+/// makes it for every receipt it indexes: one that fails is indexed as
+/// `forged`, a read the vault made up.
+fn signed_by_accessor(receipt: &Receipt) -> bool {
+    let Some(purpose) = medigate_access_policy::Purpose::from_code(purpose_code(&receipt.purpose))
+    else {
+        return false;
+    };
+    matches!(receipt.action, Action::Read)
+        && ReceiptedRead {
+            vault: receipt.vault.0,
+            content_id: receipt.record.0,
+            patient: receipt.patient.0,
+            purpose,
+            signed_at: receipt.request.signed_at,
+            nonce: receipt.request.nonce,
+        }
+        .verify(&receipt.accessor.0, &receipt.request.signature.0)
+        .is_ok()
 }
 
 fn action_code(action: &Action) -> &'static str {
@@ -190,6 +213,24 @@ struct BlockFindings {
     custodians_changed: bool,
     /// Content ids someone else anchored to the user.
     written_for_me: Vec<[u8; 32]>,
+    /// Receipts of the user's trail that their accessor did not sign, each
+    /// with the proof of its forgery.
+    forged: Vec<Forgery>,
+}
+
+/// An access receipt its accessor did not sign, where it is on chain, and
+/// the Merkle path that proves it is in its batch: all that the audit
+/// pallet's `report_forged_receipt` takes.
+#[derive(Clone, Debug)]
+pub struct Forgery {
+    /// The batch holding it.
+    pub batch: u64,
+    /// Its position in the batch.
+    pub index: u32,
+    /// The receipt.
+    pub receipt: Receipt,
+    /// The Merkle path from it to the batch's root.
+    pub path: Vec<[u8; 32]>,
 }
 
 impl BlockFindings {
@@ -272,7 +313,22 @@ async fn events_of_block(
             indexed.counterparty = Some(hex(&removed.delegate.0));
         } else if let Some(Ok(recorded)) = event.decode_fields_as::<audit::AccessRecorded>() {
             let receipt = recorded.receipt;
-            indexed.kind = "read".into();
+            // Only a receipt the user's trail shows is worth a signature check.
+            if !concerns(&hex(&receipt.patient.0), &hex(&receipt.accessor.0)) {
+                continue;
+            }
+            indexed.kind = if signed_by_accessor(&receipt) {
+                "read"
+            } else {
+                findings.forged.push(Forgery {
+                    batch: recorded.batch,
+                    index: recorded.index,
+                    receipt: receipt.clone(),
+                    path: Vec::new(),
+                });
+                "forged"
+            }
+            .into();
             indexed.patient = Some(hex(&receipt.patient.0));
             indexed.counterparty = Some(hex(&receipt.accessor.0));
             indexed.purpose = Some(purpose_code(&receipt.purpose).into());
@@ -349,7 +405,38 @@ async fn events_of_block(
             findings.events.push(indexed);
         }
     }
+    for forgery in &mut findings.forged {
+        forgery.path = batch_path(&events, forgery.batch, forgery.index)
+            .map_err(|error| chain(error.to_string()))?;
+    }
     Ok(findings)
+}
+
+/// The Merkle path of receipt `index` of batch `batch`, from the receipts a
+/// block's events record of that batch (a batch is committed in one call,
+/// so its receipts are all in the block that holds any of them).
+fn batch_path(
+    events: &medigate_chain_client::subxt::events::Events<MediGateConfig>,
+    batch: u64,
+    index: u32,
+) -> Result<Vec<[u8; 32]>, medigate_chain_client::subxt::error::EventsError> {
+    let mut leaves = Vec::new();
+    for event in events.iter() {
+        let event = event?;
+        if let Some(recorded) = event.decode_fields_as::<medigate::audit::events::AccessRecorded>()
+        {
+            let recorded = recorded?;
+            if recorded.batch == batch {
+                // A leaf is the receipt's SCALE encoding, as the chain made it.
+                leaves.push((recorded.index, codec::Encode::encode(&recorded.receipt)));
+            }
+        }
+    }
+    leaves.sort_by_key(|(index, _)| *index);
+    Ok(medigate_protocol::receipts::path(
+        leaves.into_iter().map(|(_, leaf)| leaf).collect(),
+        index,
+    ))
 }
 
 /// The setting holding the next block to index.
@@ -369,7 +456,7 @@ pub async fn follow(client: Client, index: Index, me: [u8; 32], granted: GrantSe
 }
 
 /// What the follower tells the gateway of as it indexes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum FollowerNews {
     /// A new grant of the user's records (so that grants a delegate
     /// approved are shared by the patient's gateway).
@@ -383,6 +470,9 @@ pub enum FollowerNews {
     /// Someone else anchored these records (content ids) to the user (a
     /// clinician wrote into their record), to collect from the vault.
     WrittenFor(Vec<[u8; 32]>),
+    /// Receipts in the user's trail that their accessor did not sign, to
+    /// prove forged on chain.
+    Forged(Vec<Forgery>),
 }
 
 /// Where the follower tells of what it indexed.
@@ -431,6 +521,9 @@ pub async fn catch_up(
         }
         if !found.written_for_me.is_empty() {
             let _ = granted.send(FollowerNews::WrittenFor(found.written_for_me));
+        }
+        if !found.forged.is_empty() {
+            let _ = granted.send(FollowerNews::Forged(found.forged));
         }
         index
             .set_setting(NEXT_BLOCK, &(number + 1).to_string())

@@ -15,7 +15,7 @@ use medigate_chain_client::{
 use rand_core::{OsRng, RngCore};
 use serde::Serialize;
 
-use crate::{Gateway, chain, error::GatewayError, index::IndexedEvent};
+use crate::{Gateway, chain, chain::Forgery, error::GatewayError, index::IndexedEvent};
 
 /// A request as the user sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -376,9 +376,35 @@ impl Gateway {
     }
 
     /// The audit trail: every receipted access to the user's records, and
-    /// every access the user made, in chain order.
+    /// every access the user made, in chain order. A receipt whose accessor
+    /// did not sign the read it records is there too, as kind `forged`.
     pub async fn audit_trail(&self) -> Result<Vec<IndexedEvent>, GatewayError> {
-        self.index.events(&["read"]).await
+        self.index.events(&["read", "forged"]).await
+    }
+
+    /// Proves `forgery`, a receipt in the user's trail that its accessor did
+    /// not sign, forged on chain (which ends the attestation of the vault
+    /// that committed it), unless someone has proven it already.
+    pub async fn prove_forged_receipt(&self, forgery: Forgery) -> Result<(), GatewayError> {
+        if medigate_chain_client::is_proven_forged(&self.chain, forgery.batch, forgery.index)
+            .await?
+        {
+            return Ok(());
+        }
+        let identity = self.keyring.identity()?;
+        let call = medigate::tx().audit().report_forged_receipt(
+            forgery.batch,
+            forgery.index,
+            forgery.receipt,
+            BoundedVec(forgery.path.into_iter().map(H256).collect()),
+        );
+        self.submit(&call, &identity.signing_keypair()).await?;
+        tracing::warn!(
+            batch = forgery.batch,
+            index = forgery.index,
+            "proved on chain an access receipt its reader did not sign; the vault that committed it lost its attestation"
+        );
+        Ok(())
     }
 
     /// Waits until the index has followed the chain up to its current

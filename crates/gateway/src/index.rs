@@ -69,7 +69,8 @@ pub struct IndexedEvent {
     /// Its position among the block's events.
     pub position: i64,
     /// What happened: `requested`, `approved`, `denied`, `granted`,
-    /// `revoked` or `read` (an access receipt).
+    /// `revoked`, `read` (an access receipt) or `forged` (an access receipt
+    /// whose accessor did not sign the read it records).
     pub kind: String,
     /// The access request, for request events.
     pub request_id: Option<i64>,

@@ -194,6 +194,19 @@ impl Gateway {
                                 gateway.written_for.lock().extend(content_ids);
                                 gateway.written_news.notify_one();
                             }
+                            chain::FollowerNews::Forged(forgeries) => {
+                                for forgery in forgeries {
+                                    let gateway = gateway.clone();
+                                    tokio::spawn(async move {
+                                        let (batch, index) = (forgery.batch, forgery.index);
+                                        if let Err(error) =
+                                            gateway.prove_forged_receipt(forgery).await
+                                        {
+                                            tracing::warn!(batch, index, %error, "proving a forged access receipt failed");
+                                        }
+                                    });
+                                }
+                            }
                         }
                     }
                 });

@@ -18,7 +18,8 @@
 
 use alloc::{string::String, vec::Vec};
 
-use medigate_access_policy::Purpose;
+/// The purpose a read names (from `medigate-access-policy`).
+pub use medigate_access_policy::Purpose;
 
 /// The label the signed message starts with.
 pub const LABEL: &[u8] = b"medigate/v2/service-request";

@@ -1,10 +1,6 @@
 //! Reading access receipts back from a chain's events.
 
-use medigate_chain_client::{
-    Client, medigate,
-    medigate::runtime_types::{pallet_audit::AccessReceipt, sp_runtime::MultiSignature},
-    subxt::utils::{AccountId32, H256},
-};
+use medigate_chain_client::{Client, Receipt, medigate, subxt::utils::H256};
 
 use crate::RpcClient;
 
@@ -15,7 +11,7 @@ pub async fn receipts_of(
     rpc: &RpcClient,
     from: u32,
     accessor: [u8; 32],
-) -> Vec<(u32, AccessReceipt<AccountId32, MultiSignature>)> {
+) -> Vec<(u32, Receipt)> {
     let best = rpc.best_number().await.expect("the node answers");
     let mut found = Vec::new();
     for number in from..=best {

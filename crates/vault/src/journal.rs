@@ -299,7 +299,7 @@ mod tests {
             request: medigate_chain_client::medigate::runtime_types::pallet_audit::RequestEvidence {
                 signed_at: accessed_at.saturating_sub(5),
                 nonce: [5; 16],
-                signature: medigate_chain_client::medigate::runtime_types::sp_runtime::MultiSignature::Sr25519([6; 64]),
+                signature: medigate_chain_client::medigate::runtime_types::pallet_audit::Sr25519RequestSignature([6; 64]),
             },
         }
     }

@@ -24,16 +24,12 @@ use crate::{
 };
 use medigate_chain_client::{
     Client, account_id, medigate,
-    medigate::runtime_types::{
-        bounded_collections::bounded_vec::BoundedVec, pallet_audit::AccessReceipt,
-        sp_runtime::MultiSignature,
-    },
-    subxt::utils::AccountId32,
-    subxt_signer::sr25519::Keypair,
+    medigate::runtime_types::bounded_collections::bounded_vec::BoundedVec,
+    subxt::utils::AccountId32, subxt_signer::sr25519::Keypair,
 };
 
 /// A receipt as the chain takes it.
-pub type Receipt = AccessReceipt<AccountId32, MultiSignature>;
+pub use medigate_chain_client::Receipt;
 
 /// Why a receipt could not be queued.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -306,7 +302,7 @@ mod tests {
             request: medigate_chain_client::medigate::runtime_types::pallet_audit::RequestEvidence {
                 signed_at: accessed_at.saturating_sub(5),
                 nonce: [5; 16],
-                signature: medigate_chain_client::medigate::runtime_types::sp_runtime::MultiSignature::Sr25519([6; 64]),
+                signature: medigate_chain_client::medigate::runtime_types::pallet_audit::Sr25519RequestSignature([6; 64]),
             },
         }
     }

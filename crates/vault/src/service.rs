@@ -42,8 +42,7 @@ use medigate_chain_client::{
             decision::Reason,
             terms::{Action, Purpose},
         },
-        pallet_audit::RequestEvidence,
-        sp_runtime::MultiSignature,
+        pallet_audit::{RequestEvidence, Sr25519RequestSignature},
     },
     subxt::utils::{AccountId32, H256},
 };
@@ -400,7 +399,7 @@ async fn get_blob(
         request: RequestEvidence {
             signed_at: signer.timestamp_ms,
             nonce: signer.nonce,
-            signature: MultiSignature::Sr25519(signer.signature),
+            signature: Sr25519RequestSignature(signer.signature),
         },
     })?;
 

@@ -13,7 +13,6 @@ use medigate_chain_client::{
     medigate::runtime_types::{
         medigate_access_policy::terms::{Action, ActionSet, Category, CategorySet, Purpose, Scope},
         pallet_records::AnchorRequest,
-        sp_runtime::MultiSignature,
     },
     subxt::utils::H256,
     subxt_signer::sr25519::{self, dev},
@@ -763,7 +762,7 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
             "receipt in block {block}, read after block {best_before_read}"
         );
         // Each carries the doctor's own signature of the read it records,
-        // which the chain checked before taking it.
+        // which the vault checked before serving it.
         let signed = medigate_protocol::request::read_message(
             &receipt.vault.0,
             &receipt.record.0,
@@ -772,14 +771,8 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
             receipt.request.signed_at,
             &receipt.request.nonce,
         );
-        let MultiSignature::Sr25519(signature) = &receipt.request.signature else {
-            panic!(
-                "the doctor signs with sr25519: {:?}",
-                receipt.request.signature
-            );
-        };
         assert!(sr25519::verify(
-            &sr25519::Signature(*signature),
+            &sr25519::Signature(receipt.request.signature.0),
             &signed,
             &doctor.public_key()
         ));

@@ -12,20 +12,30 @@
 //!
 //! Receipts hold pseudonymous accounts, content ids and codes; never health data.
 //!
-//! A receipt cannot be made up: each carries the accessor's signature of
-//! the read it records ([`RequestEvidence`]), and the chain rebuilds the
-//! signed message from the receipt's fields
-//! ([`medigate_protocol::request::read_message`]) and refuses the batch if
-//! the accessor did not sign it. So no vault can frame an accessor with
-//! reads they never asked for: a patient's trail holds only reads their
-//! accessors asked this vault for (a vault committing one receipt twice
-//! shows the same signed request again, the same nonce and signature: one
-//! request).
+//! A receipt cannot be made up unnoticed: each carries the accessor's
+//! signature of the read it records ([`RequestEvidence`]), and anyone can
+//! rebuild the signed message from the receipt's fields
+//! ([`medigate_protocol::request::read_message`]) and check it
+//! ([`AccessReceipt::is_signed_by_accessor`]). The vault checked that
+//! signature before it served the read, so the chain does not check it
+//! again for every receipt it takes (an sr25519 verification per read is
+//! the largest part of a receipt's cost, paid by every validator). A vault
+//! that commits a receipt its accessor did not sign has committed the
+//! proof of its own misconduct: anyone who holds that receipt and its
+//! Merkle path proves the forgery on chain with
+//! [`Pallet::report_forged_receipt`], which marks the receipt forged and
+//! ends the vault's attestation at once: the chain refuses its receipts
+//! from then on, and a vault serves no read it cannot receipt.
+//! Gateways check every receipt they show, so a patient tells a forged
+//! receipt from a real one, and nobody is framed by reads they never asked
+//! for (a vault committing one receipt twice shows the same signed request
+//! again, the same nonce and signature: one request).
 //!
 //! ## Calls
 //! - [`Pallet::commit_receipts`]: by a vault (an account holding a current
-//!   vault attestation), for receipts it wrote itself, of reads their
-//!   accessors signed.
+//!   vault attestation), for reads it served itself.
+//! - [`Pallet::report_forged_receipt`]: by anyone, with a committed receipt
+//!   whose accessor did not sign it.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -70,6 +80,42 @@ pub type GrantId = u64;
 pub type BatchId = u64;
 /// Time in milliseconds since the Unix epoch.
 pub type Moment = u64;
+/// The most hashes a Merkle path of a batch may hold: more than any batch
+/// of up to 2^32 receipts needs.
+pub type MaxPathLength = ConstU32<32>;
+
+/// An accessor's signature of a read request: sr25519, the one scheme vaults
+/// take, by the key whose public key is the accessor's account. Vaults,
+/// gateways and the chain check it alike: the chain by
+/// [`AccessReceipt::is_signed_by_accessor`], off chain by
+/// `medigate_crypto::request::ReceiptedRead::verify`.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+)]
+pub struct Sr25519RequestSignature(pub [u8; 64]);
+
+impl Verify for Sr25519RequestSignature {
+    type Signer = sp_runtime::MultiSigner;
+
+    fn verify<L: sp_runtime::traits::Lazy<[u8]>>(
+        &self,
+        message: L,
+        account: &sp_runtime::AccountId32,
+    ) -> bool {
+        let account: &[u8; 32] = account.as_ref();
+        sp_core::sr25519::Signature::from_raw(self.0)
+            .verify(message, &sp_core::sr25519::Public::from_raw(*account))
+    }
+}
 
 /// What proves that the accessor asked for a read: the fields of their
 /// signed request that the receipt does not already hold, and the signature.
@@ -229,6 +275,14 @@ pub mod pallet {
     pub type Batches<T: Config> =
         StorageMap<_, Twox64Concat, BatchId, BatchCommitment<T::AccountId, BlockNumberFor<T>>>;
 
+    /// Receipts proven forged, by batch and position in it: who proved it.
+    /// An entry costs the vault that committed the receipt its attestation,
+    /// so there are at most as many as receipts a vault commits before the
+    /// first proof against it.
+    #[pallet::storage]
+    pub type ForgedReceipts<T: Config> =
+        StorageDoubleMap<_, Twox64Concat, BatchId, Twox64Concat, u32, T::AccountId>;
+
     /// Events of the audit pallet.
     #[pallet::event]
     #[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -253,6 +307,23 @@ pub mod pallet {
             /// The receipt.
             receipt: ReceiptOf<T>,
         },
+        /// A committed receipt was proven forged: its accessor did not sign
+        /// the read it records.
+        ReceiptProvenForged {
+            /// The batch holding it.
+            batch: BatchId,
+            /// Its position in the batch.
+            index: u32,
+            /// The vault that committed it.
+            vault: T::AccountId,
+            /// The accessor it names, who did not ask for the read.
+            accessor: T::AccountId,
+            /// Who proved it.
+            reporter: T::AccountId,
+            /// Whether this proof ended the vault's attestation (an earlier
+            /// proof or an authority may have ended it already).
+            vault_attestation_ended: bool,
+        },
     }
 
     /// Errors of the audit pallet.
@@ -267,9 +338,18 @@ pub mod pallet {
         ReceiptOfAnotherVault,
         /// The batch id counter is exhausted.
         BatchIdOverflow,
-        /// A receipt's accessor did not sign the read it records: the
-        /// signature does not match the accessor and the read's message.
-        ReadNotSigned,
+        /// A receipt records another action than a read: vaults receipt
+        /// reads, each signed by its accessor.
+        NotARead,
+        /// No batch of that id was committed.
+        NoSuchBatch,
+        /// The receipt is not at that position of the batch: the Merkle
+        /// path does not lead from it to the batch's root.
+        NotInBatch,
+        /// The receipt is genuine: its accessor signed the read it records.
+        SignedByAccessor,
+        /// The receipt was already proven forged.
+        AlreadyProvenForged,
     }
 
     #[pallet::call]
@@ -292,8 +372,10 @@ pub mod pallet {
                 Error::<T>::NotAVault
             );
             ensure!(
-                receipts.iter().all(AccessReceipt::is_signed_by_accessor),
-                Error::<T>::ReadNotSigned
+                receipts
+                    .iter()
+                    .all(|receipt| receipt.action == Action::Read),
+                Error::<T>::NotARead
             );
             let batch = NextBatchId::<T>::get();
             let next = batch.checked_add(1).ok_or(Error::<T>::BatchIdOverflow)?;
@@ -322,6 +404,58 @@ pub mod pallet {
                 vault,
                 root,
                 receipts: count,
+            });
+            Ok(())
+        }
+
+        /// Proves that `receipt`, at position `index` of committed batch
+        /// `batch` (by its Merkle `path`, see [`merkle_path`]), records a
+        /// read its accessor did not sign. The receipt is marked forged and
+        /// the vault that committed it loses its vault attestation. By
+        /// anyone: the proof is in the receipt.
+        #[pallet::call_index(1)]
+        #[pallet::weight(<T as Config>::WeightInfo::report_forged_receipt())]
+        pub fn report_forged_receipt(
+            origin: OriginFor<T>,
+            batch: BatchId,
+            index: u32,
+            receipt: ReceiptOf<T>,
+            path: BoundedVec<H256, MaxPathLength>,
+        ) -> DispatchResult {
+            let reporter = ensure_signed(origin)?;
+            let commitment = Batches::<T>::get(batch).ok_or(Error::<T>::NoSuchBatch)?;
+            ensure!(
+                verify_path(
+                    &commitment.root,
+                    commitment.receipts,
+                    index,
+                    &receipt,
+                    path.into_inner()
+                ),
+                Error::<T>::NotInBatch
+            );
+            ensure!(
+                !ForgedReceipts::<T>::contains_key(batch, index),
+                Error::<T>::AlreadyProvenForged
+            );
+            ensure!(
+                !receipt.is_signed_by_accessor(),
+                Error::<T>::SignedByAccessor
+            );
+
+            ForgedReceipts::<T>::insert(batch, index, &reporter);
+            let vault_attestation_ended = pallet_registry::Pallet::<T>::end_attestation(
+                commitment.vault.clone(),
+                medigate_access_policy::RECEIPT_ROLE,
+            )
+            .is_ok();
+            Self::deposit_event(Event::ReceiptProvenForged {
+                batch,
+                index,
+                vault: commitment.vault,
+                accessor: receipt.accessor,
+                reporter,
+                vault_attestation_ended,
             });
             Ok(())
         }

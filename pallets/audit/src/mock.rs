@@ -7,7 +7,7 @@ use frame_support::{derive_impl, traits::ConstU32};
 use frame_system::EnsureRoot;
 use medigate_access_policy::{Role, RoleSet};
 use sp_core::{Pair as _, sr25519};
-use sp_runtime::{AccountId32, BuildStorage, MultiSignature, traits::IdentityLookup};
+use sp_runtime::{AccountId32, BuildStorage, traits::IdentityLookup};
 
 type Block = frame_system::mocking::MockBlock<Test>;
 
@@ -40,7 +40,7 @@ pub const MAX_RECEIPTS: u32 = 8;
 
 impl pallet_audit::Config for Test {
     type RuntimeEvent = RuntimeEvent;
-    type RequestSignature = MultiSignature;
+    type RequestSignature = crate::Sr25519RequestSignature;
     type MaxReceiptsPerBatch = ConstU32<MAX_RECEIPTS>;
     type WeightInfo = ();
     #[cfg(feature = "runtime-benchmarks")]
@@ -82,10 +82,13 @@ pub fn other_vault() -> AccountId32 {
 pub struct Signer;
 
 #[cfg(feature = "runtime-benchmarks")]
-impl pallet_audit::BenchmarkHelper<AccountId32, MultiSignature> for Signer {
-    fn signed(index: u32, message: &[u8]) -> (AccountId32, MultiSignature) {
+impl pallet_audit::BenchmarkHelper<AccountId32, crate::Sr25519RequestSignature> for Signer {
+    fn signed(index: u32, message: &[u8]) -> (AccountId32, crate::Sr25519RequestSignature) {
         let pair = pair(&format!("accessor{index}"));
-        (pair.public().into(), pair.sign(message).into())
+        (
+            pair.public().into(),
+            crate::Sr25519RequestSignature(pair.sign(message).0),
+        )
     }
 }
 

@@ -1,12 +1,12 @@
 //! Behaviour of the audit pallet, one test per rule.
 
 use crate::{
-    AccessReceipt, Action, Batches, Error, Event, Purpose, ReceiptOf, RequestEvidence, merkle_path,
-    mock::*, receipts_root,
+    AccessReceipt, Action, Batches, Error, Event, ForgedReceipts, Purpose, ReceiptOf,
+    RequestEvidence, Sr25519RequestSignature, merkle_path, mock::*, receipts_root,
 };
 use frame_support::{BoundedVec, assert_noop, assert_ok, traits::ConstU32};
 use sp_core::{H256, Pair as _};
-use sp_runtime::{AccountId32, MultiSignature};
+use sp_runtime::AccountId32;
 
 /// The doctor's read of record `record`, served by `vault`, signed by the
 /// key pair `signer`.
@@ -23,7 +23,7 @@ fn read_signed_by(record: u8, vault: AccountId32, signer: &str) -> ReceiptOf<Tes
         request: RequestEvidence {
             signed_at: 1_700_000_000_000 - 5 + record as u64,
             nonce: [record; 16],
-            signature: MultiSignature::Sr25519(sp_core::sr25519::Signature::from_raw([0; 64])),
+            signature: Sr25519RequestSignature([0; 64]),
         },
     };
     sign(&mut receipt, signer);
@@ -33,7 +33,7 @@ fn read_signed_by(record: u8, vault: AccountId32, signer: &str) -> ReceiptOf<Tes
 /// Signs `receipt`'s read with the key pair `signer`.
 fn sign(receipt: &mut ReceiptOf<Test>, signer: &str) {
     let message = receipt.signed_message().expect("a read has a message");
-    receipt.request.signature = pair(signer).sign(&message).into();
+    receipt.request.signature = Sr25519RequestSignature(pair(signer).sign(&message).0);
 }
 
 /// The doctor's read of record `record`, served by `vault`, as the doctor signed it.
@@ -157,57 +157,140 @@ fn batches_get_consecutive_ids() {
     });
 }
 
+/// The doctor's genuine read of record 3, and receipts a vault framing the
+/// doctor could make: signed by someone else, or the doctor's real signature
+/// moved to another record, patient, purpose, time, accessor or vault.
+fn genuine_and_forged() -> (ReceiptOf<Test>, Vec<ReceiptOf<Test>>) {
+    let genuine = receipt(3, vault());
+    let mut other_record = genuine.clone();
+    other_record.record = H256::repeat_byte(4);
+    let mut other_patient = genuine.clone();
+    other_patient.patient = account("someone-else");
+    let mut other_purpose = genuine.clone();
+    other_purpose.purpose = Purpose::Research;
+    let mut other_time = genuine.clone();
+    other_time.request.signed_at += 1;
+    let mut other_accessor = genuine.clone();
+    other_accessor.accessor = account("another-doctor");
+    // A read signed for another vault is not this vault's to receipt.
+    let mut for_other_vault = read_signed_by(5, other_vault(), "doctor");
+    for_other_vault.vault = vault();
+    let forged = vec![
+        read_signed_by(2, vault(), "vault"),
+        other_record,
+        other_patient,
+        other_purpose,
+        other_time,
+        other_accessor,
+        for_other_vault,
+    ];
+    (genuine, forged)
+}
+
 #[test]
-fn a_receipt_of_a_read_its_accessor_did_not_sign_is_refused() {
+fn only_receipts_of_reads_are_committed() {
     new_test_ext().execute_with(|| {
-        // Signed by someone else: a vault framing the doctor.
-        assert_noop!(
-            Audit::commit_receipts(
-                RuntimeOrigin::signed(vault()),
-                batch(vec![
-                    receipt(1, vault()),
-                    read_signed_by(2, vault(), "vault")
-                ])
-            ),
-            Error::<Test>::ReadNotSigned
-        );
-        // The doctor's real signature, moved to what they did not read.
-        let genuine = receipt(3, vault());
-        let mut other_record = genuine.clone();
-        other_record.record = H256::repeat_byte(4);
-        let mut other_patient = genuine.clone();
-        other_patient.patient = account("someone-else");
-        let mut other_purpose = genuine.clone();
-        other_purpose.purpose = Purpose::Research;
-        let mut other_time = genuine.clone();
-        other_time.request.signed_at += 1;
-        let mut other_accessor = genuine.clone();
-        other_accessor.accessor = account("another-doctor");
-        let mut write = genuine.clone();
+        let mut write = receipt(1, vault());
         write.action = Action::Write;
-        for forged in [
-            other_record,
-            other_patient,
-            other_purpose,
-            other_time,
-            other_accessor,
-            write,
-        ] {
-            assert_noop!(
-                Audit::commit_receipts(RuntimeOrigin::signed(vault()), batch(vec![forged.clone()])),
-                Error::<Test>::ReadNotSigned
-            );
-        }
-        // A read signed for another vault is not this vault's to receipt.
-        let mut for_other_vault = read_signed_by(5, other_vault(), "doctor");
-        for_other_vault.vault = vault();
         assert_noop!(
-            Audit::commit_receipts(RuntimeOrigin::signed(vault()), batch(vec![for_other_vault])),
-            Error::<Test>::ReadNotSigned
+            Audit::commit_receipts(RuntimeOrigin::signed(vault()), batch(vec![write])),
+            Error::<Test>::NotARead
         );
+    });
+}
+
+#[test]
+fn a_forged_receipt_is_proven_by_anyone_and_ends_the_vaults_attestation() {
+    new_test_ext().execute_with(|| {
+        let (genuine, forged) = genuine_and_forged();
+        for receipt in &forged {
+            assert!(!receipt.is_signed_by_accessor(), "{receipt:?}");
+        }
+        assert!(genuine.is_signed_by_accessor());
+        let mut receipts = vec![genuine.clone()];
+        receipts.extend(forged.iter().cloned());
         assert_ok!(Audit::commit_receipts(
             RuntimeOrigin::signed(vault()),
-            batch(vec![genuine])
+            batch(receipts.clone())
         ));
+        let prove = |index: u32, receipt: &ReceiptOf<Test>| {
+            Audit::report_forged_receipt(
+                RuntimeOrigin::signed(account("anyone")),
+                0,
+                index,
+                receipt.clone(),
+                merkle_path(&receipts, index).try_into().unwrap(),
+            )
+        };
+
+        // The genuine receipt cannot be passed off as forged, nor a forged
+        // one proven at a position or in a batch it is not.
+        assert_noop!(prove(0, &genuine), Error::<Test>::SignedByAccessor);
+        assert_noop!(prove(0, &forged[0]), Error::<Test>::NotInBatch);
+        assert_noop!(
+            Audit::report_forged_receipt(
+                RuntimeOrigin::signed(account("anyone")),
+                1,
+                1,
+                forged[0].clone(),
+                merkle_path(&receipts, 1).try_into().unwrap(),
+            ),
+            Error::<Test>::NoSuchBatch
+        );
+
+        // The first proof ends the vault's attestation; every forged
+        // receipt is proven, once.
+        for (position, receipt) in forged.iter().enumerate() {
+            let index = position as u32 + 1;
+            assert_ok!(prove(index, receipt));
+            System::assert_last_event(
+                Event::ReceiptProvenForged {
+                    batch: 0,
+                    index,
+                    vault: vault(),
+                    accessor: receipt.accessor.clone(),
+                    reporter: account("anyone"),
+                    vault_attestation_ended: position == 0,
+                }
+                .into(),
+            );
+            assert!(ForgedReceipts::<Test>::contains_key(0, index));
+            assert_noop!(prove(index, receipt), Error::<Test>::AlreadyProvenForged);
+        }
+        assert!(!ForgedReceipts::<Test>::contains_key(0, 0));
+        assert!(!pallet_registry::Pallet::<Test>::holds(
+            &vault(),
+            medigate_access_policy::RECEIPT_ROLE
+        ));
+
+        // A vault caught forging commits nothing more.
+        assert_noop!(
+            Audit::commit_receipts(RuntimeOrigin::signed(vault()), batch(vec![genuine])),
+            Error::<Test>::NotAVault
+        );
     });
+}
+
+#[test]
+fn gateways_build_the_chains_root_and_paths() {
+    use codec::Encode;
+    for count in 1..=9u8 {
+        let receipts: Vec<_> = (1..=count).map(|record| receipt(record, vault())).collect();
+        let leaves: Vec<Vec<u8>> = receipts.iter().map(Encode::encode).collect();
+        assert_eq!(
+            medigate_protocol::receipts::root(&leaves),
+            receipts_root(&receipts).0
+        );
+        for index in 0..u32::from(count) {
+            let chains: Vec<[u8; 32]> = merkle_path(&receipts, index)
+                .into_iter()
+                .map(|hash| hash.0)
+                .collect();
+            assert_eq!(
+                medigate_protocol::receipts::path(leaves.clone(), index),
+                chains,
+                "leaf {index} of {count}"
+            );
+        }
+    }
 }

@@ -9,10 +9,15 @@ use frame_support::weights::Weight;
 pub trait WeightInfo {
     /// `commit_receipts` of `receipts` receipts.
     fn commit_receipts(receipts: u32) -> Weight;
+    /// `report_forged_receipt`, with a path of the longest batch.
+    fn report_forged_receipt() -> Weight;
 }
 
 impl WeightInfo for () {
     fn commit_receipts(_receipts: u32) -> Weight {
+        Weight::zero()
+    }
+    fn report_forged_receipt() -> Weight {
         Weight::zero()
     }
 }

@@ -460,14 +460,7 @@ pub mod pallet {
                     Error::<T>::NotAuthorityForRole
                 );
             }
-            let mut attestation = Attestations::<T>::get(&who, role)
-                .filter(|attestation| attestation.is_current())
-                .ok_or(Error::<T>::NoSuchAttestation)?;
-
-            attestation.revoked_at = Some(frame_system::Pallet::<T>::block_number());
-            Attestations::<T>::insert(&who, role, attestation);
-            Self::deposit_event(Event::AttestationRevoked { who, role });
-            Ok(())
+            Self::end_attestation(who, role)
         }
 
         /// Lets `who`, an account that is not registered yet, register
@@ -542,6 +535,20 @@ impl<T: Config> Pallet<T> {
     /// Whether `account` is a registered participant.
     pub fn is_registered(account: &T::AccountId) -> bool {
         Participants::<T>::contains_key(account)
+    }
+
+    /// Ends `who`'s current attestation of `role` now, without asking who
+    /// wants it ended: for [`Pallet::revoke_attestation`] once it has checked
+    /// its origin, and for other pallets that have proven the participant's
+    /// misconduct on chain (a vault's forged access receipt).
+    pub fn end_attestation(who: T::AccountId, role: Role) -> DispatchResult {
+        let mut attestation = Attestations::<T>::get(&who, role)
+            .filter(|attestation| attestation.is_current())
+            .ok_or(Error::<T>::NoSuchAttestation)?;
+        attestation.revoked_at = Some(frame_system::Pallet::<T>::block_number());
+        Attestations::<T>::insert(&who, role, attestation);
+        Self::deposit_event(Event::AttestationRevoked { who, role });
+        Ok(())
     }
 
     /// Whether `account` holds a current attestation of `role`.

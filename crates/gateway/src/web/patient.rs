@@ -968,7 +968,9 @@ pub async fn audit(
     }
     let body = html! {
         p { "Each row is an access receipt that the vault which served the record wrote on the chain. "
-            "The proof link shows the block and event that hold it." }
+            "The proof link shows the block and event that hold it. "
+            "A row marked forged names a reader who did not sign that read: the vault made it up, "
+            "and anyone can prove it on the chain, which ends the vault's attestation." }
         @if reads.is_empty() { p.empty { "Nobody has read your records through a vault yet." } }
         @else {
             div.scroll {
@@ -985,7 +987,10 @@ pub async fn audit(
                                     None => span.account { (short_account(read.record.as_deref().unwrap_or_default())) },
                                 } }
                                 td { (purpose_label(read.purpose.as_deref().unwrap_or_default())) }
-                                td { a href=(format!("/app/audit/{}/{}", read.block, read.position)) { "block " (read.block) } }
+                                td {
+                                    a href=(format!("/app/audit/{}/{}", read.block, read.position)) { "block " (read.block) }
+                                    @if read.kind == "forged" { " " strong.error { "forged: not signed by the reader" } }
+                                }
                             }
                         }
                     }
@@ -1025,6 +1030,10 @@ pub async fn proof(
             dt { "Event" } dd { code { (found.pallet) "." (found.variant) } }
             dt { "Event data (SCALE, hex)" } dd.account { code { (found.data) } }
             dt { "Reader" } dd.account { code { (indexed.counterparty.clone().unwrap_or_default()) } }
+            dt { "Signed by the reader" } dd {
+                @if indexed.kind == "forged" { strong.error { "No: the reader did not sign this read; the vault made it up" } }
+                @else { "Yes: the receipt holds the reader's signature of this read" }
+            }
             dt { "Record" } dd.account { code { (indexed.record.clone().unwrap_or_default()) } }
             dt { "Purpose" } dd { (purpose_label(indexed.purpose.as_deref().unwrap_or_default())) }
             dt { "Vault" } dd.account { code { (indexed.vault.clone().unwrap_or_default()) } }
