@@ -1026,6 +1026,25 @@ async fn forms_without_the_session_token_are_refused() {
             .contains("default-src 'self'")
     );
     assert_eq!(headers["cache-control"], "no-store");
+    // No other site frames the app, keeps a handle on its window, embeds
+    // what it serves or gets a device through it.
+    for (name, value) in [
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "same-origin"),
+        ("cross-origin-opener-policy", "same-origin"),
+        ("cross-origin-resource-policy", "same-origin"),
+    ] {
+        assert_eq!(headers[name], value, "{name}");
+    }
+    let permissions = headers["permissions-policy"].to_str().unwrap();
+    for feature in ["camera=()", "microphone=()", "geolocation=()"] {
+        assert!(permissions.contains(feature), "{permissions}");
+    }
+    assert!(
+        !cookie.contains("Secure"),
+        "a loopback gateway on plain HTTP sets no Secure cookie, which the browser would drop: {cookie}"
+    );
     let style = http
         .get(format!("{gateway}/app/static/app.css"))
         .send()

@@ -424,29 +424,8 @@ impl Gateway {
                 return Err(GatewayError::NotRegistered(hex::encode(guardian.0)));
             }
         }
-        let window = match settings.window_minutes {
-            Some(minutes) if minutes == 0 || minutes > 24 * 60 => {
-                return Err(GatewayError::BadRequest {
-                    what: format!("the emergency window of {minutes} minutes"),
-                    expected: "between 1 minute and 1440 minutes (a day)".into(),
-                });
-            }
-            Some(minutes) => Some(minutes * 60_000),
-            None => None,
-        };
-        let window_ms = window.unwrap_or(60 * 60_000);
-        let full_access_after = match settings.full_access_after_seconds {
-            Some(seconds) if seconds == 0 || seconds * 1000 >= window_ms => {
-                return Err(GatewayError::BadRequest {
-                    what: format!("the veto window of {seconds} seconds"),
-                    expected: format!(
-                        "between 1 second and less than the emergency window ({} seconds)",
-                        window_ms / 1000
-                    ),
-                });
-            }
-            other => other.map(|seconds| seconds * 1000),
-        };
+        let (window, full_access_after) =
+            policy_windows(settings.window_minutes, settings.full_access_after_seconds)?;
         let call = medigate::tx().emergency().set_policy(
             settings.enabled,
             roles,
@@ -1210,9 +1189,82 @@ impl Gateway {
     }
 }
 
+/// The emergency window and the veto window before full-record access, in
+/// milliseconds as the chain takes them, from a policy's minutes and
+/// seconds: a window of 1 minute to a day (an hour when not given), a veto
+/// window of at least a second and shorter than the emergency window. Any
+/// other number, however large, is refused with what is expected.
+fn policy_windows(
+    window_minutes: Option<u64>,
+    full_access_after_seconds: Option<u64>,
+) -> Result<(Option<u64>, Option<u64>), GatewayError> {
+    const DAY_MINUTES: u64 = 24 * 60;
+    let window = match window_minutes {
+        Some(minutes @ 1..=DAY_MINUTES) => Some(minutes * 60_000),
+        Some(minutes) => {
+            return Err(GatewayError::BadRequest {
+                what: format!("the emergency window of {minutes} minutes"),
+                expected: "between 1 minute and 1440 minutes (a day)".into(),
+            });
+        }
+        None => None,
+    };
+    let window_ms = window.unwrap_or(60 * 60_000);
+    let full_access_after = match full_access_after_seconds {
+        None => None,
+        Some(seconds) => match seconds.checked_mul(1000) {
+            Some(ms) if seconds > 0 && ms < window_ms => Some(ms),
+            _ => {
+                return Err(GatewayError::BadRequest {
+                    what: format!("the veto window of {seconds} seconds"),
+                    expected: format!(
+                        "between 1 second and less than the emergency window ({} seconds)",
+                        window_ms / 1000
+                    ),
+                });
+            }
+        },
+    };
+    Ok((window, full_access_after))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn policy_windows_take_sane_numbers_and_refuse_any_other() {
+        assert_eq!(policy_windows(None, None).unwrap(), (None, None));
+        assert_eq!(
+            policy_windows(Some(30), Some(600)).unwrap(),
+            (Some(1_800_000), Some(600_000))
+        );
+        assert_eq!(
+            policy_windows(None, Some(3_599)).unwrap(),
+            (None, Some(3_599_000)),
+            "the default window is an hour"
+        );
+        for (window, veto) in [
+            (Some(0), None),
+            (Some(1_441), None),
+            (Some(u64::MAX), None),
+            (None, Some(0)),
+            (None, Some(3_600)),
+            (Some(30), Some(1_800)),
+            // Numbers whose milliseconds do not fit in 64 bits.
+            (None, Some(u64::MAX)),
+            (None, Some(u64::MAX / 1000 + 1)),
+            (Some(u64::MAX / 60_000 + 1), Some(1)),
+        ] {
+            assert!(
+                matches!(
+                    policy_windows(window, veto),
+                    Err(GatewayError::BadRequest { .. })
+                ),
+                "{window:?} minutes, {veto:?} seconds"
+            );
+        }
+    }
 
     #[test]
     fn roles_round_trip_and_default_to_responders() {

@@ -273,7 +273,15 @@ pub async fn set_policy(
             .map(str::to_string)
             .collect(),
         window_minutes,
-        full_access_after_seconds: full_access_after_minutes.map(|minutes| minutes * 60),
+        full_access_after_seconds: full_access_after_minutes
+            .map(|minutes| {
+                minutes.checked_mul(60).ok_or_else(|| {
+                    WebError::BadInput(format!(
+                        "{minutes} minutes is longer than any emergency window."
+                    ))
+                })
+            })
+            .transpose()?,
     };
     gateway.set_emergency_policy(&settings).await?;
     Ok(Redirect::to("/app/emergency"))
