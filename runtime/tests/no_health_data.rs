@@ -32,9 +32,12 @@ const LARGEST_BYTE_ARRAY: u32 = 32;
 /// Signatures, allowed though longer than a hash: an access receipt's
 /// signature of its read. A signer steers the bytes of a valid one only by
 /// trying nonce after nonce, a few bits for a great deal of work: no room
-/// for a record. One that does not verify is a forged receipt, which anyone
-/// proves on chain (`report_forged_receipt`), ending the attestation of the
-/// vault that committed it.
+/// for a record. The chain does not check it when a vault commits the
+/// receipt: other bytes there make a forged receipt, which anyone can prove
+/// on chain (`report_forged_receipt`), ending the attestation of the vault
+/// that committed it, and which the gateways of the accounts it names
+/// prove by themselves. Like a receipt's 32-byte ids, the field can hold
+/// bytes a vault chose only at the price of its attestation.
 const SIGNATURES: [&str; 1] = ["pallet_audit::Sr25519RequestSignature"];
 
 fn metadata() -> RuntimeMetadataV16 {

@@ -553,14 +553,22 @@ async fn a_vault_that_makes_up_a_read_is_shown_forging_and_loses_its_attestation
     let client = connect(network.description["node"].as_str().unwrap())
         .await
         .unwrap();
-    let commit = |receipt| {
-        medigate::tx()
-            .audit()
-            .commit_receipts(BoundedVec(vec![receipt]))
+    let commit = |receipts| medigate::tx().audit().commit_receipts(BoundedVec(receipts));
+    // In the middle of a batch of three (the others name accounts no
+    // gateway follows), so that its proof takes a Merkle path.
+    let stranger = |byte: u8| {
+        let mut receipt = forged.clone();
+        receipt.accessor = AccountId32([byte; 32]);
+        receipt.patient = AccountId32([byte + 1; 32]);
+        receipt
     };
-    let events = submit_and_wait(&client, &commit(forged.clone()), &vault_key)
-        .await
-        .expect("an attested vault commits any receipt it writes");
+    let events = submit_and_wait(
+        &client,
+        &commit(vec![stranger(0x11), forged.clone(), stranger(0x21)]),
+        &vault_key,
+    )
+    .await
+    .expect("an attested vault commits any receipt it writes");
     let batch = events
         .find_first::<medigate::audit::events::BatchCommitted>()
         .unwrap()
@@ -598,7 +606,7 @@ async fn a_vault_that_makes_up_a_read_is_shown_forging_and_loses_its_attestation
     // forgery on chain by themselves; the vault loses its attestation and
     // commits nothing more.
     let started = std::time::Instant::now();
-    while !is_proven_forged(&client, batch, 0).await.unwrap()
+    while !is_proven_forged(&client, batch, 1).await.unwrap()
         || holds_role(&client, &AccountId32(vault), Role::Vault)
             .await
             .unwrap()
@@ -609,7 +617,7 @@ async fn a_vault_that_makes_up_a_read_is_shown_forging_and_loses_its_attestation
         );
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
-    let refused = submit_and_wait(&client, &commit(forged), &vault_key).await;
+    let refused = submit_and_wait(&client, &commit(vec![forged]), &vault_key).await;
     assert!(
         matches!(&refused, Err(ChainError::Failed(error)) if error.to_string().contains("NotAVault")),
         "{refused:?}"

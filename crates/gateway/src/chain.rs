@@ -320,12 +320,20 @@ async fn events_of_block(
             indexed.kind = if signed_by_accessor(&receipt) {
                 "read"
             } else {
-                findings.forged.push(Forgery {
-                    batch: recorded.batch,
-                    index: recorded.index,
-                    receipt: receipt.clone(),
-                    path: Vec::new(),
-                });
+                // One proof ends the vault's attestation: a forged receipt
+                // of each vault is enough.
+                if !findings
+                    .forged
+                    .iter()
+                    .any(|forgery| forgery.receipt.vault == receipt.vault)
+                {
+                    findings.forged.push(Forgery {
+                        batch: recorded.batch,
+                        index: recorded.index,
+                        receipt: receipt.clone(),
+                        path: Vec::new(),
+                    });
+                }
                 "forged"
             }
             .into();
@@ -405,38 +413,54 @@ async fn events_of_block(
             findings.events.push(indexed);
         }
     }
-    for forgery in &mut findings.forged {
-        forgery.path = batch_path(&events, forgery.batch, forgery.index)
-            .map_err(|error| chain(error.to_string()))?;
+    // Each forgery's Merkle path, from the receipts of its batch that this
+    // block records (a batch is committed in one call, so all of them),
+    // checked against the root the chain keeps. One that cannot be proven
+    // is still indexed as forged.
+    let forged = std::mem::take(&mut findings.forged);
+    for mut forgery in forged {
+        match batch_path(&events, forgery.batch, forgery.index) {
+            Some(path) => {
+                forgery.path = path;
+                findings.forged.push(forgery);
+            }
+            None => tracing::warn!(
+                batch = forgery.batch,
+                "a forged access receipt's batch does not rebuild to its committed root; it is not proven"
+            ),
+        }
     }
     Ok(findings)
 }
 
-/// The Merkle path of receipt `index` of batch `batch`, from the receipts a
-/// block's events record of that batch (a batch is committed in one call,
-/// so its receipts are all in the block that holds any of them).
+/// The Merkle path of receipt `index` of batch `batch`, from the receipts
+/// `events` (one block's) record of that batch, if they rebuild to the root
+/// its `BatchCommitted` event names. Events that do not decode are skipped,
+/// as the follower skips them.
 fn batch_path(
     events: &medigate_chain_client::subxt::events::Events<MediGateConfig>,
     batch: u64,
     index: u32,
-) -> Result<Vec<[u8; 32]>, medigate_chain_client::subxt::error::EventsError> {
+) -> Option<Vec<[u8; 32]>> {
+    use medigate::audit::events::{AccessRecorded, BatchCommitted};
     let mut leaves = Vec::new();
-    for event in events.iter() {
-        let event = event?;
-        if let Some(recorded) = event.decode_fields_as::<medigate::audit::events::AccessRecorded>()
-        {
-            let recorded = recorded?;
+    let mut root = None;
+    for event in events.iter().filter_map(Result::ok) {
+        if let Some(Ok(recorded)) = event.decode_fields_as::<AccessRecorded>() {
             if recorded.batch == batch {
                 // A leaf is the receipt's SCALE encoding, as the chain made it.
                 leaves.push((recorded.index, codec::Encode::encode(&recorded.receipt)));
             }
+        } else if let Some(Ok(committed)) = event.decode_fields_as::<BatchCommitted>()
+            && committed.batch == batch
+        {
+            root = Some(committed.root.0);
         }
     }
     leaves.sort_by_key(|(index, _)| *index);
-    Ok(medigate_protocol::receipts::path(
-        leaves.into_iter().map(|(_, leaf)| leaf).collect(),
-        index,
-    ))
+    let leaves: Vec<Vec<u8>> = leaves.into_iter().map(|(_, leaf)| leaf).collect();
+    (root? == medigate_protocol::receipts::root(&leaves))
+        .then(|| medigate_protocol::receipts::path(leaves, index))
 }
 
 /// The setting holding the next block to index.

@@ -384,10 +384,18 @@ impl Gateway {
 
     /// Proves `forgery`, a receipt in the user's trail that its accessor did
     /// not sign, forged on chain (which ends the attestation of the vault
-    /// that committed it), unless someone has proven it already.
+    /// that committed it), unless it is proven already or the vault has
+    /// lost its attestation anyway.
     pub async fn prove_forged_receipt(&self, forgery: Forgery) -> Result<(), GatewayError> {
-        if medigate_chain_client::is_proven_forged(&self.chain, forgery.batch, forgery.index)
-            .await?
+        let vault_attested = medigate_chain_client::holds_role(
+            &self.chain,
+            &forgery.receipt.vault,
+            medigate_chain_client::chain_role(medigate_access_policy::RECEIPT_ROLE),
+        )
+        .await?;
+        if !vault_attested
+            || medigate_chain_client::is_proven_forged(&self.chain, forgery.batch, forgery.index)
+                .await?
         {
             return Ok(());
         }
@@ -398,11 +406,16 @@ impl Gateway {
             forgery.receipt,
             BoundedVec(forgery.path.into_iter().map(H256).collect()),
         );
-        self.submit(&call, &identity.signing_keypair()).await?;
+        let events = self.submit(&call, &identity.signing_keypair()).await?;
+        let ended = events
+            .find_first::<medigate::audit::events::ReceiptProvenForged>()
+            .and_then(Result::ok)
+            .is_some_and(|proven| proven.vault_attestation_ended);
         tracing::warn!(
             batch = forgery.batch,
             index = forgery.index,
-            "proved on chain an access receipt its reader did not sign; the vault that committed it lost its attestation"
+            vault_attestation_ended = ended,
+            "proved on chain an access receipt its reader did not sign"
         );
         Ok(())
     }

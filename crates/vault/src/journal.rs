@@ -26,7 +26,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use medigate_chain_client::subxt::ext::codec::{Decode, Encode};
+use medigate_chain_client::subxt::ext::codec::{DecodeAll, Encode};
 
 use crate::receipts::Receipt;
 
@@ -252,6 +252,24 @@ fn encode_record(receipt: &Receipt) -> Vec<u8> {
     record
 }
 
+/// A journaled receipt, whole: in this format, or in the one before the
+/// evidence's signature was sr25519 only (a `MultiSignature`, whose variant
+/// byte 1, sr25519, came before the 64 bytes that end a receipt), as a
+/// vault upgraded with receipts in its journal finds them.
+fn decode_receipt(body: &[u8]) -> Option<Receipt> {
+    if let Ok(receipt) = Receipt::decode_all(&mut &body[..]) {
+        return Some(receipt);
+    }
+    const SR25519_VARIANT: u8 = 1;
+    let variant_at = body.len().checked_sub(65)?;
+    if body[variant_at] != SR25519_VARIANT {
+        return None;
+    }
+    let mut current = body[..variant_at].to_vec();
+    current.extend_from_slice(&body[variant_at + 1..]);
+    Receipt::decode_all(&mut &current[..]).ok()
+}
+
 /// The receipts of a segment's bytes, and whether it ends in a record that
 /// is cut short or fails its check.
 fn decode_records(mut bytes: &[u8]) -> (Vec<Receipt>, bool) {
@@ -269,7 +287,7 @@ fn decode_records(mut bytes: &[u8]) -> (Vec<Receipt>, bool) {
         if stored_check != check(body) {
             return (receipts, true);
         }
-        let Ok(receipt) = Receipt::decode(&mut &body[..]) else {
+        let Some(receipt) = decode_receipt(body) else {
             return (receipts, true);
         };
         receipts.push(receipt);
@@ -313,6 +331,30 @@ mod tests {
 
     fn segment_files(dir: &Path) -> usize {
         std::fs::read_dir(dir).unwrap().count()
+    }
+
+    #[test]
+    fn a_receipt_journaled_with_the_earlier_signature_format_comes_back_whole() {
+        let current = receipt(9).encode();
+        // The earlier format: the signature as a MultiSignature, its
+        // variant byte (1, sr25519) before the 64 bytes.
+        let mut earlier = current.clone();
+        earlier.insert(current.len() - 64, 1);
+        assert_eq!(
+            decode_receipt(&earlier).map(|receipt| receipt.encode()),
+            Some(current.clone())
+        );
+        assert_eq!(
+            decode_receipt(&current).map(|receipt| receipt.encode()),
+            Some(current.clone())
+        );
+        // Another variant byte, or a byte too many elsewhere, is no receipt.
+        let mut ed25519 = current.clone();
+        ed25519.insert(current.len() - 64, 0);
+        assert!(decode_receipt(&ed25519).is_none());
+        let mut longer = current.clone();
+        longer.push(0);
+        assert!(decode_receipt(&longer).is_none());
     }
 
     #[test]

@@ -344,8 +344,16 @@ async fn get_blob(
 ) -> Result<Response, ApiError> {
     let content_id = parse_id(&content_id, "the content id")?;
     let (patient, code) = read_terms(&query)?;
-    // A read is signed at its one canonical path, so that the chain can
-    // rebuild what the accessor signed from the receipt alone.
+    // A read is signed as a GET at its one canonical path, so that anyone
+    // can rebuild what the accessor signed from the receipt alone (HTTP
+    // lets a HEAD reach this handler too: its signature names HEAD, and its
+    // receipt would look forged).
+    if method != Method::GET {
+        return Err(ApiError::Malformed {
+            what: "the read's method",
+            expected: "GET, the method a read's receipt proves its reader signed",
+        });
+    }
     let canonical = medigate_protocol::request::read_path(&content_id, &patient.0, code);
     if uri.path_and_query().map(|path| path.as_str()) != Some(canonical.as_str()) {
         return Err(ApiError::Malformed {

@@ -25,7 +25,8 @@
 //! Merkle path proves the forgery on chain with
 //! [`Pallet::report_forged_receipt`], which marks the receipt forged and
 //! ends the vault's attestation at once: the chain refuses its receipts
-//! from then on, and a vault serves no read it cannot receipt.
+//! from then on (and a vault whose receipts wait too long stops serving
+//! reads).
 //! Gateways check every receipt they show, so a patient tells a forged
 //! receipt from a real one, and nobody is framed by reads they never asked
 //! for (a vault committing one receipt twice shows the same signed request
@@ -411,7 +412,8 @@ pub mod pallet {
         /// Proves that `receipt`, at position `index` of committed batch
         /// `batch` (by its Merkle `path`, see [`merkle_path`]), records a
         /// read its accessor did not sign. The receipt is marked forged and
-        /// the vault that committed it loses its vault attestation. By
+        /// the vault that committed it loses the vault attestation it held
+        /// when it committed the batch (not one given to it later). By
         /// anyone: the proof is in the receipt.
         #[pallet::call_index(1)]
         #[pallet::weight(<T as Config>::WeightInfo::report_forged_receipt())]
@@ -444,11 +446,18 @@ pub mod pallet {
             );
 
             ForgedReceipts::<T>::insert(batch, index, &reporter);
-            let vault_attestation_ended = pallet_registry::Pallet::<T>::end_attestation(
-                commitment.vault.clone(),
-                medigate_access_policy::RECEIPT_ROLE,
-            )
-            .is_ok();
+            // The forgery ends the attestation it was committed under, not
+            // one an authority gave the vault after it.
+            let role = medigate_access_policy::RECEIPT_ROLE;
+            let committed_under_current =
+                pallet_registry::Attestations::<T>::get(&commitment.vault, role).is_some_and(
+                    |attestation| {
+                        attestation.is_current() && attestation.issued_at <= commitment.committed_at
+                    },
+                );
+            let vault_attestation_ended = committed_under_current
+                && pallet_registry::Pallet::<T>::end_attestation(commitment.vault.clone(), role)
+                    .is_ok();
             Self::deposit_event(Event::ReceiptProvenForged {
                 batch,
                 index,
@@ -464,7 +473,9 @@ pub mod pallet {
 
 impl<T: Config> Pallet<T> {
     /// Whether `receipt` is leaf `index` of committed batch `batch`, by the
-    /// Merkle `path` (see [`merkle_path`]).
+    /// Merkle `path` (see [`merkle_path`]). That proves the vault committed
+    /// it, not that its accessor signed it
+    /// ([`AccessReceipt::is_signed_by_accessor`] tells).
     pub fn verify_receipt(
         batch: BatchId,
         receipt: &ReceiptOf<T>,

@@ -227,6 +227,17 @@ fn a_forged_receipt_is_proven_by_anyone_and_ends_the_vaults_attestation() {
         // one proven at a position or in a batch it is not.
         assert_noop!(prove(0, &genuine), Error::<Test>::SignedByAccessor);
         assert_noop!(prove(0, &forged[0]), Error::<Test>::NotInBatch);
+        let past_the_end = receipts.len() as u32;
+        assert_noop!(
+            Audit::report_forged_receipt(
+                RuntimeOrigin::signed(account("anyone")),
+                0,
+                past_the_end,
+                forged[0].clone(),
+                merkle_path(&receipts, 1).try_into().unwrap(),
+            ),
+            Error::<Test>::NotInBatch
+        );
         assert_noop!(
             Audit::report_forged_receipt(
                 RuntimeOrigin::signed(account("anyone")),
@@ -239,8 +250,9 @@ fn a_forged_receipt_is_proven_by_anyone_and_ends_the_vaults_attestation() {
         );
 
         // The first proof ends the vault's attestation; every forged
-        // receipt is proven, once.
-        for (position, receipt) in forged.iter().enumerate() {
+        // receipt is proven, once (the last one further down).
+        let (last, earlier) = forged.split_last().unwrap();
+        for (position, receipt) in earlier.iter().enumerate() {
             let index = position as u32 + 1;
             assert_ok!(prove(index, receipt));
             System::assert_last_event(
@@ -265,9 +277,41 @@ fn a_forged_receipt_is_proven_by_anyone_and_ends_the_vaults_attestation() {
 
         // A vault caught forging commits nothing more.
         assert_noop!(
-            Audit::commit_receipts(RuntimeOrigin::signed(vault()), batch(vec![genuine])),
+            Audit::commit_receipts(RuntimeOrigin::signed(vault()), batch(vec![genuine.clone()])),
             Error::<Test>::NotAVault
         );
+
+        // Attested again later, its new attestation outlives the proof of
+        // a forgery committed before it.
+        System::set_block_number(5);
+        pallet_registry::Attestations::<Test>::insert(
+            vault(),
+            medigate_access_policy::Role::Vault,
+            pallet_registry::Attestation {
+                authority: account("authority"),
+                licence_commitment: None,
+                organization: None,
+                issued_at: 5,
+                revoked_at: None,
+            },
+        );
+        let index = forged.len() as u32;
+        assert_ok!(prove(index, last));
+        System::assert_last_event(
+            Event::ReceiptProvenForged {
+                batch: 0,
+                index,
+                vault: vault(),
+                accessor: last.accessor.clone(),
+                reporter: account("anyone"),
+                vault_attestation_ended: false,
+            }
+            .into(),
+        );
+        assert!(pallet_registry::Pallet::<Test>::holds(
+            &vault(),
+            medigate_access_policy::RECEIPT_ROLE
+        ));
     });
 }
 
