@@ -740,6 +740,19 @@ async fn reads_follow_consent_leave_receipts_and_match_the_api_document() {
         .await;
     assert_eq!(not_canonical.status, StatusCode::BAD_REQUEST);
     assert_eq!(not_canonical.code(), "malformed_request");
+    // A HEAD of the canonical read: its signature names HEAD, so a receipt
+    // of it would not prove the read (it would look forged and cost the
+    // vault its attestation). Refused, and no receipt is written (each
+    // receipt below carries the doctor's signature of a GET).
+    // (Sent apart from the client, which checks every answer's JSON body
+    // against the API document: an answer to a HEAD has no body.)
+    let head_path = read_path("TREAT");
+    let mut head = reqwest::Client::new().head(format!("{}{head_path}", vault.base_url()));
+    for (name, value) in client.headers(Signing::By(&doctor), &Method::HEAD, &head_path, b"") {
+        head = head.header(name, value);
+    }
+    let head = head.send().await.expect("the vault answers");
+    assert_eq!(head.status(), StatusCode::BAD_REQUEST);
 
     // The first read, the replayed read's original, and these.
     let reads_served = 2 + served;
