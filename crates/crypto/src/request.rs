@@ -61,16 +61,7 @@ impl SignedRequest<'_> {
 
     /// Checks that `account` signed this request.
     pub fn verify(&self, account: &[u8; 32], signature: &[u8; 64]) -> Result<(), CryptoError> {
-        let valid = sr25519::verify(
-            &sr25519::Signature(*signature),
-            self.message(),
-            &sr25519::PublicKey(*account),
-        );
-        if valid {
-            Ok(())
-        } else {
-            Err(CryptoError::BadSignature)
-        }
+        verify_sr25519(account, self.message(), signature)
     }
 }
 
@@ -108,15 +99,24 @@ impl ReceiptedRead {
             self.signed_at,
             &self.nonce,
         );
-        if sr25519::verify(
-            &sr25519::Signature(*signature),
-            message,
-            &sr25519::PublicKey(*accessor),
-        ) {
-            Ok(())
-        } else {
-            Err(CryptoError::BadSignature)
-        }
+        verify_sr25519(accessor, message, signature)
+    }
+}
+
+/// Checks that `account`'s sr25519 key signed `message`.
+fn verify_sr25519(
+    account: &[u8; 32],
+    message: Vec<u8>,
+    signature: &[u8; 64],
+) -> Result<(), CryptoError> {
+    if sr25519::verify(
+        &sr25519::Signature(*signature),
+        message,
+        &sr25519::PublicKey(*account),
+    ) {
+        Ok(())
+    } else {
+        Err(CryptoError::BadSignature)
     }
 }
 
